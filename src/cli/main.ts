@@ -1,0 +1,2 @@
+// Placeholder entry until the CLI lands.
+console.log('cumulus: under construction');

@@ -1,0 +1,72 @@
+/**
+ * Repository is the port between the client (which holds keys and plaintext) and a store
+ * (which holds neither). Two implementations: LocalRepository (a store in this process,
+ * over a folder) and RemoteRepository (the Cumulus server over HTTP). The archiver,
+ * restorer and checker cannot tell them apart.
+ */
+import type { PackEntry } from '../core/pack.ts';
+import type {
+  GcOptions,
+  GcReport,
+  SnapshotCommit,
+  SnapshotRecord,
+  UsageReport,
+} from '../store/types.ts';
+
+export interface RepositoryConfig {
+  version: 1;
+  id: string;
+  chunker: { min: number; avg: number; max: number };
+  created: string;
+}
+
+/** WriteSession keeps a writer's lock alive so garbage collection leaves its blobs alone. */
+export interface WriteSession {
+  release(): Promise<void>;
+}
+
+export interface PackCheck {
+  packId: string;
+  ok: boolean;
+  /** Why the pack is damaged or missing, in plain words. */
+  problem?: string;
+  /** Blob IDs the damaged pack held (all of them when the table itself is unreadable and the index knows them). */
+  blobs: string[];
+}
+
+export interface Repository {
+  readonly location: string;
+  config(): Promise<RepositoryConfig>;
+
+  /** beginWrite registers a writer (a backup) until release. */
+  beginWrite(): Promise<WriteSession>;
+  /** missingBlobs returns the subset of ids the repository does not hold; it touches the ones it holds. */
+  missingBlobs(ids: string[]): Promise<Set<string>>;
+  /** putPack stores a finished pack durably and indexes its blobs. Idempotent. */
+  putPack(pack: Uint8Array, packId: string): Promise<void>;
+  /** readBlob returns the sealed bytes of one blob. */
+  readBlob(id: string): Promise<Buffer>;
+  /** readBlobs returns sealed bytes of many blobs, reading each pack range once where it can. */
+  readBlobs(ids: string[]): Promise<Map<string, Buffer>>;
+
+  listSnapshots(): Promise<SnapshotRecord[]>;
+  commitSnapshot(commit: SnapshotCommit): Promise<void>;
+  forgetSnapshots(ids: string[]): Promise<void>;
+
+  usage(): Promise<UsageReport>;
+  gc(options: GcOptions): Promise<GcReport>;
+  /** checkPacks verifies the index against the packs; with readData every pack's hash and table too. */
+  checkPacks(options: { readData: boolean }): Promise<PackCheck[]>;
+  /**
+   * rebuildIndex forgets the index and rebuilds packs and blobs from the pack files alone
+   * (snapshot rows are dropped: the client re-commits them after decrypting). Local only.
+   */
+  rebuildIndex(): Promise<{ packs: number; blobs: number; damagedPacks: string[] }>;
+  /** listBlobIds lists the IDs of every indexed blob of one type. */
+  listBlobIds(type: PackEntry['type']): Promise<string[]>;
+  /** forgottenSnapshots lists the tombstones `forget` left, so a rebuild does not revive them. */
+  forgottenSnapshots(): Promise<Set<string>>;
+  close(): Promise<void>;
+}
+
+export type { PackEntry };
