@@ -16,8 +16,10 @@ export interface BlobStore {
   get(name: string, range?: { offset: number; length: number }): Promise<Buffer>;
   /** size returns the object's size in bytes, or undefined when it does not exist. */
   size(name: string): Promise<number | undefined>;
+  /** delete removes an object; a missing one is not an error. */
   delete(name: string): Promise<void>;
-  list(prefix: string): AsyncIterable<{ name: string; size: number }>;
+  /** list yields every object whose name starts with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<BlobInfo>;
   /** probe writes, reads back and deletes a small object: a live health check. */
   probe(): Promise<void>;
 }
@@ -101,4 +103,43 @@ export interface LockInfo {
   kind: 'backup' | 'prune';
   startedAt: number;
   heartbeatAt: number;
+}
+
+/** BlobInfo describes one stored object. */
+export interface BlobInfo {
+  name: string;
+  size: number;
+  /** When the object was last written (ms since the epoch): orphans are judged by it. */
+  modifiedAt: number;
+}
+
+/** SourceUsage is one source of one device in "Manage Storage". All sizes in bytes. */
+export interface SourceUsage {
+  id: string;
+  /** Logical size of the source in its latest snapshot. */
+  logicalSize: number;
+  /** Stored bytes of every blob the source references in any snapshot, each counted once. */
+  storedBytes: number;
+  /** Stored bytes referenced by this source only: what deleting it frees. */
+  exclusiveBytes: number;
+  snapshots: number;
+  latestTime: string;
+}
+
+/** DeviceUsage is one device's totals and its sources. */
+export interface DeviceUsage {
+  device: string;
+  /** Sum of its sources' logical sizes. */
+  logicalSize: number;
+  storedBytes: number;
+  /** Stored bytes referenced by this device only: what deleting the device frees. */
+  exclusiveBytes: number;
+  snapshots: number;
+  sources: SourceUsage[];
+}
+
+/** StorageBreakdown is "Manage Storage": exact, deduplicated usage per device and source. */
+export interface StorageBreakdown {
+  referencedBytes: number;
+  devices: DeviceUsage[];
 }

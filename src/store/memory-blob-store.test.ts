@@ -1,0 +1,4 @@
+import { blobStoreContract } from './blob-store.contract.ts';
+import { MemoryBlobStore } from './memory-blob-store.ts';
+
+blobStoreContract('memory', async () => new MemoryBlobStore());
