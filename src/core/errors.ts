@@ -25,7 +25,10 @@ export type ErrorCode =
   | 'rate_limited'
   | 'update_required'
   | 'network'
-  | 'invalid_input';
+  | 'invalid_input'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'expired';
 
 export class CumulusError extends Error {
   readonly code: ErrorCode;
