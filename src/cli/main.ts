@@ -1,2 +1,4 @@
-// Placeholder entry until the CLI lands.
-console.log('cumulus: under construction');
+// The entry point of the `cumulus` command (bin/cumulus.js imports it).
+import { run } from './program.ts';
+
+process.exitCode = await run(process.argv);

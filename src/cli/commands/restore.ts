@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { restore } from '../../client/restorer.ts';
+import { EXIT } from '../exit-codes.ts';
+import { bytes, duration } from '../format.ts';
+import { progressReporter } from '../progress.ts';
+import { withRepository, withRepositoryOptions } from '../repository-options.ts';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function register(program: Command): void {
+  withRepositoryOptions(program.command('restore').description('restore a snapshot (or part of it) into a folder'))
+    .argument('[snapshot]', 'snapshot ID or "latest"', 'latest')
+    .requiredOption('-t, --target <dir>', 'folder to restore into (must be empty unless --overwrite)')
+    .option('-i, --include <pattern>', 'restore only paths matching a gitignore-style pattern (repeatable)', collect, [])
+    .option('--host <name>', 'with "latest": the latest snapshot of this host')
+    .option('--overwrite', 'restore into a folder that is not empty, replacing files')
+    .option('--json', 'print progress and the summary as JSON lines')
+    .action(async (ref: string, options) => {
+      const reporter = progressReporter({ json: options.json ?? false, label: 'restore' });
+      const { result, snapshotId } = await withRepository(options, async (vault) => {
+        const snapshot = await vault.findSnapshot(ref, { host: options.host });
+        const result = await restore(vault, snapshot, {
+          target: options.target,
+          overwrite: options.overwrite,
+          include: options.include,
+          onEvent: (event) => {
+            if (event.type === 'failed') reporter.warn(`${event.path}: ${event.reason}`);
+            else {
+              const c = event.counters;
+              reporter.update({ filesDone: c.files, filesTotal: 0, bytesDone: c.bytes, bytesTotal: c.bytesTotal, elapsedMs: event.elapsedMs });
+            }
+          },
+        });
+        return { result, snapshotId: snapshot.record.id };
+      }).finally(() => reporter.stop());
+      const c = result.counters;
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ type: 'summary', snapshot: snapshotId, ...c, durationMs: result.durationMs, failed: result.failed })}\n`);
+      } else {
+        process.stdout.write(
+          `restored ${c.files} files, ${c.dirs} folders, ${c.symlinks} links (${bytes(c.bytes)}) from ${snapshotId.slice(0, 8)} in ${duration(result.durationMs)}\n`,
+        );
+      }
+      if (result.failed.length > 0) {
+        process.stderr.write(`${result.failed.length} file(s) could not be restored:\n`);
+        for (const f of result.failed) process.stderr.write(`  ${f.path}: ${f.reason}\n`);
+        process.exitCode = EXIT.partial;
+      }
+    });
+}

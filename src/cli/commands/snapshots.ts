@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { bytes } from '../format.ts';
+import { table } from '../format.ts';
+import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
+
+export function register(program: Command): void {
+  withRepositoryOptions(program.command('snapshots').description('list snapshots, oldest first'))
+    .option('--json', 'print as JSON')
+    .action(async (options) => {
+      const snapshots = await withRepository(options, (vault) => vault.listSnapshots());
+      if (options.json) {
+        printJson(
+          snapshots.map(({ record, info }) => ({
+            id: record.id,
+            time: info.time,
+            host: info.host,
+            user: info.user,
+            tags: info.tags,
+            paths: info.sources.map((s) => s.path),
+            parent: info.parent,
+            summary: info.summary,
+          })),
+        );
+        return;
+      }
+      const rows = snapshots.map(({ record, info }) => [
+        record.id.slice(0, 8),
+        new Date(info.time).toLocaleString(),
+        info.host,
+        info.tags.join(','),
+        bytes(info.summary.logicalBytes),
+        info.sources.map((s) => s.path).join(', '),
+      ]);
+      process.stdout.write(`${table(['ID', 'Time', 'Host', 'Tags', 'Size', 'Paths'], rows)}\n${snapshots.length} snapshot(s)\n`);
+    });
+}

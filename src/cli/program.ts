@@ -1,0 +1,37 @@
+/**
+ * The `cumulus` program. Each command module registers itself (commands/index.ts); this
+ * file only builds the program and turns errors into one clear line and an exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { isCumulusError } from '../core/errors.ts';
+import { commandModules } from './commands/index.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('cumulus')
+    .description('Cumulus: end-to-end encrypted, deduplicated backups to a folder or a Cumulus server')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of commandModules) register(program);
+  return program;
+}
+
+/** run executes one command line and returns the exit code; no error escapes as a stack trace. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (isCumulusError(error)) {
+      process.stderr.write(`cumulus: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      return exitCodeFor(error.code);
+    }
+    process.stderr.write(`cumulus: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.error;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Options shared by the commands that act on a local repository (`--repo DIR`), and the
+ * one place that unlocks it.
+ */
+import type { Command } from 'commander';
+import { CumulusError } from '../core/errors.ts';
+import type { KdfParams } from '../core/keys.ts';
+import { DEFAULT_KDF } from '../core/keys.ts';
+import { openRepository } from '../client/local-keyring.ts';
+import type { UnlockedRepository } from '../client/unlocked-repository.ts';
+import { readPassword } from './password.ts';
+
+export interface RepositoryOptions {
+  repo?: string;
+  passwordFile?: string;
+  json?: boolean;
+}
+
+export function withRepositoryOptions(command: Command): Command {
+  return command
+    .option('-r, --repo <dir>', 'repository folder (or CUMULUS_REPOSITORY)')
+    .option('--password-file <file>', 'read the password from a file (else CUMULUS_PASSWORD, else a prompt)');
+}
+
+export function repositoryPath(options: RepositoryOptions): string {
+  const repo = options.repo ?? process.env.CUMULUS_REPOSITORY;
+  if (repo === undefined || repo === '') {
+    throw new CumulusError('usage', 'no repository given', { hint: 'pass --repo DIR or set CUMULUS_REPOSITORY' });
+  }
+  return repo;
+}
+
+/** withRepository unlocks the repository, runs `action`, and always closes it. */
+export async function withRepository<T>(
+  options: RepositoryOptions,
+  action: (vault: UnlockedRepository) => Promise<T>,
+): Promise<T> {
+  const path = repositoryPath(options);
+  const vault = await openRepository(path, await readPassword(options));
+  try {
+    return await action(vault);
+  } finally {
+    await vault.repo.close();
+  }
+}
+
+/**
+ * kdfFromEnvironment returns the scrypt cost for new keys: the default unless
+ * CUMULUS_KDF_COST is set (only tests and benchmarks lower it).
+ */
+export function kdfFromEnvironment(): KdfParams {
+  const cost = process.env.CUMULUS_KDF_COST;
+  if (cost === undefined || cost === '') return DEFAULT_KDF;
+  const N = Number(cost);
+  if (!Number.isInteger(N) || N < 2 || (N & (N - 1)) !== 0) {
+    throw new CumulusError('usage', 'CUMULUS_KDF_COST must be a power of two');
+  }
+  return { ...DEFAULT_KDF, N };
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,121 @@
+/**
+ * ChunkPool runs chunk workers (one per core by default) and hands them files. It answers
+ * their "which of these chunks are new?" questions through a ChunkSink and passes the
+ * sealed blobs back to it, in the order each worker sent them.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FileResult, FromWorker, WorkerInit } from './worker-protocol.ts';
+
+export interface SealedChunk {
+  id: string;
+  sealed: Uint8Array;
+  rawLength: number;
+}
+
+export interface ChunkSink {
+  /** need says which chunk IDs to seal and send; it claims them, and may wait (backpressure). */
+  need(ids: string[]): Promise<boolean[]>;
+  /** accept takes sealed chunks; it may wait while packs are uploaded. */
+  accept(chunks: SealedChunk[]): Promise<void>;
+}
+
+interface Job {
+  paths: string[];
+  large: boolean;
+  resolve: (files: FileResult[]) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+  /** Messages of one worker are handled strictly in order. */
+  chain: Promise<void>;
+}
+
+const WORKER_URL = new URL('./chunk-worker.ts', import.meta.url);
+
+export class ChunkPool {
+  readonly #sink: ChunkSink;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  readonly #maxQueued: number;
+  #spaceWaiters: (() => void)[] = [];
+  #failure: Error | undefined;
+
+  constructor(init: WorkerInit, sink: ChunkSink, options: { workers: number; maxQueued?: number }) {
+    this.#sink = sink;
+    this.#maxQueued = options.maxQueued ?? 64;
+    for (let i = 0; i < options.workers; i++) {
+      const worker = new Worker(WORKER_URL);
+      const slot: Slot = { worker, job: undefined, chain: Promise.resolve() };
+      worker.postMessage({ type: 'init', init });
+      worker.on('message', (message: FromWorker) => {
+        slot.chain = slot.chain.then(() => this.#handle(slot, message)).catch((error: unknown) => this.#fail(error));
+      });
+      worker.on('error', (error) => this.#fail(error));
+      this.#slots.push(slot);
+    }
+  }
+
+  /**
+   * chunk queues files for the workers. It waits while the queue is full (so a walk of a
+   * million files does not run ahead of the workers) and returns the promise of the
+   * results, wrapped so that awaiting the queue does not await the results.
+   */
+  async chunk(paths: string[], large: boolean): Promise<{ result: Promise<FileResult[]> }> {
+    while (this.#queue.length >= this.#maxQueued && this.#failure === undefined) {
+      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+    }
+    if (this.#failure !== undefined) throw this.#failure;
+    const result = new Promise<FileResult[]>((resolve, reject) => {
+      this.#queue.push({ paths, large, resolve, reject });
+    });
+    this.#dispatch();
+    return { result };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      if (slot.job !== undefined) continue;
+      const job = this.#queue.shift();
+      if (job === undefined) break;
+      slot.job = job;
+      slot.worker.postMessage({ type: 'job', jobId: 0, paths: job.paths, large: job.large });
+    }
+    while (this.#spaceWaiters.length > 0 && this.#queue.length < this.#maxQueued) this.#spaceWaiters.shift()?.();
+  }
+
+  async #handle(slot: Slot, message: FromWorker): Promise<void> {
+    switch (message.type) {
+      case 'ask': {
+        const need = await this.#sink.need(message.ids);
+        slot.worker.postMessage({ type: 'answer', askId: message.askId, need });
+        return;
+      }
+      case 'blobs':
+        await this.#sink.accept(message.blobs);
+        return;
+      case 'done':
+      case 'failed': {
+        const job = slot.job;
+        slot.job = undefined;
+        if (message.type === 'done') job?.resolve(message.files);
+        else job?.reject(new Error(`chunk worker failed: ${message.message}`));
+        this.#dispatch();
+        return;
+      }
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= error instanceof Error ? error : new Error(String(error));
+    for (const slot of this.#slots) slot.job?.reject(this.#failure);
+    for (const job of this.#queue.splice(0)) job.reject(this.#failure);
+    for (const wake of this.#spaceWaiters.splice(0)) wake();
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The archiver's worker thread: reads files, cuts them into chunks, computes their IDs,
+ * asks the main thread which chunks the repository lacks, and compresses and seals only
+ * those. The heavy CPU work of a backup happens here, one worker per core.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { cutPoint } from '../../core/chunker.ts';
+import { blobId, sealBlob } from '../../core/seal.ts';
+import type { FileResult, FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('chunk-worker must run in a worker thread');
+
+let init: WorkerInit | undefined;
+let buffer: Buffer | undefined;
+const answers = new Map<number, (need: boolean[]) => void>();
+let nextAsk = 0;
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+/** ask sends chunk IDs to the main thread and resolves with which of them to seal and send. */
+function ask(jobId: number, ids: string[]): Promise<boolean[]> {
+  const askId = nextAsk++;
+  post({ type: 'ask', jobId, askId, ids });
+  return new Promise((resolve) => answers.set(askId, resolve));
+}
+
+interface Pending {
+  id: string;
+  data: Uint8Array;
+}
+
+/** sendNeeded seals the chunks the main thread asked for and posts them in one message. */
+async function sendNeeded(jobId: number, pending: Pending[]): Promise<void> {
+  if (pending.length === 0 || init === undefined) return;
+  const need = await ask(
+    jobId,
+    pending.map((p) => p.id),
+  );
+  const blobs: { id: string; sealed: Uint8Array; rawLength: number }[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (let i = 0; i < pending.length; i++) {
+    if (!need[i]) continue;
+    const sealed = sealBlob(init.keys, pending[i].id, pending[i].data, { level: init.level });
+    // A sealed blob owns its whole ArrayBuffer only when it is not a slice of Node's pool.
+    const own = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    const bytes = own ? sealed : new Uint8Array(sealed);
+    blobs.push({ id: pending[i].id, sealed: bytes, rawLength: pending[i].data.length });
+    transfer.push(bytes.buffer as ArrayBuffer);
+  }
+  if (blobs.length > 0) post({ type: 'blobs', jobId, blobs }, transfer);
+}
+
+function errorText(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.code ? `${e.code}: ${e.message}` : String(error);
+}
+
+/** chunkLargeFile streams one file through the chunker in windows, so memory stays bounded. */
+async function chunkLargeFile(jobId: number, path: string): Promise<FileResult> {
+  if (init === undefined) throw new Error('worker not initialised');
+  const { chunker, keys } = init;
+  const window = Math.max(8 << 20, chunker.max);
+  buffer ??= Buffer.allocUnsafe(window + chunker.max);
+  const buf = buffer;
+  const chunks: string[] = [];
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    return { chunks, bytesRead: 0, error: errorText(error) };
+  }
+  let bytesRead = 0;
+  try {
+    let filled = 0;
+    let start = 0;
+    let eof = false;
+    while (!(eof && start >= filled)) {
+      if (start > 0) {
+        buf.copy(buf, 0, start, filled);
+        filled -= start;
+        start = 0;
+      }
+      while (!eof && filled < buf.length) {
+        const n = readSync(fd, buf, filled, buf.length - filled, null);
+        if (n === 0) eof = true;
+        filled += n;
+        bytesRead += n;
+      }
+      const pending: Pending[] = [];
+      while (start < filled && (eof || filled - start >= chunker.max)) {
+        const end = cutPoint(keys.gear, chunker, buf, start, filled);
+        const data = buf.subarray(start, end);
+        const id = blobId(keys.blobId, data);
+        chunks.push(id);
+        pending.push({ id, data });
+        start = end;
+      }
+      await sendNeeded(jobId, pending);
+    }
+  } catch (error) {
+    return { chunks, bytesRead, error: errorText(error) };
+  } finally {
+    closeSync(fd);
+  }
+  return { chunks, bytesRead };
+}
+
+/**
+ * chunkSmallFiles handles a batch of files no larger than the minimum chunk size: each is
+ * one chunk, and the whole batch costs one round trip to the main thread.
+ */
+async function chunkSmallFiles(jobId: number, paths: string[]): Promise<FileResult[]> {
+  if (init === undefined) throw new Error('worker not initialised');
+  const results: FileResult[] = [];
+  const pending: Pending[] = [];
+  const seen = new Set<string>();
+  for (const path of paths) {
+    let data: Buffer;
+    try {
+      data = readWhole(path);
+    } catch (error) {
+      results.push({ chunks: [], bytesRead: 0, error: errorText(error) });
+      continue;
+    }
+    if (data.length === 0) {
+      results.push({ chunks: [], bytesRead: 0 });
+      continue;
+    }
+    const id = blobId(init.keys.blobId, data);
+    if (!seen.has(id)) {
+      seen.add(id);
+      pending.push({ id, data });
+    }
+    results.push({ chunks: [id], bytesRead: data.length });
+  }
+  await sendNeeded(jobId, pending);
+  return results;
+}
+
+/** readWhole reads a small file with one open; it may have grown since it was listed. */
+function readWhole(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const part = Buffer.allocUnsafe(256 << 10);
+      const n = readSync(fd, part, 0, part.length, null);
+      if (n === 0) break;
+      parts.push(part.subarray(0, n));
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'init':
+      init = message.init;
+      return;
+    case 'answer': {
+      const resolve = answers.get(message.askId);
+      answers.delete(message.askId);
+      resolve?.(message.need);
+      return;
+    }
+    case 'job': {
+      const { jobId, paths, large } = message;
+      const work = large ? chunkLargeFile(jobId, paths[0]).then((r) => [r]) : chunkSmallFiles(jobId, paths);
+      work.then(
+        (files) => post({ type: 'done', jobId, files }),
+        (error: unknown) => post({ type: 'failed', jobId, message: errorText(error) }),
+      );
+      return;
+    }
+  }
+});

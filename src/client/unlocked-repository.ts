@@ -1,0 +1,107 @@
+/**
+ * UnlockedRepository is a Repository together with the keys that open it: the one object
+ * through which the archiver, restorer and checker read and write plaintext.
+ */
+import { openBlob, sealBlob } from '../core/seal.ts';
+import { type Subkeys, sourceIdOf } from '../core/keys.ts';
+import { decodeSnapshot, type SnapshotInfo } from '../core/snapshot.ts';
+import { decodeTree, type TreeEntry } from '../core/tree.ts';
+import { CumulusError } from '../core/errors.ts';
+import type { SnapshotRecord } from '../store/types.ts';
+import type { Repository, RepositoryConfig } from './repository.ts';
+
+/** Snapshot is what a person sees of a snapshot: the store's record and its decrypted description. */
+export interface Snapshot {
+  record: SnapshotRecord;
+  info: SnapshotInfo;
+}
+
+export class UnlockedRepository {
+  readonly repo: Repository;
+  readonly keys: Subkeys;
+  readonly config: RepositoryConfig;
+  #trees = new Map<string, TreeEntry[]>();
+
+  constructor(repo: Repository, keys: Subkeys, config: RepositoryConfig) {
+    this.repo = repo;
+    this.keys = keys;
+    this.config = config;
+  }
+
+  sourceId(host: string, path: string): string {
+    return sourceIdOf(this.keys, host, path);
+  }
+
+  seal(id: string, plaintext: Uint8Array): Buffer {
+    return sealBlob(this.keys, id, plaintext);
+  }
+
+  async readPlain(id: string): Promise<Buffer> {
+    return openBlob(this.keys, id, await this.repo.readBlob(id));
+  }
+
+  /** readTree returns a directory's entries; trees are small and re-read often, so they are cached. */
+  async readTree(id: string): Promise<TreeEntry[]> {
+    let tree = this.#trees.get(id);
+    if (tree === undefined) {
+      tree = decodeTree(await this.readPlain(id));
+      if (this.#trees.size > 4096) this.#trees.clear();
+      this.#trees.set(id, tree);
+    }
+    return tree;
+  }
+
+  /** listSnapshots returns every snapshot, oldest first, with its description decrypted. */
+  async listSnapshots(): Promise<Snapshot[]> {
+    const records = await this.repo.listSnapshots();
+    const sealed = await this.repo.readBlobs(records.map((r) => r.id));
+    const snapshots: Snapshot[] = [];
+    for (const record of records) {
+      const bytes = sealed.get(record.id);
+      if (bytes === undefined) throw new CumulusError('blob_missing', `snapshot ${record.id.slice(0, 8)} is missing its description`);
+      snapshots.push({ record, info: decodeSnapshot(openBlob(this.keys, record.id, bytes)) });
+    }
+    return snapshots.sort((a, b) => a.record.time.localeCompare(b.record.time));
+  }
+
+  /**
+   * findSnapshot resolves "latest" or an ID prefix (at least 4 hex characters). `latest`
+   * may be narrowed to one host.
+   */
+  async findSnapshot(ref: string, options: { host?: string } = {}): Promise<Snapshot> {
+    const all = await this.listSnapshots();
+    if (ref === 'latest') {
+      const candidates = options.host === undefined ? all : all.filter((s) => s.info.host === options.host);
+      const latest = candidates.at(-1);
+      if (latest === undefined) {
+        throw new CumulusError('snapshot_not_found', 'there is no snapshot yet', { hint: 'run `cumulus backup` first' });
+      }
+      return latest;
+    }
+    if (!/^[0-9a-f]{4,64}$/.test(ref)) {
+      throw new CumulusError('usage', `"${ref}" is not a snapshot ID`, { hint: 'use `latest` or an ID from `cumulus snapshots`' });
+    }
+    const matches = all.filter((s) => s.record.id.startsWith(ref));
+    if (matches.length === 0) {
+      throw new CumulusError('snapshot_not_found', `no snapshot has an ID starting with ${ref}`, {
+        hint: 'list them with `cumulus snapshots`',
+      });
+    }
+    if (matches.length > 1) {
+      throw new CumulusError('usage', `${ref} matches ${matches.length} snapshots`, { hint: 'give more characters of the ID' });
+    }
+    return matches[0];
+  }
+
+  /**
+   * walk visits every entry under a tree, depth first, parents before children, with the
+   * path relative to the root ('' is the root itself and is not visited).
+   */
+  async *walk(treeId: string, prefix = ''): AsyncGenerator<{ path: string; entry: TreeEntry }> {
+    for (const entry of await this.readTree(treeId)) {
+      const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+      yield { path, entry };
+      if (entry.type === 'dir') yield* this.walk(entry.tree, path);
+    }
+  }
+}
