@@ -93,7 +93,13 @@ export class FakeClock implements Clock {
   }
 }
 
-/** settle lets pending promise callbacks and I/O callbacks run. */
+/**
+ * settle lets the code a timer woke run to its next sleep, including the file I/O it
+ * awaits (which completes on real time, hence the short real waits).
+ */
 async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 4; i++) {
+    await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    for (let j = 0; j < 10; j++) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }

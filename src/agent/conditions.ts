@@ -39,7 +39,8 @@ export interface ServerFacts {
   signedIn: boolean;
   /** Why the session is unusable although the device was signed in (revoked, device removed). */
   sessionProblem?: string;
-  reachable: boolean;
+  /** Undefined when not asked (backup off, offline, not signed in). */
+  reachable?: boolean;
   latencyMs?: number;
   unreachableReason?: string;
   quota?: { usedBytes: number; quotaBytes: number };
@@ -66,8 +67,8 @@ export function evaluateConditions(input: ConditionInputs): Readiness {
     block('settings', `the settings are broken (${input.settingsProblems[0]})`, {
       problems: input.settingsProblems.length,
     });
-  }
-  if (settings.sources.length === 0) block('settings', 'no folders are chosen to back up', { sources: 0 });
+  } else if (settings.sources.length === 0)
+    block('settings', 'no folders are chosen to back up', { sources: 0 });
   if (!server.signedIn) block('sign-in', server.sessionProblem ?? 'not signed in');
 
   if ('error' in reading) {
@@ -82,7 +83,7 @@ export function evaluateConditions(input: ConditionInputs): Readiness {
   }
 
   const networkUp = !('error' in reading) && reading.network.online;
-  if (server.signedIn && networkUp && !server.reachable) {
+  if (server.signedIn && networkUp && server.reachable === false) {
     block(
       'server',
       `the server does not answer${server.unreachableReason ? ` (${server.unreachableReason})` : ''}`,

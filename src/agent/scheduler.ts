@@ -171,7 +171,7 @@ export class Scheduler {
     const server: ServerFacts =
       backupEnabled && online
         ? await gatherServerFacts(this.#deps.server, this.#deps.deviceState, settings)
-        : { signedIn: (await this.#deps.deviceState.read().catch(() => null)) !== null, reachable: false };
+        : { signedIn: (await this.#deps.deviceState.read().catch(() => null)) !== null };
     return { settings, settingsProblems, backupEnabled, reading, server };
   }
 

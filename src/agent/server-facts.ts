@@ -13,7 +13,7 @@ export async function gatherServerFacts(
   settings: Settings,
 ): Promise<ServerFacts> {
   const identity = await deviceState.read().catch(() => null);
-  if (!identity) return { signedIn: false, reachable: false };
+  if (!identity) return { signedIn: false };
   try {
     const latencyMs = await server.ping();
     const session = await server.session();
