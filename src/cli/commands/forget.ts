@@ -57,7 +57,7 @@ export function register(program: Command): void {
         }
         const removeIds = [...new Set(remove.map((s) => s.record.id))];
         if (!options.dryRun && removeIds.length > 0) await vault.repo.forgetSnapshots(removeIds);
-        const gc = options.prune && !options.dryRun ? await vault.repo.gc({}) : undefined;
+        const gc = options.prune && !options.dryRun ? await vault.repo.gc({ graceMs: 0 }) : undefined;
         return { removed: removeIds, dryRun: options.dryRun ?? false, prune: gc };
       });
       if (options.json) printJson(result);

@@ -6,10 +6,15 @@ export function register(program: Command): void {
   withRepositoryOptions(program.command('prune').description('delete data no snapshot uses and repack mostly-empty packs'))
     .option('--dry-run', 'only say what would be freed')
     .option('--repack-threshold <fraction>', 'repack a pack when this fraction of it is garbage', Number, 0.5)
+    .option('--grace <minutes>', 'keep unreferenced data younger than this (running backups are protected by their locks)', Number, 0)
     .option('--json', 'print as JSON')
     .action(async (options) => {
       const report = await withRepository(options, (vault) =>
-        vault.repo.gc({ dryRun: options.dryRun ?? false, repackThreshold: options.repackThreshold }),
+        vault.repo.gc({
+          dryRun: options.dryRun ?? false,
+          repackThreshold: options.repackThreshold,
+          graceMs: options.grace * 60_000,
+        }),
       );
       if (options.json) printJson(report);
       else {
