@@ -101,7 +101,8 @@ export function evaluateConditions(input: ConditionInputs): Readiness {
   return blockers.length === 0 ? { ready: true } : { ready: false, blockers };
 }
 
-type Finding = { message: string; values: Values } | undefined;
+/** Finding is one condition that does not hold, or undefined when it holds. */
+export type Finding = { message: string; values: Values } | undefined;
 
 /** meteredCounts is whether the link counts as metered under the settings (see the file comment). */
 export function meteredCounts(settings: Settings, network: SensorReading['network']): boolean {
@@ -109,7 +110,7 @@ export function meteredCounts(settings: Settings, network: SensorReading['networ
   return network.metered === 'unknown' && settings.network.unknownMeteredCountsAs === 'metered';
 }
 
-function networkBlocker(settings: Settings, network: SensorReading['network']): Finding {
+export function networkBlocker(settings: Settings, network: SensorReading['network']): Finding {
   if (!network.online || network.type === 'none')
     return { message: 'no network connection', values: { online: false } };
   if (!settings.network.requireUnmetered || !meteredCounts(settings, network)) return undefined;
@@ -120,7 +121,7 @@ function networkBlocker(settings: Settings, network: SensorReading['network']): 
   return { message: `metered network (${network.type})`, values };
 }
 
-function powerBlocker(settings: Settings, power: SensorReading['power']): Finding {
+export function powerBlocker(settings: Settings, power: SensorReading['power']): Finding {
   if (power.ac || !settings.power.requireAc) return undefined;
   const percent = power.batteryPercent;
   const threshold = settings.power.allowBatteryAbovePercent;
@@ -134,7 +135,7 @@ function powerBlocker(settings: Settings, power: SensorReading['power']): Findin
   };
 }
 
-function sessionBlocker(settings: Settings, session: SensorReading['session']): Finding {
+export function sessionBlocker(settings: Settings, session: SensorReading['session']): Finding {
   if (!settings.session.requireLockedOrIdle || !session.graphical || session.locked === true)
     return undefined;
   const needed = settings.session.idleMinutes * 60;

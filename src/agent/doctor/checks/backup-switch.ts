@@ -1,0 +1,46 @@
+/** checkBackupSwitch: backup is switched on for this device, and the server has not removed the device. */
+
+import { formatWhen } from '../../format.ts';
+import type { DoctorFacts } from '../facts.ts';
+import { failed } from '../facts.ts';
+import type { CheckResult } from '../types.ts';
+
+export async function checkBackupSwitch(facts: DoctorFacts): Promise<CheckResult> {
+  const base = { id: 'backup-switch', title: 'Backup is switched on' } as const;
+  const { backupSwitch, clock } = facts.deps;
+  const state = await backupSwitch.read();
+  const session = await facts.session();
+  if (!failed(session) && session.deviceRemoved) {
+    return {
+      ...base,
+      status: 'fail',
+      evidence: ['the server says this device was removed from the account'],
+      fix: ['Sign this device in again: cumulus login URL', 'Then switch backup on: cumulus enable'],
+    };
+  }
+  if (!state.enabled) {
+    return {
+      ...base,
+      status: 'fail',
+      evidence: [
+        state.changedAt
+          ? `backup was switched off at ${formatWhen(state.changedAt)}`
+          : 'backup has never been switched on',
+      ],
+      fix: ['Switch backup on: cumulus enable'],
+      autoFix: {
+        description: 'switch backup on for this device',
+        changesSettings: true,
+        apply: async () => {
+          await backupSwitch.write(true, clock.now());
+          return ['backup switched on'];
+        },
+      },
+    };
+  }
+  return {
+    ...base,
+    status: 'ok',
+    evidence: [state.changedAt ? `switched on since ${formatWhen(state.changedAt)}` : 'switched on'],
+  };
+}

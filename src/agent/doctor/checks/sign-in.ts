@@ -1,0 +1,78 @@
+/** checkSignIn: signed in, the session valid and not revoked, the account key present and opening the repository, the clock not skewed. */
+import { isCumulusError } from '../../../core/errors.ts';
+import { formatDuration } from '../../format.ts';
+import type { DoctorFacts } from '../facts.ts';
+import { failed } from '../facts.ts';
+import type { CheckResult } from '../types.ts';
+
+const MAX_SKEW_MS = 5 * 60_000;
+
+export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
+  const base = { id: 'sign-in', title: 'Sign-in' } as const;
+  const identity = await facts.identity();
+  if (failed(identity) || identity === null) {
+    return {
+      ...base,
+      status: 'fail',
+      evidence: [
+        failed(identity)
+          ? `cannot read the sign-in state: ${identity.error.message}`
+          : 'this device is not signed in',
+      ],
+      fix: ['Sign in: cumulus login URL (approve it with the code shown on a trusted device).'],
+    };
+  }
+  const relogin = [
+    `Sign in again: cumulus login ${identity.serverUrl}`,
+    'Approve the sign-in with the code shown on one of your trusted devices.',
+  ];
+  const evidence = [`signed in to ${identity.serverUrl} as device ${identity.deviceName}`];
+  const session = await facts.session();
+  if (failed(session)) {
+    if (isCumulusError(session.error, 'unauthorized')) {
+      return {
+        ...base,
+        status: 'fail',
+        evidence: [...evidence, `the server refuses the session: ${session.error.message}`],
+        fix: relogin,
+      };
+    }
+    return {
+      ...base,
+      status: 'warn',
+      evidence: [...evidence, `could not check the session: ${session.error.message}`],
+    };
+  }
+  if (session.revoked || !session.valid) {
+    return {
+      ...base,
+      status: 'fail',
+      evidence: [...evidence, 'the session was revoked (signed out from another device or the console)'],
+      fix: relogin,
+    };
+  }
+  evidence.push('session valid');
+  const key = await facts.deps.deviceState.verifyKey();
+  if (!key.ok) {
+    return {
+      ...base,
+      status: 'fail',
+      evidence: [...evidence, `the account key cannot open the repository: ${key.problem}`],
+      fix: relogin,
+    };
+  }
+  evidence.push('account key present and opens the repository');
+  const skew = facts.deps.clock.now() - session.serverTime;
+  if (Math.abs(skew) > MAX_SKEW_MS) {
+    return {
+      ...base,
+      status: 'fail',
+      evidence: [
+        ...evidence,
+        `this device's clock is ${formatDuration(Math.abs(skew))} ${skew > 0 ? 'ahead of' : 'behind'} the server's`,
+      ],
+      fix: ['Set the clock automatically (on Linux: timedatectl set-ntp true).'],
+    };
+  }
+  return { ...base, status: 'ok', evidence };
+}

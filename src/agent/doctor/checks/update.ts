@@ -1,0 +1,31 @@
+/** checkUpdate: this agent's version against the server's latest and minimum; the fix is `cumulus update`. */
+import { compareVersions } from '../../version.ts';
+import type { DoctorFacts } from '../facts.ts';
+import { failed } from '../facts.ts';
+import type { CheckResult } from '../types.ts';
+import { serverErrorResult } from './server-error.ts';
+
+export async function checkUpdate(facts: DoctorFacts): Promise<CheckResult> {
+  const base = { id: 'update', title: 'Update' } as const;
+  const release = await facts.release();
+  if (failed(release)) return serverErrorResult(base.id, base.title, release.error);
+  const { version } = facts.deps;
+  const evidence = [
+    `this agent: ${version}; latest: ${release.latest}; minimum the server accepts: ${release.minimum}`,
+  ];
+  if (compareVersions(version, release.latest) >= 0) return { ...base, status: 'ok', evidence };
+  const belowMinimum = compareVersions(version, release.minimum) < 0;
+  if (belowMinimum)
+    evidence.push(`this agent is older than the minimum: the server refuses its backups until it is updated`);
+  return {
+    ...base,
+    status: belowMinimum ? 'fail' : 'warn',
+    evidence,
+    fix: [`Update the agent to ${release.latest}: cumulus update`],
+    autoFix: {
+      description: `update the agent to ${release.latest}`,
+      changesSettings: false,
+      apply: () => facts.deps.update(),
+    },
+  };
+}
