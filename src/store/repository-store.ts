@@ -1,0 +1,565 @@
+/**
+ * RepositoryStore is the keyless repository: pack files in a BlobStore, their index and
+ * the snapshots' references in a MetaStore. The same code serves a local repository
+ * folder and, inside the server, each account. It never holds a key: it verifies packs by
+ * hash and table, counts usage, and collects garbage by copying sealed blobs.
+ *
+ * Order of writes (docs/format.md, "Safety rules"): a pack is durable before the index
+ * names it; the index forgets a pack before its file is deleted; a tombstone is written
+ * before a snapshot row is removed. A crash between two steps leaves an orphan file
+ * (collected later) or a tombstone, never a snapshot that cannot be restored.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { CumulusError, isCumulusError } from '../core/errors.ts';
+import {
+  type BlobType,
+  PACK_TAIL_SIZE,
+  PackBuilder,
+  type PackEntry,
+  packId,
+  packTableLength,
+  parsePack,
+  parsePackTable,
+} from '../core/pack.ts';
+import type { MetaStore, PackGarbage } from './meta-store.ts';
+import type {
+  BlobLocation,
+  BlobStore,
+  GcOptions,
+  GcReport,
+  LockInfo,
+  SnapshotCommit,
+  SnapshotRecord,
+  StorageBreakdown,
+  UsageReport,
+} from './types.ts';
+
+export const DEFAULT_GRACE_MS = 15 * 60_000;
+export const DEFAULT_REPACK_THRESHOLD = 0.5;
+/** A lock whose heartbeat is older than this is stale. */
+export const STALE_LOCK_MS = 10 * 60_000;
+const HEARTBEAT_MS = 60_000;
+/** Batch size of ID lists sent to the MetaStore in one call. */
+const ID_BATCH = 50_000;
+/** Bytes read at once when hashing a pack, and read first when looking for its table. */
+const READ_CHUNK = 8 << 20;
+const TABLE_GUESS = 64 << 10;
+
+const BLOB_ID = /^[0-9a-f]{64}$/;
+const SOURCE_ID = /^[0-9a-f]{2,64}$/;
+
+/** packName is where a pack lives in the BlobStore: `packs/<first two hex>/<id>`. */
+export function packName(id: string): string {
+  return `packs/${id.slice(0, 2)}/${id}`;
+}
+
+const PACK_NAME = /^packs\/([0-9a-f]{2})\/(\1[0-9a-f]{62})$/;
+
+/** packIdOf returns the pack ID a BlobStore name holds, or undefined for anything else (a temporary file). */
+export function packIdOf(name: string): string | undefined {
+  const match = PACK_NAME.exec(name);
+  return match?.[2];
+}
+
+function invalid(what: string, value: unknown): CumulusError {
+  return new CumulusError('invalid_input', `${what} is not valid: ${JSON.stringify(value)?.slice(0, 80)}`);
+}
+
+function checkIds(ids: readonly string[], what = 'blob ID'): void {
+  for (const id of ids) if (typeof id !== 'string' || !BLOB_ID.test(id)) throw invalid(what, id);
+}
+
+function checkCommit(commit: SnapshotCommit): void {
+  checkIds([commit.id], 'snapshot ID');
+  if (typeof commit.time !== 'string' || Number.isNaN(Date.parse(commit.time)))
+    throw invalid('snapshot time', commit.time);
+  const seen = new Set<string>();
+  for (const source of commit.sources) {
+    if (!SOURCE_ID.test(source.id) || source.id.length % 2 !== 0 || seen.has(source.id))
+      throw invalid('source ID', source.id);
+    seen.add(source.id);
+    checkIds([source.tree], 'tree ID');
+    if (!Number.isSafeInteger(source.logicalSize) || source.logicalSize < 0)
+      throw invalid('logical size', source.logicalSize);
+    checkIds(source.refs);
+  }
+}
+
+/** WriteLock is a registered writer; release it when the write is done (or failed). */
+export interface WriteLock {
+  readonly info: LockInfo;
+  release(): Promise<void>;
+}
+
+export interface RepositoryStoreOptions {
+  /** This machine's name, to judge whether a lock's process still runs (default os.hostname()). */
+  host?: string;
+  /** isProcessAlive says whether a process of this host runs (default: signal 0). */
+  isProcessAlive?: (pid: number) => boolean;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class RepositoryStore {
+  readonly meta: MetaStore;
+  readonly blobs: BlobStore;
+  readonly #clock: () => number;
+  readonly #host: string;
+  readonly #isProcessAlive: (pid: number) => boolean;
+  readonly #heartbeats = new Set<NodeJS.Timeout>();
+
+  constructor(
+    meta: MetaStore,
+    blobs: BlobStore,
+    clock: () => number = Date.now,
+    options: RepositoryStoreOptions = {},
+  ) {
+    this.meta = meta;
+    this.blobs = blobs;
+    this.#clock = clock;
+    this.#host = options.host ?? hostname();
+    this.#isProcessAlive = options.isProcessAlive ?? processAlive;
+  }
+
+  /**
+   * addPack verifies a pack (its SHA-256 is `id`, its table parses) before writing
+   * anything, stores it durably, then indexes its blobs. Adding a pack twice is a no-op.
+   * `bytes` is what this call stored (0 when the pack was already there).
+   */
+  async addPack(pack: Uint8Array, id: string): Promise<{ newBlobs: number; bytes: number }> {
+    checkIds([id], 'pack ID');
+    if (packId(pack) !== id) {
+      throw new CumulusError('corrupt', `the pack does not match its ID ${id.slice(0, 12)}…`, {
+        hint: 'the upload was damaged on the way: send the pack again',
+      });
+    }
+    const entries = parsePack(pack);
+    if (await this.meta.hasPack(id)) return { newBlobs: 0, bytes: 0 };
+    await this.blobs.put(packName(id), pack);
+    const { newBlobs } = await this.meta.indexPacks([{ id, size: pack.length, entries }], this.#clock());
+    return { newBlobs, bytes: pack.length };
+  }
+
+  /** missingBlobs returns the IDs the store lacks, and touches the ones it holds (see gc). */
+  async missingBlobs(ids: readonly string[]): Promise<Set<string>> {
+    checkIds(ids);
+    const missing = new Set<string>();
+    for (let i = 0; i < ids.length; i += ID_BATCH) {
+      const batch = ids.slice(i, i + ID_BATCH);
+      const present = await this.meta.touchBlobs(batch, this.#clock());
+      for (const id of batch) if (!present.has(id)) missing.add(id);
+    }
+    return missing;
+  }
+
+  async locate(id: string): Promise<BlobLocation | undefined> {
+    checkIds([id]);
+    return (await this.meta.locateBlobs([id]))[0];
+  }
+
+  async readBlob(id: string): Promise<Buffer> {
+    const blobs = await this.readBlobs([id]);
+    return blobs.get(id)!;
+  }
+
+  /** readBlobs returns sealed blobs by ID, reading each contiguous run of a pack at once. */
+  async readBlobs(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    checkIds(ids);
+    const wanted = [...new Set(ids)];
+    const locations = await this.meta.locateBlobs(wanted);
+    if (locations.length !== wanted.length) {
+      const found = new Set(locations.map((l) => l.id));
+      const missing = wanted.filter((id) => !found.has(id));
+      throw new CumulusError('blob_missing', `${missing.length} blob(s) are not in the repository`, {
+        hint: 'run `cumulus check` to see which snapshots are affected',
+        details: { count: missing.length, ids: missing.slice(0, 5) },
+      });
+    }
+    const result = new Map<string, Buffer>();
+    for (const [pack, blobs] of Map.groupBy(locations, (l) => l.packId)) {
+      for (const [id, bytes] of await this.#readRuns(pack, blobs)) result.set(id, bytes);
+    }
+    return result;
+  }
+
+  async #readPack(pack: string, range?: { offset: number; length: number }): Promise<Buffer> {
+    try {
+      return await this.blobs.get(packName(pack), range);
+    } catch (error) {
+      if (!isCumulusError(error, 'not_found')) throw error;
+      throw new CumulusError('corrupt', `pack ${pack} is in the index but missing from storage`, {
+        hint: 'run `cumulus check` to see what is affected',
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * commitSnapshot stores a snapshot once every blob it references is in the store. With
+   * maxReferencedBytes, a commit that would take referenced bytes past it is refused
+   * ('quota_exceeded') and nothing is written; the check and the write are one transaction.
+   */
+  async commitSnapshot(commit: SnapshotCommit, options: { maxReferencedBytes?: number } = {}): Promise<void> {
+    checkCommit(commit);
+    await this.meta.commitSnapshot(commit, options.maxReferencedBytes);
+  }
+
+  listSnapshots(): Promise<SnapshotRecord[]> {
+    return this.meta.listSnapshots();
+  }
+
+  /** forgetSnapshots writes a tombstone for each snapshot, then removes it; returns bytes no longer referenced. */
+  async forgetSnapshots(ids: readonly string[]): Promise<number> {
+    checkIds(ids, 'snapshot ID');
+    await this.#tombstone(ids);
+    return (await this.meta.deleteSnapshots(ids)).freedBytes;
+  }
+
+  async #tombstone(ids: readonly string[]): Promise<void> {
+    for (const id of ids) await this.blobs.put(`forgotten/${id}`, new Uint8Array(0));
+  }
+
+  async forgottenSnapshots(): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const { name } of this.blobs.list('forgotten/')) {
+      const id = name.slice('forgotten/'.length);
+      if (BLOB_ID.test(id)) ids.add(id);
+    }
+    return ids;
+  }
+
+  /** usage counts stored and referenced bytes; see UsageReport. */
+  async usage(): Promise<UsageReport> {
+    const { pendingBytes: _pending, ...report } = await this.meta.usage(this.#clock() - DEFAULT_GRACE_MS);
+    return report;
+  }
+
+  /**
+   * pendingBytes counts unreferenced blobs touched within the grace window: uploads not
+   * yet committed, which gc will not remove yet.
+   */
+  async pendingBytes(graceMs = DEFAULT_GRACE_MS): Promise<number> {
+    return (await this.meta.usage(this.#clock() - graceMs)).pendingBytes;
+  }
+
+  storageBreakdown(): Promise<StorageBreakdown> {
+    return this.meta.storageBreakdown();
+  }
+
+  /**
+   * deleteSource removes a source from every snapshot of a device (a snapshot left with no
+   * source goes too) and returns the bytes no longer referenced: what gc will free.
+   */
+  async deleteSource(device: string, sourceId: string): Promise<number> {
+    if (!SOURCE_ID.test(sourceId)) throw invalid('source ID', sourceId);
+    return this.#deleteSources(device, sourceId);
+  }
+
+  /** deleteDevice removes every snapshot of a device; returns the bytes no longer referenced. */
+  deleteDevice(device: string): Promise<number> {
+    return this.#deleteSources(device, undefined);
+  }
+
+  async #deleteSources(device: string, sourceId: string | undefined): Promise<number> {
+    const emptied = (await this.meta.listSnapshots()).filter(
+      (s) =>
+        s.device === device &&
+        (sourceId === undefined || s.sources.every((source) => source.id === sourceId)),
+    );
+    await this.#tombstone(emptied.map((s) => s.id));
+    return (await this.meta.deleteSources(device, sourceId)).freedBytes;
+  }
+
+  /**
+   * beginWrite registers a writer: garbage collection keeps every blob touched after it
+   * started. A heartbeat keeps it fresh until release; a lock left by a dead process goes
+   * stale (see STALE_LOCK_MS).
+   */
+  async beginWrite(owner: { host: string; pid: number; kind: LockInfo['kind'] }): Promise<WriteLock> {
+    const now = this.#clock();
+    const info: LockInfo = {
+      id: randomBytes(16).toString('hex'),
+      ...owner,
+      startedAt: now,
+      heartbeatAt: now,
+    };
+    await this.meta.addLock(info);
+    const timer = setInterval(() => {
+      // A failed heartbeat only lets the lock go stale early; the next one retries.
+      this.meta.heartbeatLock(info.id, this.#clock()).catch(() => {});
+    }, HEARTBEAT_MS);
+    timer.unref();
+    this.#heartbeats.add(timer);
+    return {
+      info,
+      release: async () => {
+        clearInterval(timer);
+        this.#heartbeats.delete(timer);
+        await this.meta.removeLock(info.id);
+      },
+    };
+  }
+
+  /** isStale says whether a lock no longer protects anything. */
+  isStale(lock: LockInfo): boolean {
+    if (this.#clock() - lock.heartbeatAt > STALE_LOCK_MS) return true;
+    return lock.host === this.#host && !this.#isProcessAlive(lock.pid);
+  }
+
+  /** listLocks returns every lock row with whether it is stale. */
+  async listLocks(): Promise<(LockInfo & { stale: boolean })[]> {
+    return (await this.meta.listLocks()).map((lock) => ({ ...lock, stale: this.isStale(lock) }));
+  }
+
+  /** removeStaleLocks deletes the locks of writers that are gone; returns how many. */
+  async removeStaleLocks(): Promise<number> {
+    const stale = (await this.listLocks()).filter((l) => l.stale);
+    for (const lock of stale) await this.meta.removeLock(lock.id);
+    return stale.length;
+  }
+
+  /**
+   * gc removes garbage: unreferenced blobs touched before the start of the oldest live
+   * writer and before now − grace. Packs holding only garbage are deleted; packs with at
+   * least `repackThreshold` of their bytes garbage are rewritten without it; pack files
+   * the index does not know, older than the same cutoff, are deleted.
+   */
+  async gc(options: GcOptions = {}): Promise<GcReport> {
+    const now = this.#clock();
+    const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
+    const writers = (await this.listLocks()).filter((l) => !l.stale && l.kind === 'backup');
+    const cutoff = Math.min(now - (options.graceMs ?? DEFAULT_GRACE_MS), ...writers.map((l) => l.startedAt));
+    const plan = await this.meta.gcPlan(cutoff);
+    const drop = plan.packs.filter((p) => p.live.length === 0);
+    const repack = plan.packs.filter(
+      (p) => p.live.length > 0 && (p.pack.size - p.liveBytes) / p.pack.size >= threshold,
+    );
+    const report: GcReport = {
+      unreferencedBlobs: plan.unreferencedBlobs,
+      deletedBlobs: 0,
+      deletedPacks: 0,
+      repackedPacks: 0,
+      freedBytes: 0,
+      keptYoungBlobs: plan.keptYoungBlobs,
+    };
+    const orphans = await this.#orphans(cutoff);
+    if (options.dryRun) {
+      const affected = [...drop, ...repack];
+      report.deletedBlobs = affected.reduce((sum, p) => sum + p.garbageBlobs, 0);
+      report.deletedPacks = drop.length + orphans.length;
+      report.repackedPacks = repack.length;
+      report.freedBytes =
+        affected.reduce((sum, p) => sum + p.pack.size - p.liveBytes, 0) +
+        orphans.reduce((sum, o) => sum + o.size, 0);
+      return report;
+    }
+
+    for (const pack of repack) {
+      const result = await this.#repack(pack, cutoff);
+      if (result === undefined) continue;
+      report.repackedPacks++;
+      report.deletedBlobs += result.deletedBlobs;
+      report.freedBytes += pack.pack.size - result.size;
+    }
+    const dropped = await this.meta.dropPacks(
+      drop.map((p) => p.pack.id),
+      cutoff,
+    );
+    report.deletedBlobs += dropped.deletedBlobs;
+    const sizes = new Map(drop.map((p) => [p.pack.id, p.pack.size]));
+    for (const id of dropped.deletedPacks) {
+      await this.blobs.delete(packName(id));
+      report.deletedPacks++;
+      report.freedBytes += sizes.get(id)!;
+    }
+    for (const orphan of orphans) {
+      // Indexed since we listed it (a writer re-sent it): it is no orphan any more.
+      const id = packIdOf(orphan.name);
+      if (id !== undefined && (await this.meta.hasPack(id))) continue;
+      await this.blobs.delete(orphan.name);
+      report.deletedPacks++;
+      report.freedBytes += orphan.size;
+    }
+    return report;
+  }
+
+  /** #orphans lists files under packs/ the index does not name, written before `cutoff`. */
+  async #orphans(cutoff: number): Promise<{ name: string; size: number }[]> {
+    const indexed = new Set((await this.meta.listPacks()).map((p) => p.id));
+    const orphans: { name: string; size: number }[] = [];
+    for await (const file of this.blobs.list('packs/')) {
+      const id = packIdOf(file.name);
+      if ((id === undefined || !indexed.has(id)) && file.modifiedAt < cutoff) orphans.push(file);
+    }
+    return orphans;
+  }
+
+  /**
+   * #repack copies the live blobs of a pack into a new one (sealed bytes, no key needed),
+   * stores it durably, repoints the index, then deletes the old file. Returns undefined
+   * when a blob came back to life meanwhile: the old pack then stays as it is.
+   */
+  async #repack(
+    garbage: PackGarbage,
+    cutoff: number,
+  ): Promise<{ size: number; deletedBlobs: number } | undefined> {
+    const blobs = await this.#readRuns(garbage.pack.id, garbage.live);
+    const builder = new PackBuilder();
+    for (const blob of garbage.live) builder.add(blob.type, blob.id, blobs.get(blob.id)!);
+    const fresh = builder.finish();
+    await this.blobs.put(packName(fresh.id), fresh.bytes);
+    const result = await this.meta.repointPack(
+      garbage.pack.id,
+      { id: fresh.id, size: fresh.bytes.length, entries: fresh.entries },
+      cutoff,
+      this.#clock(),
+    );
+    if (!result.ok) {
+      if (!(await this.meta.hasPack(fresh.id))) await this.blobs.delete(packName(fresh.id));
+      return undefined;
+    }
+    await this.blobs.delete(packName(garbage.pack.id));
+    return { size: fresh.bytes.length, deletedBlobs: result.deletedBlobs };
+  }
+
+  async #readRuns(pack: string, blobs: readonly BlobLocation[]): Promise<Map<string, Buffer>> {
+    const result = new Map<string, Buffer>();
+    for (const run of contiguousRuns(blobs)) {
+      const start = run[0].offset;
+      const end = run[run.length - 1].offset + run[run.length - 1].length;
+      const bytes = await this.#readPack(pack, { offset: start, length: end - start });
+      for (const blob of run)
+        result.set(blob.id, bytes.subarray(blob.offset - start, blob.offset - start + blob.length));
+    }
+    return result;
+  }
+
+  /**
+   * checkPacks compares every indexed pack with storage: present, of the indexed size;
+   * with readData also its SHA-256 (read in chunks) and its table against the index.
+   */
+  async checkPacks(options: {
+    readData: boolean;
+  }): Promise<{ packId: string; ok: boolean; problem?: string; blobs: string[] }[]> {
+    const results = [];
+    for (const pack of await this.meta.listPacks()) {
+      const problem = await this.#checkPack(pack.id, pack.size, options.readData);
+      const blobs = problem === undefined ? [] : (await this.meta.packContents(pack.id)).map((b) => b.id);
+      results.push(
+        problem === undefined
+          ? { packId: pack.id, ok: true, blobs }
+          : { packId: pack.id, ok: false, problem, blobs },
+      );
+    }
+    return results;
+  }
+
+  async #checkPack(id: string, size: number, readData: boolean): Promise<string | undefined> {
+    const stored = await this.blobs.size(packName(id));
+    if (stored === undefined) return 'the pack file is missing';
+    if (stored !== size) return `the pack file has ${stored} bytes, the index says ${size}`;
+    if (!readData) return undefined;
+    const hash = createHash('sha256');
+    for (let offset = 0; offset < size; offset += READ_CHUNK) {
+      hash.update(
+        await this.blobs.get(packName(id), { offset, length: Math.min(READ_CHUNK, size - offset) }),
+      );
+    }
+    if (hash.digest('hex') !== id) return 'the pack contents do not match its ID (damaged bytes)';
+    let entries: PackEntry[];
+    try {
+      entries = await this.#readTable(id, size);
+    } catch (error) {
+      if (isCumulusError(error, 'corrupt')) return error.message;
+      throw error;
+    }
+    const table = new Map(entries.map((e) => [e.id, e]));
+    for (const blob of await this.meta.packContents(id)) {
+      const entry = table.get(blob.id);
+      if (
+        entry === undefined ||
+        entry.type !== blob.type ||
+        entry.offset !== blob.offset ||
+        entry.length !== blob.length
+      ) {
+        return `the index places blob ${blob.id} where the pack's table does not`;
+      }
+    }
+    return undefined;
+  }
+
+  /** #readTable reads only the end of a pack: its table and tail. */
+  async #readTable(id: string, size: number): Promise<PackEntry[]> {
+    const guess = Math.min(size, TABLE_GUESS);
+    let end = await this.blobs.get(packName(id), { offset: size - guess, length: guess });
+    const needed = packTableLength(end.subarray(end.length - PACK_TAIL_SIZE));
+    if (needed > size)
+      throw new CumulusError('corrupt', 'pack is damaged: its table is longer than the pack');
+    if (needed > guess) end = await this.blobs.get(packName(id), { offset: size - needed, length: needed });
+    return parsePackTable(end, size);
+  }
+
+  /**
+   * rebuildIndex forgets the index and rebuilds packs and blobs from the pack files,
+   * reading only each pack's table. Damaged packs are skipped and named. Snapshot rows go:
+   * the client re-commits them after decrypting the snapshot blobs.
+   */
+  async rebuildIndex(): Promise<{ packs: number; blobs: number; damagedPacks: string[] }> {
+    await this.meta.resetIndex();
+    const damagedPacks: string[] = [];
+    let packs = 0;
+    let blobs = 0;
+    let batch: { id: string; size: number; entries: PackEntry[] }[] = [];
+    const flush = async () => {
+      blobs += (await this.meta.indexPacks(batch, this.#clock())).newBlobs;
+      packs += batch.length;
+      batch = [];
+    };
+    for await (const file of this.blobs.list('packs/')) {
+      const id = packIdOf(file.name);
+      if (id === undefined) continue;
+      try {
+        batch.push({ id, size: file.size, entries: await this.#readTable(id, file.size) });
+      } catch (error) {
+        if (!isCumulusError(error, 'corrupt')) throw error;
+        damagedPacks.push(id);
+      }
+      if (batch.length >= 200) await flush();
+    }
+    await flush();
+    return { packs, blobs, damagedPacks };
+  }
+
+  listBlobIds(type: BlobType): Promise<string[]> {
+    return this.meta.listBlobIds(type);
+  }
+
+  /** close stops heartbeats and closes the MetaStore. Locks not released go stale. */
+  async close(): Promise<void> {
+    for (const timer of this.#heartbeats) clearInterval(timer);
+    this.#heartbeats.clear();
+    await this.meta.close();
+  }
+}
+
+/** contiguousRuns groups blob locations of one pack into runs that touch end to start. */
+function contiguousRuns(blobs: readonly BlobLocation[]): BlobLocation[][] {
+  const sorted = [...blobs].sort((a, b) => a.offset - b.offset);
+  const runs: BlobLocation[][] = [];
+  for (const blob of sorted) {
+    const run = runs[runs.length - 1];
+    const last = run?.[run.length - 1];
+    if (last !== undefined && last.offset + last.length === blob.offset) run.push(blob);
+    else runs.push([blob]);
+  }
+  return runs;
+}
