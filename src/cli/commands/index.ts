@@ -3,9 +3,13 @@
  * and one entry per module.
  */
 import type { Command } from 'commander';
+import * as agentCommand from './agent.ts';
 import * as backup from './backup.ts';
 import * as check from './check.ts';
 import * as diff from './diff.ts';
+import * as disable from './disable.ts';
+import * as doctor from './doctor.ts';
+import * as enable from './enable.ts';
 import * as forget from './forget.ts';
 import * as init from './init.ts';
 import * as key from './key.ts';
@@ -13,8 +17,12 @@ import * as ls from './ls.ts';
 import * as prune from './prune.ts';
 import * as repair from './repair.ts';
 import * as restore from './restore.ts';
+import * as settings from './settings.ts';
 import * as snapshots from './snapshots.ts';
+import * as sources from './sources.ts';
 import * as stats from './stats.ts';
+import * as status from './status.ts';
+import * as update from './update.ts';
 
 export type Register = (program: Command) => void;
 
@@ -31,4 +39,12 @@ export const commandModules: Register[] = [
   stats.register,
   key.register,
   repair.register,
+  enable.register,
+  disable.register,
+  sources.register,
+  status.register,
+  settings.register,
+  agentCommand.register,
+  doctor.register,
+  update.register,
 ];

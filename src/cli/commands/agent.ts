@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { machineContext } from '../../agent/context.ts';
+import { daemonHealth, restartDaemon, runDaemon } from '../../agent/daemon.ts';
+import { installService } from '../../agent/service.ts';
+
+export function register(program: Command): void {
+  const agent = program.command('agent').description('the background agent that backs up automatically');
+  agent
+    .command('run')
+    .description('run the agent in the foreground until stopped (what the service runs)')
+    .action(async () => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort(new Error('stopping'));
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      await runDaemon(machineContext(), stop.signal, { log });
+    });
+  agent
+    .command('install')
+    .description('start the agent at every login (systemd user unit on Linux, launchd on macOS)')
+    .action(async () => {
+      const ctx = machineContext();
+      const result = await installService({ home: ctx.paths.home, env: ctx.env, logPath: ctx.paths.log });
+      process.stdout.write(`${result.done.join('\n')}\n`);
+    });
+  agent
+    .command('restart')
+    .description('stop the agent, drop transient state (stale lock, stuck backup) and start it clean')
+    .action(async () => {
+      process.stdout.write(`${(await restartDaemon(machineContext())).join('\n')}\n`);
+    });
+  agent
+    .command('status')
+    .description('whether the agent runs and responds')
+    .option('--json', 'print as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const health = await daemonHealth(machineContext());
+      process.stdout.write(
+        options.json ? `${JSON.stringify(health, null, 2)}\n` : `${health.evidence.join('\n')}\n`,
+      );
+      if (!health.responsive) process.exitCode = 1;
+    });
+}

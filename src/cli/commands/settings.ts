@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { askYesNo } from '../../agent/ask.ts';
+import { machineContext } from '../../agent/context.ts';
+import { settingRows } from '../../agent/settings.ts';
+
+export function register(program: Command): void {
+  const settings = program.command('settings').description('when automatic backups may run');
+  settings
+    .command('show')
+    .description('print every setting, its value and meaning')
+    .option('--json', 'print as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const inspection = await machineContext().settings.inspect();
+      if (options.json) {
+        process.stdout.write(
+          `${JSON.stringify({ ...inspection.settings, problems: inspection.problems }, null, 2)}\n`,
+        );
+        return;
+      }
+      const rows = settingRows(inspection.settings);
+      const width = Math.max(...rows.map((r) => r.key.length));
+      for (const r of rows)
+        process.stdout.write(
+          `${r.key.padEnd(width)}  ${String(r.value ?? 'off').padEnd(9)}  ${r.description}\n`,
+        );
+      for (const problem of inspection.problems)
+        process.stdout.write(`problem: ${problem} (cumulus settings reset fixes it)\n`);
+    });
+  settings
+    .command('set <key> <value>')
+    .description('change one setting (see settings show for the keys)')
+    .action(async (key: string, value: string) => {
+      const saved = await machineContext().settings.set(key, value);
+      const row = settingRows(saved).find((r) => r.key === key)!;
+      process.stdout.write(`${key} = ${row.value ?? 'off'}\n`);
+    });
+  settings
+    .command('reset')
+    .description('return every setting to its default; keeps sign-in, keys, backups and the list of folders')
+    .option('--yes', 'do not ask')
+    .action(async (options: { yes?: boolean }) => {
+      if (!options.yes && process.stdin.isTTY && !(await askYesNo('Return every setting to its default?'))) {
+        process.stdout.write('Settings unchanged.\n');
+        return;
+      }
+      await machineContext().settings.reset();
+      process.stdout.write(
+        'Settings are back to their defaults. Sign-in, keys, backups and the list of folders are unchanged.\n',
+      );
+    });
+}
