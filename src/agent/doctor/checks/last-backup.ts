@@ -26,7 +26,8 @@ export async function checkLastBackup(facts: DoctorFacts): Promise<CheckResult> 
   if (age <= interval + 3_600_000) return { ...base, status: 'ok', evidence };
   return {
     ...base,
-    status: age > 3 * interval ? 'fail' : 'warn',
+    // Never backed up is a warning: the checks above say what stops the first backup.
+    status: success && age > 3 * interval ? 'fail' : 'warn',
     evidence,
     fix: [
       'Fix what the checks above report; the backup then runs by itself.',

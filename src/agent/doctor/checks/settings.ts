@@ -1,6 +1,6 @@
 /**
  * checkSettings: the settings are valid, and none silently prevents backups: a source's
- * excludes covering all of it, no source at all, or a condition that can never hold on
+ * excludes covering all of it, or a condition that can never hold on
  * this machine. It also shows the conditions as they are now (lock and idle included).
  * The fix is `cumulus settings reset`.
  */
@@ -23,7 +23,6 @@ export async function checkSettings(facts: DoctorFacts): Promise<CheckResult> {
     evidence.push(line);
   };
   for (const problem of problems) never(`invalid: ${problem}`);
-  if (settings.sources.length === 0) never('no folders are chosen to back up');
   for (const source of settings.sources) {
     if (source.excludes.length === 0) continue;
     const scan = await scanSource(source, { maxEntries: 10_000 });
@@ -75,9 +74,6 @@ export async function checkSettings(facts: DoctorFacts): Promise<CheckResult> {
     evidence,
     fix: [
       'Return every setting to its default: cumulus settings reset (keeps sign-in, keys, backups and the list of folders).',
-      ...(settings.sources.length === 0
-        ? ['Choose folders to back up: cumulus sources add ~/Documents']
-        : []),
     ],
     autoFix: {
       description:
