@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { type TestContext, test } from 'node:test';
+import { isCumulusError } from '../core/errors.ts';
+import { metaStoreContract } from './meta-store.contract.ts';
+import { SqliteMetaStore } from './sqlite-meta-store.ts';
+
+async function tempFolder(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cumulus-sqlite-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+metaStoreContract('sqlite', async (t) => new SqliteMetaStore(join(await tempFolder(t), 'index.sqlite')));
+
+test('an index written by a newer Cumulus is refused, not misread', async (t) => {
+  const path = join(await tempFolder(t), 'index.sqlite');
+  await new SqliteMetaStore(path).close();
+  const raw = new DatabaseSync(path);
+  raw.exec('PRAGMA user_version = 99');
+  raw.close();
+  assert.throws(
+    () => new SqliteMetaStore(path),
+    (e) => isCumulusError(e, 'update_required'),
+  );
+});
