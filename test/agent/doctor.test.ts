@@ -112,7 +112,11 @@ describe('doctor names each of the nine faults, with its evidence and fix', () =
     assert.equal((await world.ctx.backupSwitch.read()).enabled, false, 'nothing changes without a yes');
 
     const questions: string[] = [];
-    const fixed = await runDoctor(h.deps, { fix: true, ask: async (q) => (questions.push(q), true) });
+    const ask = async (question: string) => {
+      questions.push(question);
+      return true;
+    };
+    const fixed = await runDoctor(h.deps, { fix: true, ask });
     assert.match(questions[0], /switch backup on/);
     assert.equal((await world.ctx.backupSwitch.read()).enabled, true);
     assert.deepEqual(failing(fixed), []);
