@@ -25,7 +25,7 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const runLong: CommandRunner = (command, args) => runTool(command, args, 10 * 60_000);
 
 /** detectInstaller tells how this copy was installed: a git checkout, an npm package, or neither. */
-export function detectInstaller(root = PACKAGE_ROOT, run: CommandRunner = runLong): Installer | undefined {
+export function detectInstaller(root = PACKAGE_ROOT, run: CommandRunner = runLong): Installer | null {
   const bin = `${root}bin/cumulus.js`;
   const installedVersion = async () => (await run(process.execPath, [bin, '--version']))?.trim();
   if (existsSync(`${root}.git`)) {
@@ -46,13 +46,13 @@ export function detectInstaller(root = PACKAGE_ROOT, run: CommandRunner = runLon
         (await run('npm', ['install', '--global', `cumulus@${version}`])) !== undefined,
     };
   }
-  return undefined;
+  return null;
 }
 
 export async function runUpdate(
   server: Pick<AgentServer, 'latestRelease'>,
   current: string,
-  installer: Installer | undefined = detectInstaller(),
+  installer: Installer | null = detectInstaller(),
 ): Promise<string[]> {
   const release = await server.latestRelease();
   if (compareVersions(current, release.latest) >= 0) return [`already up to date (${current})`];
