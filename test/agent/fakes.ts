@@ -14,6 +14,7 @@ import type {
   BackupProgress,
   BackupRunner,
   BackupSource,
+  Clock,
   DeviceIdentity,
   DeviceStatePort,
   OutcomeReport,
@@ -48,9 +49,9 @@ export class FakeServer implements AgentServer {
   release_: Release = { latest: '0.1.0', minimum: '0.1.0' };
   reports: OutcomeReport[] = [];
   progress: BackupProgress[] = [];
-  readonly #clock: FakeClock;
+  readonly #clock: Clock;
 
-  constructor(clock: FakeClock) {
+  constructor(clock: Clock) {
     this.#clock = clock;
   }
 
@@ -91,9 +92,9 @@ export class FakeEngine implements BackupRunner {
   failWith: Error | undefined;
   problems: BackupOutcome['problems'] = [];
   prediction: Prediction | undefined;
-  readonly #clock: FakeClock;
+  readonly #clock: Clock;
 
-  constructor(clock: FakeClock) {
+  constructor(clock: Clock) {
     this.#clock = clock;
   }
 
