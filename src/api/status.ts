@@ -1,0 +1,70 @@
+/** System status: live probes per component, plus incidents and maintenance an admin declares. */
+import { type Static, Type } from 'typebox';
+import { Id, OptionalTimestamp, Timestamp } from './common.ts';
+import { endpoint } from './endpoint.ts';
+
+export const ComponentIdSchema = Type.Union([
+  Type.Literal('sign_in'),
+  Type.Literal('backup_uploads'),
+  Type.Literal('restore_downloads'),
+  Type.Literal('database'),
+  Type.Literal('blob_storage'),
+]);
+export type ComponentId = Static<typeof ComponentIdSchema>;
+
+/** COMPONENTS names each component, in the order the status page lists them. */
+export const COMPONENTS: Readonly<Record<ComponentId, string>> = {
+  sign_in: 'Sign-in',
+  backup_uploads: 'Backup uploads',
+  restore_downloads: 'Restore downloads',
+  database: 'Database',
+  blob_storage: 'Blob storage',
+};
+
+export const Light = Type.Union([Type.Literal('green'), Type.Literal('amber'), Type.Literal('red')]);
+export type Light = Static<typeof Light>;
+
+export const ComponentStatus = Type.Object({
+  id: ComponentIdSchema,
+  name: Type.String(),
+  status: Light,
+  /** Why it is not green, in plain words; empty when green. */
+  detail: Type.String(),
+});
+export type ComponentStatus = Static<typeof ComponentStatus>;
+
+export const Incident = Type.Object({
+  id: Id,
+  kind: Type.Union([Type.Literal('incident'), Type.Literal('maintenance')]),
+  title: Type.String(),
+  message: Type.String(),
+  severity: Type.Union([Type.Literal('minor'), Type.Literal('major')]),
+  components: Type.Array(ComponentIdSchema),
+  startsAt: Timestamp,
+  endsAt: OptionalTimestamp,
+  resolvedAt: OptionalTimestamp,
+  createdAt: Timestamp,
+});
+export type Incident = Static<typeof Incident>;
+
+export const StatusReport = Type.Object({
+  status: Light,
+  checkedAt: Timestamp,
+  components: Type.Array(ComponentStatus),
+  /** Incidents open now and maintenance windows in progress. */
+  active: Type.Array(Incident),
+  /** Maintenance windows announced for later. */
+  upcoming: Type.Array(Incident),
+  /** Resolved incidents and finished maintenance of the last 90 days, newest first. */
+  history: Type.Array(Incident),
+});
+export type StatusReport = Static<typeof StatusReport>;
+
+export const getStatus = endpoint({
+  method: 'GET',
+  url: '/api/status',
+  summary: 'Whether the service works now, per component, from live probes',
+  tag: 'status',
+  access: 'public',
+  response: StatusReport,
+});

@@ -1,0 +1,125 @@
+/**
+ * buildApp makes the Fastify app of the Cumulus server from its services: security
+ * headers, rate limits, body limits, JSON-only bodies, the error mapping, the OpenAPI
+ * document (/api/openapi.json, browsable at /api/docs) and every route. It does not
+ * listen; start.ts does.
+ */
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { errorHandler, notFoundHandler, rateLimitError } from './http/errors.ts';
+import { installAccessHooks, type RouteOptions } from './http/route.ts';
+import { accountRoutes } from './routes/account.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { authRoutes } from './routes/auth.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { planRoutes } from './routes/plans.ts';
+import { releaseRoutes } from './routes/releases.ts';
+import { statusRoutes } from './routes/status.ts';
+import type { Services } from './services/index.ts';
+
+export interface AppOptions {
+  services: Services;
+  logger: FastifyServerOptions['logger'];
+  /** Trust X-Forwarded-* from a reverse proxy: true, or the proxy's addresses. */
+  trustProxy: boolean | string;
+  https?: { cert: Buffer; key: Buffer };
+  /** Requests per minute per address: all routes, and routes that check a secret. */
+  rateLimit: { perMinute: number; secretPerMinute: number };
+  /** Largest JSON body in bytes. */
+  bodyLimit: number;
+}
+
+/**
+ * LOG_REDACT lists where a secret could appear in a log line; they are censored even if
+ * something logs a request's headers or body by mistake.
+ */
+export const LOG_REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.body',
+  'body',
+  '*.authKey',
+  '*.currentAuthKey',
+  '*.recoveryAuthKey',
+  '*.password',
+  '*.token',
+  '*.signInToken',
+  '*.code',
+  '*.secret',
+  '*.wrappedKey',
+  '*.recoveryWrappedKey',
+];
+
+/** A request is logged by method, path (never the query string) and address. */
+const REQUEST_SERIALIZER = {
+  req: (request: { method: string; url: string; ip?: string }) => ({
+    method: request.method,
+    path: request.url.split('?')[0],
+    ip: request.ip,
+  }),
+};
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { services } = options;
+  const logger =
+    options.logger && typeof options.logger === 'object'
+      ? {
+          ...options.logger,
+          redact: { paths: LOG_REDACT, censor: '[redacted]' },
+          serializers: REQUEST_SERIALIZER,
+        }
+      : options.logger;
+  const app = Fastify({
+    logger,
+    trustProxy: options.trustProxy,
+    bodyLimit: options.bodyLimit,
+    ...(options.https ? { https: options.https } : {}),
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  // JSON is the only body this API reads; anything else is refused with 415.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: options.https ? [] : null } },
+  });
+  await app.register(rateLimit, {
+    max: options.rateLimit.perMinute,
+    timeWindow: 60_000,
+    errorResponseBuilder: rateLimitError,
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Cumulus server API',
+        version: '1',
+        description: 'End-to-end encrypted device backup: accounts, devices, plans, status.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) =>
+      options.https ? header : header.replace('upgrade-insecure-requests;', ''),
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  installAccessHooks(app, services);
+  const secretRoutes: RouteOptions = {
+    rateLimit: { max: options.rateLimit.secretPerMinute, timeWindow: 60_000 },
+  };
+  authRoutes(app, services, secretRoutes);
+  accountRoutes(app, services, secretRoutes);
+  deviceRoutes(app, services);
+  planRoutes(app, services);
+  statusRoutes(app, services);
+  releaseRoutes(app, services);
+  adminRoutes(app, services);
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * ServerConfig is everything the server reads from its flags and environment, parsed once
+ * (flags win over the environment, which wins over the defaults).
+ */
+import { resolve } from 'node:path';
+import { CumulusError } from '../core/errors.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerConfig {
+  /** Folder of server.sqlite and accounts/<accountId>/ (absolute). */
+  dataDir: string;
+  host: string;
+  port: number;
+  /** HTTPS certificate and key files; without them the server speaks plain HTTP (put a TLS proxy in front). */
+  tls?: { certFile: string; keyFile: string };
+  /** Trust X-Forwarded-For/Proto from a reverse proxy: true for any, or a comma-separated list of proxy addresses. */
+  trustProxy: boolean | string;
+  logLevel: LogLevel;
+  rateLimit: { perMinute: number; secretPerMinute: number };
+  bodyLimit: number;
+}
+
+/** ServerFlags are the command-line options of `cumulus server`. */
+export interface ServerFlags {
+  data?: string;
+  host?: string;
+  port?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  trustProxy?: boolean | string;
+  logLevel?: string;
+}
+
+export const DEFAULTS = {
+  dataDir: './data',
+  host: '127.0.0.1',
+  port: 8080,
+  logLevel: 'info' as LogLevel,
+  rateLimit: { perMinute: 600, secretPerMinute: 30 },
+  bodyLimit: 1024 * 1024,
+};
+
+function usage(message: string, hint: string): CumulusError {
+  return new CumulusError('usage', message, { hint });
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw usage(`"${text}" is not a port number`, 'use a number from 0 to 65535 (0 picks a free port)');
+  return port;
+}
+
+function parseTrustProxy(value: boolean | string | undefined): boolean | string {
+  if (value === undefined || value === false || value === '' || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  return value;
+}
+
+export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const logLevel = flags.logLevel ?? env.CUMULUS_LOG_LEVEL ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw usage(`"${logLevel}" is not a log level`, `use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const certFile = flags.tlsCert ?? env.CUMULUS_TLS_CERT;
+  const keyFile = flags.tlsKey ?? env.CUMULUS_TLS_KEY;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw usage('TLS needs both a certificate and a key', 'pass both --tls-cert and --tls-key, or neither');
+  }
+  const port = flags.port ?? env.CUMULUS_PORT;
+  return {
+    dataDir: resolve(flags.data ?? env.CUMULUS_DATA_DIR ?? DEFAULTS.dataDir),
+    host: flags.host ?? env.CUMULUS_HOST ?? DEFAULTS.host,
+    port: port === undefined ? DEFAULTS.port : parsePort(port),
+    ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile) } } : {}),
+    trustProxy: parseTrustProxy(flags.trustProxy ?? env.CUMULUS_TRUST_PROXY),
+    logLevel: logLevel as LogLevel,
+    rateLimit: { ...DEFAULTS.rateLimit },
+    bodyLimit: DEFAULTS.bodyLimit,
+  };
+}

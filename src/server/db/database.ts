@@ -1,0 +1,29 @@
+/**
+ * Database is the server's metadata port: a few async calls over SQL with `?`
+ * placeholders, so SQLite (the embedded default) and PostgreSQL (later) can both sit
+ * behind it. Statements use portable SQL; times are integer milliseconds since the epoch,
+ * booleans 0/1.
+ */
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+/** SqlExecutor runs statements, inside or outside a transaction. */
+export interface SqlExecutor {
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
+}
+
+export interface Database extends SqlExecutor {
+  /**
+   * transaction runs `work` atomically: every statement it issues through `tx` commits
+   * together, or none does if it throws. Statements outside wait until it ends, so keep
+   * slow work (password hashing, network) out of it.
+   */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * migrate applies the steps not applied yet, in order, each in its own transaction, and
+   * returns the schema version reached (the number of steps).
+   */
+  migrate(steps: readonly string[]): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,126 @@
+/**
+ * MIGRATIONS is the server schema, one step per version (append only: a released step
+ * never changes). Times are milliseconds since the epoch.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE plans (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    quota_bytes INTEGER NOT NULL,
+    offered INTEGER NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    plan_id TEXT NOT NULL REFERENCES plans(id),
+    disabled_at INTEGER,
+    kdf TEXT NOT NULL,
+    auth_hash TEXT NOT NULL,
+    repository_config TEXT,
+    wrapped_key TEXT,
+    recovery_hash TEXT,
+    recovery_wrapped_key TEXT,
+    totp_secret TEXT,
+    totp_pending_secret TEXT,
+    totp_last_step INTEGER,
+    warning_level INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    agent_version TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER,
+    removed_at INTEGER,
+    last_backup_at INTEGER,
+    last_attempt_at INTEGER,
+    last_outcome TEXT,
+    last_reason TEXT
+  );
+  CREATE INDEX devices_by_account ON devices(account_id);
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    secret_hash TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+  );
+  CREATE INDEX sessions_by_account ON sessions(account_id);
+
+  CREATE TABLE sign_ins (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    secret_hash TEXT NOT NULL,
+    code TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    agent_version TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL
+  );
+  CREATE INDEX sign_ins_by_account ON sign_ins(account_id, state);
+
+  CREATE TABLE usage_warnings (
+    id INTEGER PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    level INTEGER NOT NULL,
+    used_bytes INTEGER NOT NULL,
+    quota_bytes INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX usage_warnings_by_account ON usage_warnings(account_id, created_at);
+
+  CREATE TABLE incidents (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    components TEXT NOT NULL,
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER,
+    resolved_at INTEGER,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL
+  );
+
+  CREATE TABLE releases (
+    version TEXT PRIMARY KEY,
+    notes TEXT NOT NULL,
+    minimum_version TEXT NOT NULL,
+    published_at INTEGER NOT NULL,
+    published_by TEXT NOT NULL
+  );
+
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    account_id TEXT,
+    actor TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    details TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_account ON audit_log(account_id, id);
+
+  CREATE TABLE probes (id INTEGER PRIMARY KEY, checked_at INTEGER NOT NULL);
+  `,
+];

@@ -1,0 +1,56 @@
+/** AdminService: what an admin does to users — list, create, disable, enable, set a plan. */
+import type { AdminUser } from '../../api/admin.ts';
+import type { Database } from '../db/database.ts';
+import type { AccountsService, NewAccount } from './accounts.ts';
+import type { Actor } from './caller.ts';
+import type { PlansService } from './plans.ts';
+import type { SessionsService } from './sessions.ts';
+
+export class AdminService {
+  readonly #db: Database;
+  readonly #accounts: AccountsService;
+  readonly #sessions: SessionsService;
+  readonly #plans: PlansService;
+
+  constructor(deps: {
+    db: Database;
+    accounts: AccountsService;
+    sessions: SessionsService;
+    plans: PlansService;
+  }) {
+    this.#db = deps.db;
+    this.#accounts = deps.accounts;
+    this.#sessions = deps.sessions;
+    this.#plans = deps.plans;
+  }
+
+  listUsers(): Promise<AdminUser[]> {
+    return this.#accounts.adminView();
+  }
+
+  async user(accountId: string): Promise<AdminUser> {
+    return (await this.#accounts.adminView(accountId))[0];
+  }
+
+  async createUser(actor: Actor, input: NewAccount): Promise<AdminUser> {
+    const account = await this.#accounts.create(actor, input);
+    return this.user(account.id);
+  }
+
+  /** disable refuses the account's sign-ins and ends its sessions; its data stays. */
+  async disable(actor: Actor, accountId: string): Promise<AdminUser> {
+    await this.#accounts.setDisabled(actor, accountId, true);
+    await this.#db.transaction((tx) => this.#sessions.revokeWhere(tx, { accountId }));
+    return this.user(accountId);
+  }
+
+  async enable(actor: Actor, accountId: string): Promise<AdminUser> {
+    await this.#accounts.setDisabled(actor, accountId, false);
+    return this.user(accountId);
+  }
+
+  async setPlan(actor: Actor, accountId: string, planId: string): Promise<AdminUser> {
+    await this.#plans.assign(actor, accountId, planId);
+    return this.user(accountId);
+  }
+}

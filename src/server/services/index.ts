@@ -1,0 +1,103 @@
+/**
+ * buildServices wires the server's services over one database, one clock and the
+ * per-account repositories. The HTTP app and the admin CLI both use it.
+ */
+import type { Clock } from '../clock.ts';
+import type { Database } from '../db/database.ts';
+import { MIGRATIONS } from '../db/migrations.ts';
+import type { AccountRepositories } from './account-repositories.ts';
+import { AccountsService } from './accounts.ts';
+import { AdminService } from './admin.ts';
+import { ApprovalsService } from './approvals.ts';
+import { AuditLog } from './audit.ts';
+import { type AuthHashCost, DEFAULT_AUTH_HASH_COST } from './credentials.ts';
+import { DevicesService } from './devices.ts';
+import { IncidentsService } from './incidents.ts';
+import { PlansService } from './plans.ts';
+import { ReleasesService } from './releases.ts';
+import { SessionsService } from './sessions.ts';
+import { SignInService } from './sign-in.ts';
+import { StatusService } from './status.ts';
+import { ACCOUNT_POLICY, AttemptGuard, IP_POLICY, type ThrottlePolicy } from './throttle.ts';
+import { TotpService } from './totp.ts';
+
+export interface ServiceOptions {
+  db: Database;
+  clock: Clock;
+  repositories: AccountRepositories;
+  /** Cost of the server-side hash of auth keys; tests lower it. */
+  authHashCost?: AuthHashCost;
+  /** Growing-delay policies for failed attempts; tests shorten them. */
+  throttle?: { account: ThrottlePolicy; ip: ThrottlePolicy };
+  /** How long status probe results are reused (ms). */
+  statusCacheMs?: number;
+}
+
+export interface Services {
+  db: Database;
+  clock: Clock;
+  repositories: AccountRepositories;
+  audit: AuditLog;
+  accounts: AccountsService;
+  sessions: SessionsService;
+  devices: DevicesService;
+  approvals: ApprovalsService;
+  signIn: SignInService;
+  totp: TotpService;
+  plans: PlansService;
+  incidents: IncidentsService;
+  status: StatusService;
+  releases: ReleasesService;
+  admin: AdminService;
+}
+
+/** buildServices migrates the database to the current schema, creates default plans and returns the services. */
+export async function buildServices(options: ServiceOptions): Promise<Services> {
+  const { db, clock, repositories } = options;
+  await db.migrate(MIGRATIONS);
+  const guard = new AttemptGuard(clock, options.throttle ?? { account: ACCOUNT_POLICY, ip: IP_POLICY });
+  const audit = new AuditLog(db, clock);
+  const plans = new PlansService(db, clock, audit, repositories);
+  await plans.ensureDefaults();
+  const accounts = new AccountsService({
+    db,
+    clock,
+    audit,
+    plans,
+    repositories,
+    guard,
+    hashCost: options.authHashCost ?? DEFAULT_AUTH_HASH_COST,
+  });
+  const sessions = new SessionsService(db, clock, audit);
+  const devices = new DevicesService({ db, clock, audit, sessions, repositories });
+  const approvals = new ApprovalsService(db, clock, audit);
+  const totp = new TotpService({ db, clock, audit, accounts, guard });
+  const signIn = new SignInService({ db, audit, accounts, approvals, devices, sessions, totp, guard });
+  const incidents = new IncidentsService(db, clock, audit);
+  const status = new StatusService({
+    db,
+    clock,
+    repositories,
+    incidents,
+    cacheMs: options.statusCacheMs ?? 5000,
+  });
+  const releases = new ReleasesService(db, clock, audit);
+  const admin = new AdminService({ db, accounts, sessions, plans });
+  return {
+    db,
+    clock,
+    repositories,
+    audit,
+    accounts,
+    sessions,
+    devices,
+    approvals,
+    signIn,
+    totp,
+    plans,
+    incidents,
+    status,
+    releases,
+    admin,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * SignInService: how a device becomes trusted. The password (as an auth key) is checked
+ * first. The very first device of an account — before any account key exists — is trusted
+ * on the password alone and must create the keys. Any later device waits as a pending
+ * sign-in until it proves a second factor: the code a trusted device shows, a TOTP code,
+ * or the recovery key. Then it is registered, gets a session and the sealed account key.
+ */
+import type { ApprovalMethod, ApprovalRequired, DeviceInfo, SignedIn } from '../../api/auth.ts';
+import { iso } from '../clock.ts';
+import type { Database } from '../db/database.ts';
+import type { AccountRow, AccountsService } from './accounts.ts';
+import type { ApprovalsService, PendingSignIn } from './approvals.ts';
+import type { AuditLog } from './audit.ts';
+import type { DevicesService } from './devices.ts';
+import type { SessionsService } from './sessions.ts';
+import type { AttemptGuard, AttemptKind } from './throttle.ts';
+import type { TotpService } from './totp.ts';
+
+export class SignInService {
+  readonly #db: Database;
+  readonly #audit: AuditLog;
+  readonly #accounts: AccountsService;
+  readonly #approvals: ApprovalsService;
+  readonly #devices: DevicesService;
+  readonly #sessions: SessionsService;
+  readonly #totp: TotpService;
+  readonly #guard: AttemptGuard;
+
+  constructor(deps: {
+    db: Database;
+    audit: AuditLog;
+    accounts: AccountsService;
+    approvals: ApprovalsService;
+    devices: DevicesService;
+    sessions: SessionsService;
+    totp: TotpService;
+    guard: AttemptGuard;
+  }) {
+    this.#db = deps.db;
+    this.#audit = deps.audit;
+    this.#accounts = deps.accounts;
+    this.#approvals = deps.approvals;
+    this.#devices = deps.devices;
+    this.#sessions = deps.sessions;
+    this.#totp = deps.totp;
+    this.#guard = deps.guard;
+  }
+
+  async login(
+    input: { email: string; authKey: string; device: DeviceInfo },
+    ip: string,
+  ): Promise<SignedIn | ApprovalRequired> {
+    const row = await this.#accounts.signInWithPassword(input.email, input.authKey, ip);
+    if (row.wrapped_key === null) return this.#trust(row, input.device, ip, { method: 'password' });
+    const { token, expiresAt } = await this.#approvals.create(row.id, input.device, ip);
+    return {
+      status: 'approval_required',
+      signInToken: token,
+      expiresAt: iso(expiresAt),
+      methods: await this.#methods(row),
+    };
+  }
+
+  async #methods(row: AccountRow): Promise<ApprovalMethod[]> {
+    const methods: ApprovalMethod[] = [];
+    if (await this.#sessions.hasLiveSession(row.id)) methods.push('code');
+    if (row.totp_secret !== null) methods.push('totp');
+    if (row.recovery_hash !== null) methods.push('recovery');
+    return methods;
+  }
+
+  completeWithCode(input: { signInToken: string; code: string }, ip: string): Promise<SignedIn> {
+    return this.#complete(input.signInToken, ip, 'code', 'verification code', async (pending) =>
+      this.#approvals.codeMatches(pending, input.code),
+    );
+  }
+
+  completeWithTotp(input: { signInToken: string; code: string }, ip: string): Promise<SignedIn> {
+    return this.#complete(input.signInToken, ip, 'totp', 'authenticator code', async (_, row) =>
+      this.#totp.verify(row, input.code),
+    );
+  }
+
+  completeWithRecoveryKey(
+    input: { signInToken: string; recoveryAuthKey: string },
+    ip: string,
+  ): Promise<SignedIn> {
+    return this.#complete(input.signInToken, ip, 'recovery', 'recovery key', async (_, row) =>
+      this.#accounts.recoveryKeyMatches(row, input.recoveryAuthKey),
+    );
+  }
+
+  /** #complete checks one second factor for a pending sign-in, with delays and an attempt limit on failures. */
+  async #complete(
+    signInToken: string,
+    ip: string,
+    kind: AttemptKind,
+    what: string,
+    proves: (pending: PendingSignIn, row: AccountRow) => Promise<boolean>,
+  ): Promise<SignedIn> {
+    const pending = await this.#approvals.open(signInToken);
+    this.#guard.check(kind, pending.account_id, ip);
+    const row = await this.#accounts.row(pending.account_id);
+    if (!(await proves(pending, row))) {
+      this.#guard.failed(kind, pending.account_id, ip);
+      throw await this.#approvals.failedAttempt(pending, what, ip);
+    }
+    this.#guard.succeeded(kind, pending.account_id);
+    const device = {
+      name: pending.device_name,
+      platform: pending.platform,
+      agentVersion: pending.agent_version,
+    };
+    return this.#trust(row, device, ip, { method: kind, pending });
+  }
+
+  /** #trust registers the device and opens its session in one transaction, and hands over the sealed keys. */
+  async #trust(
+    row: AccountRow,
+    device: DeviceInfo,
+    ip: string,
+    how: { method: 'password' | AttemptKind; pending?: PendingSignIn },
+  ): Promise<SignedIn> {
+    const { deviceId, token } = await this.#db.transaction(async (tx) => {
+      if (how.pending) await this.#approvals.complete(tx, how.pending);
+      const deviceId = await this.#devices.register(tx, row.id, device);
+      const token = await this.#sessions.create(tx, row.id, deviceId, ip);
+      await this.#audit.record(
+        {
+          event: 'signed_in',
+          accountId: row.id,
+          actor: `device:${deviceId}`,
+          ip,
+          details: { method: how.method, device: device.name },
+        },
+        tx,
+      );
+      return { deviceId, token };
+    });
+    return {
+      status: 'signed_in',
+      session: { token, accountId: row.id, deviceId },
+      keys: this.#accounts.keysOf(row, { withRecovery: how.method === 'recovery' }),
+    };
+  }
+}

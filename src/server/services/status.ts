@@ -1,0 +1,183 @@
+/**
+ * StatusService answers "does the service work right now?" per component, from live
+ * probes — a real query and write in the database, a real write, read and delete where
+ * account data lives — plus the incidents and maintenance an admin declared. Probe results
+ * are kept a few seconds so the public status page cannot be used to load the server.
+ */
+import {
+  COMPONENTS,
+  type ComponentId,
+  type ComponentStatus,
+  type Incident,
+  type Light,
+  type StatusReport,
+} from '../../api/status.ts';
+import type { Clock } from '../clock.ts';
+import { iso } from '../clock.ts';
+import type { Database } from '../db/database.ts';
+import type { AccountRepositories } from './account-repositories.ts';
+import type { IncidentsService } from './incidents.ts';
+
+/** ProbeResult is one probe's light and, when not green, why. */
+export interface ProbeResult {
+  status: Light;
+  detail: string;
+}
+
+const GREEN: ProbeResult = { status: 'green', detail: '' };
+const RANK: Record<Light, number> = { green: 0, amber: 1, red: 2 };
+const PROBE_TIMEOUT_MS = 5000;
+const SLOW_PROBE_MS = 1000;
+/** Below this much free space, or this fraction of the disk, blob storage turns amber. */
+const LOW_FREE_BYTES = 1024 ** 3;
+const LOW_FREE_FRACTION = 0.02;
+
+function worst(...results: ProbeResult[]): ProbeResult {
+  const bad = results.filter((result) => result.status !== 'green');
+  if (bad.length === 0) return GREEN;
+  const status = bad.reduce<Light>(
+    (light, result) => (RANK[result.status] > RANK[light] ? result.status : light),
+    'green',
+  );
+  return { status, detail: [...new Set(bad.map((result) => result.detail))].join('; ') };
+}
+
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code ? `${code}: ${message}` : message;
+}
+
+/** timed runs a probe with a deadline: a probe that hangs is as red as one that fails. */
+async function timed(clock: Clock, probe: () => Promise<ProbeResult>, what: string): Promise<ProbeResult> {
+  const started = clock.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ status: 'red', detail: `${what} did not answer within ${PROBE_TIMEOUT_MS / 1000} s` }),
+      PROBE_TIMEOUT_MS,
+    );
+  });
+  try {
+    const result = await Promise.race([probe(), deadline]);
+    if (result.status === 'green' && clock.now() - started > SLOW_PROBE_MS) {
+      return { status: 'amber', detail: `${what} is slow (${clock.now() - started} ms)` };
+    }
+    return result;
+  } catch (error) {
+    return { status: 'red', detail: `${what} failed: ${describe(error)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface Probes {
+  database: ProbeResult;
+  blobStorage: ProbeResult;
+  at: number;
+}
+
+export class StatusService {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #repositories: AccountRepositories;
+  readonly #incidents: IncidentsService;
+  readonly #cacheMs: number;
+  #probes: Promise<Probes> | undefined;
+  #probesStartedAt = 0;
+
+  constructor(deps: {
+    db: Database;
+    clock: Clock;
+    repositories: AccountRepositories;
+    incidents: IncidentsService;
+    cacheMs: number;
+  }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#repositories = deps.repositories;
+    this.#incidents = deps.incidents;
+    this.#cacheMs = deps.cacheMs;
+  }
+
+  async report(): Promise<StatusReport> {
+    const probes = await this.#probe();
+    const timeline = await this.#incidents
+      .timeline()
+      .catch(() => ({ active: [], upcoming: [], history: [] }));
+    const backend = worst(probes.database, probes.blobStorage);
+    const measured: Record<ComponentId, ProbeResult> = {
+      sign_in: probes.database,
+      backup_uploads: backend,
+      restore_downloads: backend,
+      database: probes.database,
+      blob_storage: probes.blobStorage,
+    };
+    const components: ComponentStatus[] = (Object.keys(COMPONENTS) as ComponentId[]).map((id) => {
+      const result = worst(
+        measured[id],
+        ...timeline.active.filter((i) => i.components.includes(id)).map(declared),
+      );
+      return { id, name: COMPONENTS[id], ...result };
+    });
+    return {
+      status: worst(...components).status,
+      checkedAt: iso(probes.at),
+      components,
+      active: timeline.active,
+      upcoming: timeline.upcoming,
+      history: timeline.history,
+    };
+  }
+
+  /** #probe runs the probes, or shares a run started less than the cache time ago. */
+  #probe(): Promise<Probes> {
+    const now = this.#clock.now();
+    if (this.#probes === undefined || now - this.#probesStartedAt >= this.#cacheMs) {
+      this.#probesStartedAt = now;
+      this.#probes = this.#runProbes(now);
+    }
+    return this.#probes;
+  }
+
+  async #runProbes(at: number): Promise<Probes> {
+    const [database, blobStorage] = await Promise.all([
+      timed(this.#clock, () => this.#probeDatabase(), 'the database'),
+      timed(this.#clock, () => this.#probeBlobStorage(), 'blob storage'),
+    ]);
+    return { database, blobStorage, at };
+  }
+
+  /** #probeDatabase reads and writes a row, as a sign-in or a commit would. */
+  async #probeDatabase(): Promise<ProbeResult> {
+    await this.#db.get('SELECT count(*) AS n FROM accounts');
+    await this.#db.run(
+      'INSERT INTO probes (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
+      [this.#clock.now()],
+    );
+    return GREEN;
+  }
+
+  async #probeBlobStorage(): Promise<ProbeResult> {
+    const health = await this.#repositories.probeStorage();
+    if (health.freeBytes !== undefined && health.totalBytes !== undefined) {
+      const low =
+        health.freeBytes < LOW_FREE_BYTES || health.freeBytes < health.totalBytes * LOW_FREE_FRACTION;
+      if (low)
+        return {
+          status: 'amber',
+          detail: `blob storage is almost full (${(health.freeBytes / 1024 ** 2).toFixed(0)} MiB free)`,
+        };
+    }
+    return GREEN;
+  }
+}
+
+/** declared is the light an admin-declared incident or maintenance gives the components it names. */
+function declared(incident: Incident): ProbeResult {
+  const status: Light = incident.kind === 'incident' && incident.severity === 'major' ? 'red' : 'amber';
+  return {
+    status,
+    detail: `${incident.kind === 'maintenance' ? 'maintenance' : 'incident'}: ${incident.title}`,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * startServer opens the data folder (SQLite metadata and the per-account repositories),
+ * builds the app and listens. openServerData opens the same data without listening, for
+ * the admin CLI (`cumulus server admin create`, `user add`, `incident`, `release`).
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { ServerConfig } from './config.ts';
+import { SqliteDatabase } from './db/sqlite-database.ts';
+import { type AccountRepositories, PendingAccountRepositories } from './services/account-repositories.ts';
+import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
+
+/** StartOptions replace the defaults in tests: a fake clock, cheaper hashing, a captured log. */
+export interface StartOptions
+  extends Partial<Pick<ServiceOptions, 'authHashCost' | 'throttle' | 'statusCacheMs'>> {
+  clock?: Clock;
+  repositories?: AccountRepositories;
+  /** Where log lines go instead of standard output. */
+  logStream?: { write(line: string): void };
+}
+
+export interface ServerData {
+  services: Services;
+  close(): Promise<void>;
+}
+
+export interface RunningServer extends ServerData {
+  /** The address to give clients, e.g. http://127.0.0.1:8080. */
+  url: string;
+  app: FastifyInstance;
+  /** True until the first admin account exists. */
+  needsAdmin: boolean;
+}
+
+/** openServerData opens (creating and migrating if needed) a server's data folder. */
+export async function openServerData(dataDir: string, options: StartOptions = {}): Promise<ServerData> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const db = new SqliteDatabase(join(dataDir, 'server.sqlite'));
+  const repositories = options.repositories ?? new PendingAccountRepositories(dataDir);
+  try {
+    const services = await buildServices({
+      db,
+      clock: options.clock ?? systemClock,
+      repositories,
+      authHashCost: options.authHashCost,
+      throttle: options.throttle,
+      statusCacheMs: options.statusCacheMs,
+    });
+    return {
+      services,
+      close: async () => {
+        await repositories.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const data = await openServerData(config.dataDir, options);
+  try {
+    const https = config.tls && {
+      cert: await readFile(config.tls.certFile),
+      key: await readFile(config.tls.keyFile),
+    };
+    const app = await buildApp({
+      services: data.services,
+      logger: { level: config.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
+      trustProxy: config.trustProxy,
+      https,
+      rateLimit: config.rateLimit,
+      bodyLimit: config.bodyLimit,
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return {
+      ...data,
+      app,
+      url: `${https ? 'https' : 'http'}://${host}:${port}`,
+      needsAdmin: (await data.services.accounts.countAdmins()) === 0,
+      close: async () => {
+        await app.close();
+        await data.close();
+      },
+    };
+  } catch (error) {
+    await data.close();
+    throw error;
+  }
+}
