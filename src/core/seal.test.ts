@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isCumulusError } from './errors.ts';
@@ -45,6 +45,19 @@ function textLike(length: number): Buffer {
 }
 
 describe('blobId', () => {
+  it('equals node:crypto HMAC-SHA256 for any key and data', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        fc.uint8Array({ maxLength: 2000 }),
+        (key, data) => {
+          const expected = createHmac('sha256', key).update(data).digest('hex');
+          assert.equal(blobId(Buffer.from(key), data), expected);
+        },
+      ),
+    );
+  });
+
   it('is the HMAC-SHA256 of the plaintext under the blob-id key (known answer)', () => {
     assert.equal(
       blobId(keys.blobId, Buffer.from('hello, cumulus')),
