@@ -87,8 +87,8 @@ export interface KdfParams {
 }
 
 /**
- * DEFAULT_KDF costs 128 MiB and about 0.4 s per password try on this machine (measured by
- * bench/core.ts), a guess rate an attacker pays dearly for and a user does not notice.
+ * DEFAULT_KDF costs 128 MiB and 0.25–0.3 s per password try on this machine (measured by
+ * bench/core.ts): a guess rate an attacker pays dearly for and a pause a user does not mind.
  */
 export const DEFAULT_KDF: KdfParams = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
 
@@ -218,7 +218,7 @@ export async function unwrapMasterKey(file: KeyFile, password: string): Promise<
       decipher.final(),
     ]);
   } catch {
-    throw new CumulusError('wrong_password', 'wrong password: it opens none of the keys of this repository', {
+    throw new CumulusError('wrong_password', `wrong password for key ${file.id.slice(0, 8)}`, {
       hint: 'check CUMULUS_PASSWORD or the password file, and try again',
     });
   }
