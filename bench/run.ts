@@ -168,7 +168,11 @@ async function main(): Promise<number> {
     report.memory = results;
     out.push(heading('Peak memory', options.markdown), renderMemory(results, options.markdown));
   } else {
-    if (options.phases.includes('core') && !options.sweep) report.core = await runCore(options);
+    if (options.phases.includes('core') && !options.sweep) {
+      if (!options.json)
+        process.stdout.write(`${heading('Core micro-benchmarks (MB/s per core)', options.markdown)}\n`);
+      report.core = await runCore(options);
+    }
     const phases = options.phases.filter((phase): phase is PhaseName => phase !== 'core');
     if (phases.length > 0) {
       const tools: Tool[] = options.sweep

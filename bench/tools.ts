@@ -65,6 +65,8 @@ interface ToolSpec {
   env: Record<string, string>;
   missing(): string | undefined;
   versionArgs: string[];
+  /** describeVersion adds to what the version command printed (cumulus: the git commit measured). */
+  describeVersion?(printed: string): string;
   init(repo: string): Invocation;
   backup(repo: string, source: string, label: string): Invocation;
   restore(repo: string, target: string, label: string): Invocation;
@@ -160,7 +162,8 @@ class MeasuredTool implements Tool {
       encoding: 'utf8',
       env: this.#env(),
     });
-    return (result.stdout || result.stderr || '').trim().split('\n')[0] ?? '';
+    const version = (result.stdout || result.stderr || '').trim().split('\n')[0] ?? '';
+    return this.#spec.describeVersion ? this.#spec.describeVersion(version) : version;
   }
 
   clean(): void {
@@ -272,6 +275,12 @@ function cumulus(chunker: Chunker | undefined): ToolSpec {
     env: { CUMULUS_PASSWORD: PASSWORD, ...(sizes ? { CUMULUS_CHUNKER: sizes.join(',') } : {}) },
     missing: cumulusMissing,
     versionArgs: ['--version'],
+    describeVersion: (printed) => {
+      const commit = spawnSync('git', ['-C', projectRoot, 'describe', '--always', '--dirty'], {
+        encoding: 'utf8',
+      });
+      return commit.status === 0 ? `cumulus ${printed} (git ${commit.stdout.trim()})` : `cumulus ${printed}`;
+    },
     init: (repo) => ({ args: ['init', '--repo', repo] }),
     backup: (repo, source) => ({ args: ['backup', '--repo', repo, source] }),
     restore: (repo, target) => ({ args: ['restore', '--repo', repo, 'latest', '--target', target] }),
