@@ -14,6 +14,7 @@ import {
 } from 'node:crypto';
 import { GEAR_SIZE, gearFromBytes } from './chunker.ts';
 import { CumulusError } from './errors.ts';
+import { hasFields, isLowerHex, isRecord, isTimestamp } from './json-fields.ts';
 
 const MASTER_KEY_SIZE = 32;
 const REPOSITORY_ID_SIZE = 32;
@@ -45,9 +46,6 @@ export interface Subkeys {
   sourceId: Buffer;
 }
 
-const HEX_64 = /^[0-9a-f]{64}$/;
-const HEX_32 = /^[0-9a-f]{32}$/;
-
 function hkdf(master: Buffer, salt: Buffer, label: string, length: number): Buffer {
   return Buffer.from(hkdfSync('sha256', master, salt, label, length));
 }
@@ -58,7 +56,8 @@ function hkdf(master: Buffer, salt: Buffer, label: string, length: number): Buff
  */
 export function deriveSubkeys(master: Buffer, repositoryId: string): Subkeys {
   if (master.length !== MASTER_KEY_SIZE) throw new Error(`master key must be ${MASTER_KEY_SIZE} bytes`);
-  if (!HEX_64.test(repositoryId)) throw new Error('repository id must be 64 lowercase hex characters');
+  if (!isLowerHex(repositoryId, REPOSITORY_ID_SIZE))
+    throw new Error('repository id must be 64 lowercase hex characters');
   const salt = Buffer.from(repositoryId, 'hex');
   return {
     encryption: hkdf(master, salt, 'cumulus v1 encryption', 32),
@@ -236,38 +235,30 @@ function base64Bytes(text: unknown, size: number): Buffer | undefined {
   return bytes.length === size && bytes.toString('base64') === text ? bytes : undefined;
 }
 
-function isCount(value: unknown, largest: number): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= largest;
-}
-
-function hasExactly(record: object, keys: string[]): boolean {
-  const own = Object.keys(record);
-  return own.length === keys.length && keys.every((key) => Object.hasOwn(record, key));
+function isWithin(value: unknown, smallest: number, largest: number): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= smallest && (value as number) <= largest;
 }
 
 const KEY_FILE_FIELDS = ['version', 'id', 'created', 'host', 'user', 'kdf', 'wrapped', 'checksum'];
 const KDF_FIELDS = ['name', 'N', 'r', 'p', 'salt'];
 
 /** keyFileProblem returns why a parsed JSON value is not a valid key file, or undefined. */
-function keyFileProblem(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
-  const file = value as Record<string, unknown>;
-  if (!hasExactly(file, KEY_FILE_FIELDS)) return 'unexpected or missing fields';
+function keyFileProblem(file: unknown): string | undefined {
+  if (!isRecord(file) || !hasFields(file, KEY_FILE_FIELDS)) return 'unexpected or missing fields';
   if (file.version !== 1) return `unsupported version ${JSON.stringify(file.version)}`;
-  if (typeof file.id !== 'string' || !HEX_32.test(file.id)) return 'bad id';
-  if (typeof file.created !== 'string' || Number.isNaN(Date.parse(file.created))) return 'bad creation time';
+  if (!isLowerHex(file.id, KEY_ID_SIZE)) return 'bad id';
+  if (!isTimestamp(file.created)) return 'bad creation time';
   if (typeof file.host !== 'string' || typeof file.user !== 'string') return 'bad host or user';
-  const kdf = file.kdf as Record<string, unknown>;
-  if (kdf === null || typeof kdf !== 'object' || Array.isArray(kdf) || !hasExactly(kdf, KDF_FIELDS))
-    return 'bad kdf';
+  const kdf = file.kdf;
+  if (!isRecord(kdf) || !hasFields(kdf, KDF_FIELDS)) return 'bad kdf';
   if (kdf.name !== 'scrypt') return `unknown kdf ${JSON.stringify(kdf.name)}`;
   const { N, r, p } = kdf;
-  if (!isCount(N, LARGEST_N) || N < 2 || (N & (N - 1)) !== 0) return 'bad scrypt N';
-  if (!isCount(r, LARGEST_RP) || !isCount(p, LARGEST_RP)) return 'bad scrypt r or p';
+  if (!isWithin(N, 2, LARGEST_N) || (N & (N - 1)) !== 0) return 'bad scrypt N';
+  if (!isWithin(r, 1, LARGEST_RP) || !isWithin(p, 1, LARGEST_RP)) return 'bad scrypt r or p';
   if (base64Bytes(kdf.salt, SALT_SIZE) === undefined) return 'bad salt';
   if (base64Bytes(file.wrapped, NONCE_SIZE + MASTER_KEY_SIZE + TAG_SIZE) === undefined)
     return 'bad wrapped key';
-  if (typeof file.checksum !== 'string' || !HEX_64.test(file.checksum)) return 'bad checksum';
+  if (!isLowerHex(file.checksum, 32)) return 'bad checksum';
   return undefined;
 }
 
