@@ -141,10 +141,10 @@ export function openBlob(keys: Subkeys, id: string, sealed: Uint8Array): Buffer 
   try {
     const decipher = createDecipheriv('aes-256-gcm', keys.encryption, view.subarray(0, NONCE_SIZE));
     decipher.setAAD(idBytes(id)).setAuthTag(view.subarray(view.length - TAG_SIZE));
-    payload = Buffer.concat([
-      decipher.update(view.subarray(NONCE_SIZE, view.length - TAG_SIZE)),
-      decipher.final(),
-    ]);
+    const head = decipher.update(view.subarray(NONCE_SIZE, view.length - TAG_SIZE));
+    const tail = decipher.final();
+    // GCM returns everything from update(); skip copying a whole blob to append nothing.
+    payload = tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch (error) {
     throw damaged('its authentication tag does not match', error);
   }
