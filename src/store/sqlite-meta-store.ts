@@ -128,7 +128,11 @@ export class SqliteMetaStore implements MetaStore {
       timeout: options.busyTimeoutMs ?? 60_000,
       enableForeignKeyConstraints: true,
     });
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+    // FULL: a commit survives a power loss. A 64 MiB page cache holds the ID index of a few
+    // million blobs; checkpointing every 10,000 pages (not 1,000) cuts the fsyncs of bulk indexing.
+    this.#db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;',
+    );
     this.#write(() => {
       const { user_version: version } = this.#db.prepare('PRAGMA user_version').get() as {
         user_version: number;
@@ -199,8 +203,9 @@ export class SqliteMetaStore implements MetaStore {
         const entries = JSON.stringify(
           pack.entries.map((e) => [e.id, BLOB_TYPES.indexOf(e.type), e.offset, e.length]),
         );
-        newBlobs += Number(insertBlobs.run({ pack: inserted.row, now, entries }).changes);
-        touchDuplicates.run({ pack: inserted.row, now, entries });
+        const added = Number(insertBlobs.run({ pack: inserted.row, now, entries }).changes);
+        if (added < pack.entries.length) touchDuplicates.run({ pack: inserted.row, now, entries });
+        newBlobs += added;
       }
       return { newBlobs };
     });
