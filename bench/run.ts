@@ -195,12 +195,13 @@ async function main(): Promise<number> {
         changedFiles: run.mutation ? mutationSize(run.mutation) : 0,
         changePercent: options.percent,
       };
-      report.tools = tools.map((tool) => ({
+      const described = tools.map((tool) => ({
         name: tool.name,
         settings: tool.settings,
         missing: tool.missing(),
         version: tool.missing() ? undefined : tool.version(),
       }));
+      report.tools = described;
       report.results = run.results;
       out.push(
         `Corpus: ${(corpusSummary.bytes / 1e9).toFixed(2)} GB in ${corpusSummary.files} files (scale ${options.scale}); ` +
@@ -223,9 +224,9 @@ async function main(): Promise<number> {
           }
         }
       }
-      const notes = tools.map(
+      const notes = described.map(
         (tool) =>
-          `- ${tool.name}: ${tool.missing() ? `not available (${tool.missing()})` : `${tool.version()}; ${tool.settings}`}`,
+          `- ${tool.name}: ${tool.missing ? `not available (${tool.missing})` : `${tool.version}; ${tool.settings}`}`,
       );
       out.push(
         '',

@@ -141,6 +141,7 @@ class MeasuredTool implements Tool {
   #home: string;
   #logFile: string;
   #lastLabel = '';
+  #missing: { reason: string | undefined } | undefined;
 
   constructor(spec: ToolSpec, run: string) {
     const dir = safeName(spec.name);
@@ -153,7 +154,9 @@ class MeasuredTool implements Tool {
   }
 
   missing(): string | undefined {
-    return this.#spec.missing();
+    // Asked several times per run; checking spawns the tool, so the answer is kept.
+    this.#missing ??= { reason: this.#spec.missing() };
+    return this.#missing.reason;
   }
 
   version(): string {
