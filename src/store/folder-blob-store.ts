@@ -45,7 +45,7 @@ export class FolderBlobStore implements BlobStore {
     const folder = dirname(path);
     const temporary = `${path}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      await mkdir(folder, { recursive: true });
+      await makeFolder(folder);
       const file = await open(temporary, 'wx');
       try {
         await file.writeFile(data);
@@ -152,6 +152,18 @@ export class FolderBlobStore implements BlobStore {
     } finally {
       await this.delete(name);
     }
+  }
+}
+
+/**
+ * makeFolder creates a folder and its missing parents, and fsyncs the parent of each one
+ * it created, so the new folders survive a power loss along with the file put in them.
+ */
+async function makeFolder(folder: string): Promise<void> {
+  const first = await mkdir(folder, { recursive: true });
+  if (first === undefined) return;
+  for (let created = folder; created.length >= first.length; created = dirname(created)) {
+    await syncFolder(dirname(created));
   }
 }
 
