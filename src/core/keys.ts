@@ -91,7 +91,7 @@ export interface KdfParams {
  */
 export const DEFAULT_KDF: KdfParams = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
 
-/** TEST_KDF is cheap (about 1 ms): for tests only, never for a real password. */
+/** TEST_KDF is cheap (about 1.5 ms): for tests only, never for a real password. */
 export const TEST_KDF: KdfParams = Object.freeze({ N: 2 ** 10, r: 8, p: 1 });
 
 /** Bounds a key file's scrypt parameters must keep, so a damaged file cannot ask for 1 TB of memory. */
