@@ -156,3 +156,21 @@ export const denyApproval = endpoint({
   params: Type.Object({ signInId: Id }),
   response: Ok,
 });
+
+export const currentSession = endpoint({
+  method: 'GET',
+  url: '/api/auth/session',
+  summary:
+    "Whether this device's session works; a 401's details.reason says why not (revoked, device_removed)",
+  tag: 'auth',
+  access: 'session',
+  response: Type.Object({
+    accountId: Id,
+    deviceId: Id,
+    sessionId: Id,
+    email: Email,
+    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    /** The server's clock, so a device can notice its own clock is off. */
+    serverTime: Timestamp,
+  }),
+});

@@ -8,6 +8,7 @@ export const Outcome = Type.Union([
   Type.Literal('partial'),
   Type.Literal('failed'),
   Type.Literal('skipped'),
+  Type.Literal('stopped'),
 ]);
 
 export const Device = Type.Object({

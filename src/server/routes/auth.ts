@@ -30,6 +30,7 @@ export function authRoutes(app: FastifyInstance, s: Services, secretRoutes: Rout
     ({ input, ip }) => s.signIn.completeWithRecoveryKey(input.body, ip),
     secretRoutes,
   );
+  route(app, api.currentSession, ({ caller }) => s.accounts.session(caller));
   route(app, api.logout, ({ caller }) => done(s.sessions.logout(caller)));
   route(app, api.listApprovals, async ({ caller }) => ({ approvals: await s.approvals.listPending(caller) }));
   route(app, api.denyApproval, ({ caller, input }) => done(s.approvals.deny(caller, input.params.signInId)));

@@ -135,8 +135,34 @@ export class AccountsService {
     return row;
   }
 
+  /** idByEmail finds an account by email, for the admin CLI. */
+  async idByEmail(email: string): Promise<string> {
+    const row = await this.#db.get<{ id: string }>('SELECT id FROM accounts WHERE email = ?', [
+      normalizeEmail(email),
+    ]);
+    if (!row)
+      throw new CumulusError('not_found', `there is no account with the email ${normalizeEmail(email)}`);
+    return row.id;
+  }
+
   async get(caller: Caller): Promise<Account> {
     return toAccount(await this.row(caller.accountId));
+  }
+
+  /** session describes the caller's session, with the server's time. */
+  async session(
+    caller: Caller,
+  ): Promise<{
+    accountId: string;
+    deviceId: string;
+    sessionId: string;
+    email: string;
+    role: Role;
+    serverTime: string;
+  }> {
+    const row = await this.row(caller.accountId);
+    const { accountId, deviceId, sessionId, role } = caller;
+    return { accountId, deviceId, sessionId, role, email: row.email, serverTime: iso(this.#clock.now()) };
   }
 
   async countAdmins(): Promise<number> {

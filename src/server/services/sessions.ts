@@ -17,9 +17,19 @@ import { newId, newToken, parseToken, secretMatches } from './credentials.ts';
 /** TOUCH_INTERVAL_MS: last-used times are rewritten at most this often, not on every request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-function signedOut(): CumulusError {
-  return new CumulusError('unauthorized', 'this device is not signed in (its session ended or was revoked)', {
+/** SignedOutReason tells an agent why its token stopped working (the 401's details.reason). */
+export type SignedOutReason = 'unknown_session' | 'revoked' | 'device_removed';
+
+const SIGNED_OUT: Record<SignedOutReason, string> = {
+  unknown_session: 'this device is not signed in (the server does not know its session)',
+  revoked: 'this device was signed out (its session was revoked)',
+  device_removed: 'this device was removed from the account',
+};
+
+function signedOut(reason: SignedOutReason): CumulusError {
+  return new CumulusError('unauthorized', SIGNED_OUT[reason], {
     hint: 'sign in again with `cumulus login`',
+    details: { reason },
   });
 }
 
@@ -68,7 +78,7 @@ export class SessionsService {
    */
   async authenticate(token: string, ip: string, agentVersion: string | undefined): Promise<Caller> {
     const parsed = parseToken(token);
-    if (!parsed) throw signedOut();
+    if (!parsed) throw signedOut('unknown_session');
     const row = await this.#db.get<SessionRow>(
       `SELECT sessions.*, accounts.role, accounts.disabled_at, devices.removed_at, devices.name AS device_name,
               devices.agent_version
@@ -76,8 +86,9 @@ export class SessionsService {
        WHERE sessions.id = ?`,
       [parsed.id],
     );
-    if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw signedOut();
-    if (row.revoked_at !== null || row.removed_at !== null) throw signedOut();
+    if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw signedOut('unknown_session');
+    if (row.removed_at !== null) throw signedOut('device_removed');
+    if (row.revoked_at !== null) throw signedOut('revoked');
     if (row.disabled_at !== null) {
       throw new CumulusError('forbidden', 'this account is disabled', {
         hint: "ask the server's admin to enable it again",

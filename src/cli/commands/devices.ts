@@ -1,0 +1,82 @@
+/** `cumulus devices` lists the account's devices with their last backup, renames and removes them. */
+import type { Command } from 'commander';
+import * as devices from '../../api/devices.ts';
+import type { AccountClient } from '../../client/account-client.ts';
+import { CumulusError } from '../../core/errors.ts';
+import { printJson } from '../repository-options.ts';
+import { signedIn } from '../signed-in.ts';
+
+/** findDevice accepts a device ID or its exact name (which must then be unique). */
+async function findDevice(client: AccountClient, idOrName: string): Promise<devices.Device> {
+  const { devices: all } = await client.call(devices.listDevices, {});
+  const matches = all.filter((d) => d.id === idOrName || d.name === idOrName);
+  if (matches.length === 1) return matches[0];
+  throw new CumulusError(
+    matches.length === 0 ? 'not_found' : 'usage',
+    matches.length === 0
+      ? `no device "${idOrName}" in this account`
+      : `several devices are named "${idOrName}"`,
+    {
+      hint: 'use the device ID from `cumulus devices list`',
+    },
+  );
+}
+
+export function register(program: Command): void {
+  const command = program.command('devices').description("this account's devices");
+  command
+    .command('list', { isDefault: true })
+    .description('list the devices and their last backup')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { client } = await signedIn();
+      const { devices: all } = await client.call(devices.listDevices, {});
+      if (options.json) return printJson({ devices: all });
+      for (const d of all) {
+        const last = d.lastAttemptAt
+          ? `last attempt ${d.lastAttemptAt}: ${d.lastOutcome}${d.lastReason ? ` (${d.lastReason})` : ''}`
+          : 'no backup reported yet';
+        process.stdout.write(
+          `${d.id}  "${d.name}"${d.current ? ' (this device)' : ''}  ${d.platform}  agent ${d.agentVersion}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +
+            `    last backup ${d.lastBackupAt ?? 'never'}; ${last}\n`,
+        );
+      }
+    });
+  command
+    .command('rename <device> <name>')
+    .description('rename a device (by ID or current name)')
+    .action(async (idOrName: string, name: string) => {
+      const { client } = await signedIn();
+      const device = await findDevice(client, idOrName);
+      const renamed = await client.call(devices.renameDevice, {
+        params: { deviceId: device.id },
+        body: { name },
+      });
+      process.stdout.write(`renamed "${device.name}" to "${renamed.name}"\n`);
+    });
+  command
+    .command('remove <device>')
+    .description('remove a device: it is signed out; with --delete-backups its backups are deleted too')
+    .option('--delete-backups', "also delete the device's backups (space is freed by garbage collection)")
+    .option('--yes', 'confirm the removal')
+    .action(async (idOrName: string, options: { deleteBackups?: boolean; yes?: boolean }) => {
+      const { client } = await signedIn();
+      const device = await findDevice(client, idOrName);
+      if (!options.yes) {
+        throw new CumulusError(
+          'usage',
+          `removing "${device.name}" signs it out${options.deleteBackups ? ' and deletes its backups' : ''}`,
+          {
+            hint: 'add --yes to confirm',
+          },
+        );
+      }
+      await client.call(devices.removeDevice, {
+        params: { deviceId: device.id },
+        query: { deleteBackups: options.deleteBackups ?? false },
+      });
+      process.stdout.write(
+        `removed "${device.name}"${options.deleteBackups ? ' and deleted its backups' : '; its backups stay restorable'}\n`,
+      );
+    });
+}
