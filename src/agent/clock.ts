@@ -59,6 +59,15 @@ export class FakeClock implements Clock {
     });
   }
 
+  /** waitForTimers waits (in real time, up to `ms`) until `count` sleeps are pending. */
+  async waitForTimers(count: number, ms = 5_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (this.#timers.length !== count) {
+      if (Date.now() > end) throw new Error(`expected ${count} pending sleeps, found ${this.#timers.length}`);
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
   /** pendingTimers is how many sleeps are waiting. */
   get pendingTimers(): number {
     return this.#timers.length;
@@ -94,12 +103,16 @@ export class FakeClock implements Clock {
 }
 
 /**
- * settle lets the code a timer woke run to its next sleep, including the file I/O it
- * awaits (which completes on real time, hence the short real waits).
+ * settle lets the code the timers woke run to its next sleep, including the file I/O it
+ * awaits: it returns once no file operation has been in flight for a few turns of the
+ * event loop (or after five seconds), so fake time never moves while real work is pending.
  */
 async function settle(): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    await new Promise<void>((resolve) => setTimeout(resolve, 1));
-    for (let j = 0; j < 10; j++) await new Promise<void>((resolve) => setImmediate(resolve));
+  const end = Date.now() + 5_000;
+  let quiet = 0;
+  while (quiet < 5 && Date.now() < end) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const busy = process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq') || r === 'CloseReq');
+    quiet = busy ? 0 : quiet + 1;
   }
 }

@@ -240,36 +240,41 @@ describe('scheduler: the running loop', () => {
     world = await makeWorld({ profile: { ...GOOD_PROFILE, power: { ac: false, batteryPercent: 50 } } });
     const stop = new AbortController();
     const loop = scheduler(world).run(stop.signal);
-    await world.clock.advance(3 * 60_000);
-    assert.equal(world.engine.runs, 0);
-    await world.setProfile(GOOD_PROFILE);
-    await world.clock.advance(60_000 + 20_000);
-    assert.equal(world.engine.runs, 1);
-    assert.equal(world.engine.uploads, 10);
-    stop.abort();
-    await world.clock.advance(0);
-    await loop;
+    try {
+      await world.clock.advance(3 * 60_000);
+      assert.equal(world.engine.runs, 0);
+      await world.setProfile(GOOD_PROFILE);
+      await world.clock.advance(60_000 + 20_000);
+      assert.equal(world.engine.runs, 1);
+      assert.equal(world.engine.uploads, 10);
+    } finally {
+      stop.abort();
+      await loop;
+    }
   });
 
   it('catches up a missed backup after the machine slept, and notes the sleep', async () => {
     world = await makeWorld();
     const stop = new AbortController();
     const loop = scheduler(world).run(stop.signal);
-    await world.clock.advance(20_000);
-    assert.equal(world.engine.runs, 1);
-    world.engine.forget();
-    await world.clock.advance(10 * 60_000);
-    world.clock.jump(30 * HOUR); // suspended past the next window
-    await world.clock.advance(60_000 + 20_000);
-    assert.equal(world.engine.runs, 2, 'the missed backup ran right after waking');
-    const reasons = (await world.ctx.state.read(world.clock.now())).reasons;
-    assert.ok(
-      reasons.some((r) => r.kind === 'woke' && /asleep for 30 h/.test(r.message)),
-      JSON.stringify(reasons.map((r) => r.message)),
-    );
-    stop.abort();
-    await world.clock.advance(0);
-    await loop;
+    try {
+      await world.clock.advance(20_000);
+      assert.equal(world.engine.runs, 1);
+      world.engine.forget();
+      await world.clock.advance(10 * 60_000);
+      await world.clock.waitForTimers(1); // the loop sleeps between two evaluations
+      world.clock.jump(30 * HOUR); // suspended past the next window
+      await world.clock.advance(60_000 + 20_000);
+      assert.equal(world.engine.runs, 2, 'the missed backup ran right after waking');
+      const reasons = (await world.ctx.state.read(world.clock.now())).reasons;
+      assert.ok(
+        reasons.some((r) => r.kind === 'woke' && /asleep for 30 h/.test(r.message)),
+        JSON.stringify(reasons.map((r) => r.message)),
+      );
+    } finally {
+      stop.abort();
+      await loop;
+    }
   });
 
   it('stops cleanly when unplugged mid-backup and resumes without re-sending on AC', async () => {
