@@ -5,8 +5,8 @@
  */
 
 import { scanOnlyRunner } from './adapters/backup-runner.ts';
-import { signedOutDeviceState } from './adapters/device-state.ts';
-import { notSignedInServer } from './adapters/server.ts';
+import { deviceStateIn } from './adapters/device-state.ts';
+import { accountServer } from './adapters/server.ts';
 import { BackupSwitch } from './backup-switch.ts';
 import { systemClock } from './clock.ts';
 import { type AgentPaths, agentPaths } from './paths.ts';
@@ -51,13 +51,14 @@ export function localContext(
 
 /** machineContext is the context of `cumulus` on this machine. */
 export function machineContext(env: NodeJS.ProcessEnv = process.env): AgentContext {
+  const { configDir } = agentPaths(env);
   return localContext(
     {
       clock: systemClock,
       sensors: selectSensors(systemClock, env),
-      server: notSignedInServer(),
+      server: accountServer(configDir, agentVersion),
       runner: scanOnlyRunner(),
-      deviceState: signedOutDeviceState(),
+      deviceState: deviceStateIn(configDir),
     },
     env,
   );

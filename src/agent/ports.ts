@@ -143,6 +143,6 @@ export interface DeviceIdentity {
 export interface DeviceStatePort {
   /** read returns the signed-in identity, or null when this device is not signed in. */
   read(): Promise<DeviceIdentity | null>;
-  /** verifyKey checks that the account key opens the repository. */
-  verifyKey(): Promise<{ ok: boolean; problem?: string }>;
+  /** verifyKey checks that the account key is there and fits the repository; `detail` says what was checked. */
+  verifyKey(): Promise<{ ok: boolean; problem?: string; detail?: string }>;
 }

@@ -3,6 +3,7 @@
  * server's latency; a short upload measurement, and whether the pending backup can
  * finish at that rate within `uploadWindowMs` (a night, by default).
  */
+import { isCumulusError } from '../../../core/errors.ts';
 import { meteredCounts, networkBlocker } from '../../conditions.ts';
 import { formatBytes, formatDuration, formatRate } from '../../format.ts';
 import type { DoctorFacts } from '../facts.ts';
@@ -85,8 +86,9 @@ async function measureServer(
   try {
     rate = await server.measureUpload(UPLOAD_SAMPLE_BYTES);
   } catch (error) {
-    statuses.push('warn');
-    evidence.push(`upload measurement failed: ${(error as Error).message}`);
+    // A server without a measurement route is not a network problem.
+    if (!isCumulusError(error, 'not_found')) statuses.push('warn');
+    evidence.push(`upload not measured: ${(error as Error).message}`);
     return;
   }
   evidence.push(`uploads at ${formatRate(rate)}`);

@@ -61,7 +61,7 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
       fix: relogin,
     };
   }
-  evidence.push('account key present and opens the repository');
+  evidence.push(key.detail ?? 'account key present and opens the repository');
   const skew = facts.deps.clock.now() - session.serverTime;
   if (Math.abs(skew) > MAX_SKEW_MS) {
     return {
