@@ -59,3 +59,4 @@ export const RepositoryConfig = Type.Object({
   }),
   created: Timestamp,
 });
+export type RepositoryConfig = Static<typeof RepositoryConfig>;

@@ -296,7 +296,7 @@ export function register(program: Command): void {
     .command('resolve <id>')
     .description('resolve an incident, or end a maintenance window now')
     .option('--data <dir>', DATA_HELP)
-    .action((id: string, options, command: Command) =>
+    .action((id: string, _options, command: Command) =>
       withData(command, async (data) => {
         const resolved = await data.services.incidents.resolve(LOCAL_ADMIN, id);
         process.stdout.write(`resolved ${resolved.id}: ${resolved.title}\n`);
@@ -305,15 +305,16 @@ export function register(program: Command): void {
 
   const release = server.command('release').description('publish agent versions (the update channel)');
   release
-    .command('publish')
-    .description('publish an agent version and the minimum version the server still accepts')
+    .command('publish <version>')
+    .description(
+      'publish an agent version (MAJOR.MINOR.PATCH) and the minimum version the server still accepts',
+    )
     .option('--data <dir>', DATA_HELP)
-    .requiredOption('--version <version>', 'the new version, MAJOR.MINOR.PATCH')
     .requiredOption('--minimum <version>', 'agents older than this must update before backing up')
     .option('--notes <text>', 'release notes', '')
-    .action((options, command: Command) =>
+    .action((version: string, options, command: Command) =>
       withData(command, async (data) => {
-        const input = { version: options.version, minimumVersion: options.minimum, notes: options.notes };
+        const input = { version, minimumVersion: options.minimum, notes: options.notes };
         const published = await data.services.releases.publish(
           LOCAL_ADMIN,
           checked(NewRelease, input, 'release'),

@@ -52,7 +52,7 @@ export class PendingAccountRepositories implements AccountRepositories {
     this.#root = accountsRoot(dataDir);
   }
 
-  async forAccount(): Promise<AccountRepository> {
+  async forAccount(_accountId: string): Promise<AccountRepository> {
     return EMPTY;
   }
 

@@ -7,8 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Account, Role } from '../../api/account.ts';
 import type { AdminUser } from '../../api/admin.ts';
 import type { AccountKeys } from '../../api/auth.ts';
-import type { KdfParams } from '../../api/common.ts';
-import type { RepositoryConfig } from '../../client/repository.ts';
+import type { KdfParams, RepositoryConfig } from '../../api/common.ts';
 import { validateChunkerParams } from '../../core/chunker.ts';
 import { CumulusError } from '../../core/errors.ts';
 import { DEFAULT_KDF } from '../../core/keys.ts';
@@ -150,9 +149,7 @@ export class AccountsService {
   }
 
   /** session describes the caller's session, with the server's time. */
-  async session(
-    caller: Caller,
-  ): Promise<{
+  async session(caller: Caller): Promise<{
     accountId: string;
     deviceId: string;
     sessionId: string;

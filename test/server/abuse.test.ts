@@ -1,0 +1,226 @@
+/**
+ * Bad input and attacks through real HTTP: growing delays on wrong secrets, the per-address
+ * rate limit, forged sign-in tokens, malformed requests (always 4xx JSON, never 500), and
+ * logs that never hold a secret.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import * as auth from '../../src/api/auth.ts';
+import { derivePasswordKeys } from '../../src/client/account-keys.ts';
+import { signIn } from '../../src/client/sign-in.ts';
+import {
+  approvedDevice,
+  clientOf,
+  codeFor,
+  createAccount,
+  device,
+  firstDevice,
+  type Json,
+  rejectsWith,
+  request,
+  startTestServer,
+  type TestServer,
+} from './helpers.ts';
+
+const PASSWORD = 'a fine password';
+
+/** authKeyOf stretches a password as a client would, for raw login requests. */
+async function authKeyOf(server: TestServer, email: string, password: string): Promise<string> {
+  const { body } = await request(server.url, 'POST', '/api/auth/prelogin', { json: { email } });
+  return (await derivePasswordKeys(password, body.kdf)).authKey;
+}
+
+describe('growing delays and rate limits', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ config: { rateLimit: { perMinute: 100_000, secretPerMinute: 20 } } });
+  });
+  after(() => server.close());
+
+  it('after three wrong passwords each attempt must wait twice as long, even with the right password', async () => {
+    await createAccount(server, 'amy@example.com', PASSWORD);
+    const wrong = () =>
+      signIn({ serverUrl: server.url, email: 'amy@example.com', password: 'guess', device: device('x') });
+    for (let i = 0; i < 3; i++) await rejectsWith(wrong(), 'wrong_password');
+    await rejectsWith(wrong(), 'wrong_password'); // the 4th failure: from now on, wait 1 s
+    const right = () =>
+      signIn({ serverUrl: server.url, email: 'amy@example.com', password: PASSWORD, device: device('x') });
+    const blocked = await request(server.url, 'POST', '/api/auth/login', {
+      json: {
+        email: 'amy@example.com',
+        authKey: await authKeyOf(server, 'amy@example.com', PASSWORD),
+        device: device('x'),
+      },
+    });
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.body.error.code, 'rate_limited');
+    assert.equal(blocked.headers.get('retry-after'), '1');
+
+    server.clock.advance(1000);
+    await rejectsWith(wrong(), 'wrong_password'); // 5th failure: 2 s
+    server.clock.advance(1000);
+    await rejectsWith(right(), 'rate_limited', /wait 1 s/);
+    server.clock.advance(1000);
+    assert.ok('state' in (await right()), 'after the wait the right password works, and resets the count');
+    await rejectsWith(wrong(), 'wrong_password');
+  });
+
+  it('limits requests to secret-checking routes per address', async () => {
+    let limited: { status: number; body: Json } | undefined;
+    for (let i = 0; i < 25 && !limited; i++) {
+      const response = await request(server.url, 'POST', '/api/auth/prelogin', {
+        json: { email: 'x@example.com' },
+      });
+      if (response.status !== 200) limited = response;
+    }
+    assert.ok(limited, 'the limit of 20 per minute was reached');
+    assert.equal(limited.status, 429);
+    assert.equal(limited.body.error.code, 'rate_limited');
+  });
+});
+
+describe('forged and malformed requests', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it('only the device that started a sign-in can finish it, even with the right code', async () => {
+    await createAccount(server, 'bea@example.com', PASSWORD);
+    const trusted = (await firstDevice(server, 'bea@example.com', PASSWORD)).state;
+    const login = await request(server.url, 'POST', '/api/auth/login', {
+      json: {
+        email: 'bea@example.com',
+        authKey: await authKeyOf(server, 'bea@example.com', PASSWORD),
+        device: device('new'),
+      },
+    });
+    assert.equal(login.body.status, 'approval_required');
+    const code = await codeFor(trusted, 'new');
+    const [id] = login.body.signInToken.split('.');
+    const forged = `${id}.${'A'.repeat(43)}`;
+    const refused = await request(server.url, 'POST', '/api/auth/sign-in/code', {
+      json: { signInToken: forged, code },
+    });
+    assert.equal(refused.status, 401);
+    const accepted = await request(server.url, 'POST', '/api/auth/sign-in/code', {
+      json: { signInToken: login.body.signInToken, code },
+    });
+    assert.equal(accepted.status, 200);
+    assert.equal(accepted.body.status, 'signed_in');
+  });
+
+  it('answers bad JSON, wrong types, bad IDs, huge bodies, wrong content types and unknown routes with 4xx JSON', async () => {
+    await createAccount(server, 'cal@example.com', PASSWORD);
+    const { token } = (await firstDevice(server, 'cal@example.com', PASSWORD)).state;
+    const cases: [string, string, Parameters<typeof request>[3], number][] = [
+      [
+        'POST',
+        '/api/auth/login',
+        { body: '{"email": ', headers: { 'content-type': 'application/json' } },
+        400,
+      ],
+      [
+        'POST',
+        '/api/auth/login',
+        { json: { email: 'cal@example.com', authKey: 42, device: device('x') } },
+        400,
+      ],
+      ['POST', '/api/auth/login', { json: [] }, 400],
+      [
+        'POST',
+        '/api/auth/login',
+        { body: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        415,
+      ],
+      ['POST', '/api/auth/login', { body: 'hello', headers: { 'content-type': 'text/plain' } }, 415],
+      ['POST', '/api/auth/prelogin', { json: { email: 'x'.repeat(2_000_000) } }, 413],
+      ['PATCH', '/api/devices/not-an-id', { token, json: { name: 'x' } }, 400],
+      ['DELETE', '/api/account/sessions/ZZZZ', { token }, 400],
+      ['DELETE', `/api/devices/${'a'.repeat(32)}?deleteBackups=maybe`, { token }, 400],
+      ['GET', '/api/devices', { token: 'not a token' }, 401],
+      ['GET', '/api/devices', { headers: { authorization: 'Basic abc' } }, 401],
+      ['GET', '/api/admin/users', { token }, 403],
+      ['GET', '/api/nothing-here', {}, 404],
+      ['POST', '/api/device/report', { token, json: { attemptAt: 'yesterday', outcome: 'success' } }, 400],
+      [
+        'POST',
+        '/api/device/report',
+        {
+          token,
+          json: { attemptAt: new Date().toISOString(), outcome: 'success' },
+          headers: { 'x-cumulus-agent-version': 'banana' },
+        },
+        400,
+      ],
+    ];
+    for (const [method, path, options, status] of cases) {
+      const response = await request(server.url, method, path, options);
+      assert.equal(
+        response.status,
+        status,
+        `${method} ${path} → ${JSON.stringify(response.body).slice(0, 200)}`,
+      );
+      assert.equal(typeof response.body.error.code, 'string', `${method} ${path} answers a JSON error`);
+      assert.equal(typeof response.body.error.message, 'string');
+    }
+  });
+
+  it('never answers a random body with a server error', async () => {
+    await createAccount(server, 'dee@example.com', PASSWORD);
+    const { token, deviceId } = (await firstDevice(server, 'dee@example.com', PASSWORD)).state;
+    const routes: [string, string][] = [
+      ['POST', '/api/auth/prelogin'],
+      ['POST', '/api/auth/login'],
+      ['POST', '/api/auth/sign-in/code'],
+      ['POST', '/api/auth/sign-in/recovery'],
+      ['PUT', '/api/account/keys'],
+      ['POST', '/api/account/password'],
+      ['PUT', '/api/account/plan'],
+      ['POST', '/api/device/report'],
+      ['POST', '/api/account/totp/confirm'],
+      ['PATCH', `/api/devices/${deviceId}`],
+      ['POST', '/api/admin/releases'],
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.jsonValue(), async ([method, path], body) => {
+        const response = await request(server.url, method, path, {
+          token,
+          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        });
+        assert.ok(response.status < 500, `${method} ${path} ${JSON.stringify(body)} → ${response.status}`);
+        if (response.status >= 400)
+          assert.equal(typeof response.body.error.code, 'string', 'errors are JSON');
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never writes a token, key, password proof or code to the log', async () => {
+    await createAccount(server, 'eli@example.com', PASSWORD);
+    const first = await firstDevice(server, 'eli@example.com', PASSWORD);
+    const second = await approvedDevice(server, first.state, PASSWORD, 'phone');
+    await clientOf(second).call(auth.listApprovals, {});
+    const authKey = await authKeyOf(server, 'eli@example.com', PASSWORD);
+    await request(server.url, 'POST', '/api/auth/login', {
+      json: { email: 'eli@example.com', authKey, device: device('y') },
+    });
+    const code = await codeFor(first.state, 'y');
+    const log = server.log.join('');
+    assert.ok(log.includes('"path":"/api/auth/login"'), 'requests are logged');
+    for (const secret of [
+      first.state.token,
+      second.token,
+      first.state.accountKey,
+      authKey,
+      first.recoveryKey,
+      code,
+    ]) {
+      assert.ok(!log.includes(secret), 'a secret reached the log');
+    }
+    assert.ok(!log.includes(first.state.token.split('.')[1]));
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * The whole story through the real `cumulus` CLI and a real server process: create the
+ * admin, start the server, sign in a first device (it shows the recovery key), sign in a
+ * second one with the code the first shows (read from standard input), manage plan,
+ * devices and sessions, declare an incident from the admin CLI while the server runs,
+ * and sign out.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { SessionInfo } from '../../src/api/account.ts';
+import type { Device } from '../../src/api/devices.ts';
+import type { Release } from '../../src/api/releases.ts';
+import type { StatusReport } from '../../src/api/status.ts';
+
+const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+const PASSWORD = 'cli test password';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, CUMULUS_KDF_COST: '1024', CUMULUS_PASSWORD: PASSWORD, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+function finished(child: ChildProcess): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+function cumulus(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = start(args, env);
+  child.stdin!.end();
+  return finished(child);
+}
+
+/** waitFor resolves with the first match of `pattern` in a stream's output. */
+function waitFor(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExpMatchArray> {
+  let seen = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      seen += chunk;
+      const match = seen.match(pattern);
+      if (match) {
+        stream.off('data', onData);
+        resolve(match);
+      }
+    };
+    stream.on('data', onData);
+    stream.on('end', () => reject(new Error(`stream ended before ${pattern}: ${seen}`)));
+  });
+}
+
+describe('cumulus CLI against a server process', () => {
+  let dir: string;
+  let data: string;
+  let server: ChildProcess;
+  let url: string;
+  const one = () => ({ CUMULUS_CONFIG_DIR: join(dir, 'one') });
+  const two = () => ({ CUMULUS_CONFIG_DIR: join(dir, 'two') });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cumulus-cli-'));
+    data = join(dir, 'data');
+    const admin = await cumulus([
+      'server',
+      'admin',
+      'create',
+      '--data',
+      data,
+      '--email',
+      'owner@example.com',
+    ]);
+    assert.equal(admin.code, 0, admin.stderr);
+    assert.match(admin.stdout, /created admin account owner@example.com/);
+    server = start(['server', '--data', data, '--port', '0', '--log-level', 'warn'], {});
+    url = (await waitFor(server.stdout!, /listening on (http:\/\/\S+)/))[1];
+  });
+
+  after(async () => {
+    if (server.exitCode === null) {
+      const exited = new Promise((resolve) => server.on('exit', resolve));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('signs in two devices with an approval code, manages the account, and signs out', async () => {
+    const first = await cumulus(
+      ['login', url, '--email', 'owner@example.com', '--device-name', 'desk'],
+      one(),
+    );
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /recovery key is:\s+([0-9a-f]{8}-){7}[0-9a-f]{8}/);
+
+    const login = start(['login', url, '--email', 'owner@example.com', '--device-name', 'laptop'], two());
+    const result = finished(login);
+    await waitFor(login.stderr!, /Verification code: /);
+    const approvals = await cumulus(['approve', '--json'], one());
+    const [pending] = JSON.parse(approvals.stdout).approvals;
+    assert.equal(pending.deviceName, 'laptop');
+    login.stdin!.end(`${pending.code}\n`);
+    const second = await result;
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /signed in as owner@example.com/);
+    assert.doesNotMatch(second.stdout, /recovery key/, 'only the first device sees the recovery key');
+
+    const stateOne = JSON.parse(await readFile(join(dir, 'one', 'device.json'), 'utf8'));
+    const stateTwo = JSON.parse(await readFile(join(dir, 'two', 'device.json'), 'utf8'));
+    assert.equal(
+      stateTwo.accountKey,
+      stateOne.accountKey,
+      'the second device unwrapped the same account key',
+    );
+
+    const listed = JSON.parse((await cumulus(['devices', 'list', '--json'], two())).stdout);
+    assert.deepEqual(
+      listed.devices.map((d: Device) => [d.name, d.current]),
+      [
+        ['desk', false],
+        ['laptop', true],
+      ],
+    );
+
+    const plan = await cumulus(['plan', 'set', '50gb'], two());
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(plan.stdout, /plan 50 GB \(50gb\): 0 B of 50 GB used/);
+    const unknown = await cumulus(['plan', 'set', 'platinum'], two());
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /there is no plan "platinum"/);
+
+    const incident = await cumulus([
+      'server',
+      'incident',
+      'add',
+      '--data',
+      data,
+      '--title',
+      'Disk trouble',
+      '--components',
+      'blob_storage',
+    ]);
+    assert.equal(incident.code, 0, incident.stderr);
+    const status = (await (await fetch(`${url}/api/status`)).json()) as StatusReport;
+    assert.equal(
+      status.components.find((c) => c.id === 'blob_storage')?.status,
+      'red',
+      'the running server sees the CLI incident',
+    );
+
+    const logout = await cumulus(['logout'], two());
+    assert.equal(logout.code, 0, logout.stderr);
+    await assert.rejects(readFile(join(dir, 'two', 'device.json')), { code: 'ENOENT' });
+    const after = await cumulus(['devices', 'list'], two());
+    assert.notEqual(after.code, 0);
+    assert.match(after.stderr, /not signed in/);
+    const sessions = JSON.parse((await cumulus(['account', 'sessions', '--json'], one())).stdout).sessions;
+    assert.deepEqual(
+      sessions.map((s: SessionInfo) => s.deviceName),
+      ['desk'],
+      'the server revoked the laptop session',
+    );
+  });
+
+  it('reports a wrong password and bad admin input plainly', async () => {
+    const wrong = await cumulus(['login', url, '--email', 'owner@example.com'], {
+      ...one(),
+      CUMULUS_CONFIG_DIR: join(dir, 'three'),
+      CUMULUS_PASSWORD: 'nope',
+    });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /the email or the password is wrong/);
+    const badEmail = await cumulus(['server', 'user', 'add', '--data', data, '--email', 'not-an-email']);
+    assert.notEqual(badEmail.code, 0);
+    assert.match(badEmail.stderr, /invalid email/);
+    const badVersion = await cumulus([
+      'server',
+      'release',
+      'publish',
+      'latest',
+      '--data',
+      data,
+      '--minimum',
+      '1.0.0',
+    ]);
+    assert.notEqual(badVersion.code, 0);
+    assert.match(badVersion.stderr, /invalid release \(version\)/);
+    const published = await cumulus([
+      'server',
+      'release',
+      'publish',
+      '0.1.0',
+      '--data',
+      data,
+      '--minimum',
+      '0.1.0',
+      '--notes',
+      'first',
+    ]);
+    assert.equal(published.code, 0, published.stderr);
+    const latest = (await (await fetch(`${url}/api/agent/latest`)).json()) as { latest: Release };
+    assert.equal(latest.latest.version, '0.1.0');
+  });
+});
