@@ -13,6 +13,7 @@ import { CumulusError } from '../core/errors.ts';
 import type { AgentContext } from './context.ts';
 import { formatDuration } from './format.ts';
 import { Scheduler, type SchedulerTiming } from './scheduler.ts';
+import { systemdStarter } from './service.ts';
 import { type AgentState, recordReason } from './state.ts';
 
 export const HEARTBEAT_MS = 15_000;
@@ -228,4 +229,10 @@ async function waitFor(test: () => boolean | Promise<boolean>, ms: number): Prom
     if (Date.now() >= end) return false;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** restartAgent is `cumulus agent restart`: through the systemd unit when it runs the agent, else detached. */
+export async function restartAgent(ctx: AgentContext): Promise<string[]> {
+  const viaSystemd = await systemdStarter();
+  return restartDaemon(ctx, viaSystemd ? { start: viaSystemd } : {});
 }

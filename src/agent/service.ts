@@ -112,3 +112,17 @@ async function writeService(file: string, text: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, text);
 }
+
+/**
+ * systemdStarter returns a starter that starts the agent through its systemd user unit
+ * when that unit is active now (so a restarted agent stays under systemd), else undefined.
+ */
+export async function systemdStarter(
+  run: ToolRunner = (c, a) => runTool(c, a, 15_000),
+): Promise<(() => Promise<void>) | undefined> {
+  const active = (await run('systemctl', ['--user', 'is-active', UNIT_NAME]))?.trim();
+  if (active !== 'active') return undefined;
+  return async () => {
+    await run('systemctl', ['--user', 'start', UNIT_NAME]);
+  };
+}

@@ -10,9 +10,13 @@ import { scanSource } from '../source-scan.ts';
 export function scanOnlyRunner(): BackupRunner {
   return {
     async run(): Promise<never> {
-      throw new CumulusError('usage', 'this agent has no backup engine connected', {
-        hint: 'sign in with `cumulus login URL`, which connects this device to its repository',
-      });
+      throw new CumulusError(
+        'usage',
+        'this build of the agent cannot run automatic backups: no backup engine is connected to it',
+        {
+          hint: 'back up by hand with `cumulus backup`; `cumulus doctor` still checks everything else',
+        },
+      );
     },
     predict: predictByScan,
   };

@@ -7,7 +7,7 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AgentContext } from '../context.ts';
-import { daemonHealth, restartDaemon } from '../daemon.ts';
+import { daemonHealth, restartAgent } from '../daemon.ts';
 import { checkAgent } from './checks/agent.ts';
 import { checkBackupSwitch } from './checks/backup-switch.ts';
 import { checkLastBackup } from './checks/last-backup.ts';
@@ -105,7 +105,7 @@ export async function runDoctor(
 export function doctorDeps(ctx: AgentContext, update: () => Promise<string[]>): DoctorDeps {
   return {
     ...ctx,
-    daemon: { health: () => daemonHealth(ctx), restart: () => restartDaemon(ctx) },
+    daemon: { health: () => daemonHealth(ctx), restart: () => restartAgent(ctx) },
     update,
     diskSpace,
   };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { machineContext } from '../../agent/context.ts';
-import { daemonHealth, restartDaemon, runDaemon } from '../../agent/daemon.ts';
+import { daemonHealth, restartAgent, runDaemon } from '../../agent/daemon.ts';
 import { installService } from '../../agent/service.ts';
 
 export function register(program: Command): void {
@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .command('restart')
     .description('stop the agent, drop transient state (stale lock, stuck backup) and start it clean')
     .action(async () => {
-      process.stdout.write(`${(await restartDaemon(machineContext())).join('\n')}\n`);
+      process.stdout.write(`${(await restartAgent(machineContext())).join('\n')}\n`);
     });
   agent
     .command('status')
