@@ -74,7 +74,7 @@ export function renderStatus(r: StatusReport, now: number): string {
     `Backup:       ${r.backupEnabled ? 'on' : 'off'}${r.serverUrl ? ` (signed in to ${r.serverUrl})` : r.signedIn ? '' : ' (not signed in)'}`,
     `Agent:        ${r.agent.running ? `running (pid ${r.agent.pid})${r.agent.responsive ? '' : ', not responding'}` : 'not running'}`,
     `Last backup:  ${r.lastSuccess ? `${formatWhen(r.lastSuccess.at)} (${formatDuration(now - r.lastSuccess.at)} ago), ${formatBytes(r.lastSuccess.bytesAdded)} added` : 'never'}`,
-    `Now:          ${r.activity.message}${r.activity.kind === 'waiting' ? ` since ${formatClock(r.activity.since)}` : ''}`,
+    `Now:          ${r.agent.running ? '' : 'nothing, the agent is not running; last known: '}${r.activity.message}${r.activity.kind === 'waiting' ? ` since ${formatClock(r.activity.since)}` : ''}`,
   ];
   const p = r.activity.progress;
   if (p && r.activity.kind === 'backing-up') {
