@@ -68,11 +68,6 @@ export class FakeClock implements Clock {
     }
   }
 
-  /** pendingTimers is how many sleeps are waiting. */
-  get pendingTimers(): number {
-    return this.#timers.length;
-  }
-
   /**
    * advance moves time forward by `ms`, firing every timer due on the way in order and
    * letting the code each one wakes run (and schedule new timers) before the next.

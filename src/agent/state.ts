@@ -55,7 +55,6 @@ export interface AgentState {
   lastCompletedAt: number | null;
   lastFailure: { at: number; message: string; code: string; values: Values } | null;
   consecutiveFailures: number;
-  usage: { usedBytes: number; quotaBytes: number; planName: string; at: number } | null;
   reasons: ReasonEntry[];
 }
 
@@ -71,7 +70,6 @@ export function emptyState(now: number): AgentState {
     lastCompletedAt: null,
     lastFailure: null,
     consecutiveFailures: 0,
-    usage: null,
     reasons: [],
   };
 }

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCumulusError } from '../core/errors.ts';
 import { type Installer, runUpdate } from './updater.ts';
-import { compareVersions } from './version.ts';
 
 const server = (latest: string) => ({ latestRelease: async () => ({ latest, minimum: '0.0.1' }) });
 
@@ -48,13 +47,5 @@ describe('runUpdate', () => {
     await assert.rejects(runUpdate(server('0.2.0'), '0.1.0', null), (e) =>
       refused(e, /cannot update itself/),
     );
-  });
-});
-
-describe('compareVersions', () => {
-  it('orders dotted versions numerically', () => {
-    assert.ok(compareVersions('0.10.0', '0.9.9') > 0);
-    assert.ok(compareVersions('v1.2', '1.2.0') === 0);
-    assert.ok(compareVersions('1.2.3-beta', '1.2.4') < 0);
   });
 });

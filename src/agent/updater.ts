@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { compareVersions, isVersion } from '../api/releases.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { AgentServer } from './ports.ts';
 import { runTool } from './sensors/run-tool.ts';
-import { compareVersions } from './version.ts';
 
 export type CommandRunner = (command: string, args: string[]) => Promise<string | undefined>;
 
@@ -75,7 +75,7 @@ export async function runUpdate(
     );
   }
   const installed = await installer.installedVersion();
-  if (installed === undefined || compareVersions(installed, release.latest) !== 0) {
+  if (installed === undefined || !isVersion(installed) || compareVersions(installed, release.latest) !== 0) {
     throw new CumulusError(
       'update_required',
       `after the update the agent reports ${installed ?? 'no version'}, not ${release.latest}`,

@@ -1,5 +1,5 @@
 /** checkUpdate: this agent's version against the server's latest and minimum; the fix is `cumulus update`. */
-import { compareVersions } from '../../version.ts';
+import { compareVersions } from '../../../api/releases.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
 import type { CheckResult } from '../types.ts';
