@@ -104,7 +104,15 @@ export class Scheduler {
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.#deps;
     while (!signal.aborted) {
-      await this.tick(signal);
+      try {
+        await this.tick(signal);
+      } catch (error) {
+        // One bad evaluation (a full disk for state.json, say) must not end the agent.
+        await this.#record({
+          kind: 'failed',
+          message: `the agent could not evaluate: ${(error as Error).message}`,
+        }).catch(() => {});
+      }
       const before = clock.now();
       try {
         await clock.sleep(this.timing.pollMs, signal);
