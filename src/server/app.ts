@@ -47,7 +47,6 @@ export const LOG_REDACT = [
   '*.password',
   '*.token',
   '*.signInToken',
-  '*.code',
   '*.secret',
   '*.wrappedKey',
   '*.recoveryWrappedKey',

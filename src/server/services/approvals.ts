@@ -32,7 +32,8 @@ export interface PendingSignIn {
   created_at: number;
   expires_at: number;
   attempts: number;
-  state: 'pending' | 'completed' | 'denied' | 'failed' | 'superseded';
+  /** Once a sign-in is no longer pending its code is erased. */
+  state: 'pending' | 'completed' | 'denied' | 'failed' | 'superseded' | 'expired';
 }
 
 function signInOver(message: string, code: 'expired' | 'forbidden' = 'expired'): CumulusError {
@@ -85,9 +86,14 @@ export class ApprovalsService {
         ],
       );
       await tx.run(
-        `UPDATE sign_ins SET state = 'superseded' WHERE account_id = ? AND state = 'pending' AND id NOT IN
+        `UPDATE sign_ins SET state = 'superseded', code = '' WHERE account_id = ? AND state = 'pending' AND id NOT IN
            (SELECT id FROM sign_ins WHERE account_id = ? AND state = 'pending' ORDER BY created_at DESC, id LIMIT ?)`,
         [accountId, accountId, MAX_PENDING],
+      );
+      // Codes do not outlive their sign-in: erase the expired ones while here.
+      await tx.run(
+        "UPDATE sign_ins SET state = 'expired', code = '' WHERE state = 'pending' AND expires_at <= ?",
+        [now],
       );
       await this.#audit.record(
         {
@@ -124,6 +130,8 @@ export class ApprovalsService {
         throw signInOver('this sign-in was refused on a trusted device', 'forbidden');
       case 'failed':
         throw signInOver('too many wrong codes for this sign-in');
+      case 'expired':
+        throw signInOver('the verification code has expired');
       default:
         throw signInOver('this sign-in is over');
     }
@@ -143,8 +151,9 @@ export class ApprovalsService {
     const left = MAX_CODE_ATTEMPTS - attempts;
     await this.#db.transaction(async (tx) => {
       await tx.run(
-        `UPDATE sign_ins SET attempts = ?, state = CASE WHEN ? <= 0 THEN 'failed' ELSE state END WHERE id = ?`,
-        [attempts, left, pending.id],
+        `UPDATE sign_ins SET attempts = ?, state = CASE WHEN ? <= 0 THEN 'failed' ELSE state END,
+           code = CASE WHEN ? <= 0 THEN '' ELSE code END WHERE id = ?`,
+        [attempts, left, left, pending.id],
       );
       await this.#audit.record(
         {
@@ -169,7 +178,7 @@ export class ApprovalsService {
   /** complete marks a pending sign-in used, inside the transaction that trusts the device; it can happen once. */
   async complete(tx: SqlExecutor, pending: PendingSignIn): Promise<void> {
     const { changes } = await tx.run(
-      "UPDATE sign_ins SET state = 'completed' WHERE id = ? AND state = 'pending'",
+      "UPDATE sign_ins SET state = 'completed', code = '' WHERE id = ? AND state = 'pending'",
       [pending.id],
     );
     if (changes === 0) throw signInOver('this sign-in is over');
@@ -197,7 +206,7 @@ export class ApprovalsService {
   async deny(caller: Caller, signInId: string): Promise<void> {
     await this.#db.transaction(async (tx) => {
       const { changes } = await tx.run(
-        "UPDATE sign_ins SET state = 'denied' WHERE id = ? AND account_id = ? AND state = 'pending'",
+        "UPDATE sign_ins SET state = 'denied', code = '' WHERE id = ? AND account_id = ? AND state = 'pending'",
         [signInId, caller.accountId],
       );
       if (changes === 0)

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseServerConfig } from './config.ts';
+
+describe('parseServerConfig', () => {
+  it('defaults to ./data on 127.0.0.1:8080 over plain HTTP, trusting no proxy', () => {
+    const config = parseServerConfig({}, {});
+    assert.deepEqual(
+      [config.dataDir, config.host, config.port, config.tls, config.trustProxy, config.logLevel],
+      [resolve('data'), '127.0.0.1', 8080, undefined, false, 'info'],
+    );
+  });
+
+  it('takes the environment, and flags over it', () => {
+    const env = {
+      CUMULUS_DATA_DIR: '/srv/c',
+      CUMULUS_PORT: '9000',
+      CUMULUS_HOST: '0.0.0.0',
+      CUMULUS_TRUST_PROXY: '10.0.0.1',
+      CUMULUS_LOG_LEVEL: 'warn',
+    };
+    const fromEnv = parseServerConfig({}, env);
+    assert.deepEqual(
+      [fromEnv.dataDir, fromEnv.port, fromEnv.host, fromEnv.trustProxy, fromEnv.logLevel],
+      ['/srv/c', 9000, '0.0.0.0', '10.0.0.1', 'warn'],
+    );
+    const fromFlags = parseServerConfig(
+      { data: '/d', port: '0', trustProxy: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
+      env,
+    );
+    assert.deepEqual([fromFlags.dataDir, fromFlags.port, fromFlags.trustProxy], ['/d', 0, true]);
+    assert.deepEqual(fromFlags.tls, { certFile: '/c.pem', keyFile: '/k.pem' });
+  });
+
+  it('refuses a bad port, log level or half a TLS pair, saying what to do', () => {
+    assert.throws(() => parseServerConfig({ port: '80a' }, {}), { code: 'usage' });
+    assert.throws(() => parseServerConfig({ port: '70000' }, {}), { code: 'usage' });
+    assert.throws(() => parseServerConfig({ logLevel: 'loud' }, {}), { code: 'usage' });
+    assert.throws(() => parseServerConfig({ tlsCert: '/c.pem' }, {}), /both a certificate and a key/);
+  });
+});
