@@ -104,6 +104,15 @@ describe('sign-in', () => {
       [],
       'an expired sign-in is no longer shown',
     );
+    await pendingSignIn(server, 'cat@example.com', PASSWORD, 'desktop again');
+    const stored = await server.services.db.all<{ code: string }>(
+      "SELECT code FROM sign_ins WHERE device_name = 'desktop'",
+    );
+    assert.deepEqual(
+      stored.map((row) => row.code),
+      [''],
+      'the expired code is erased from the database',
+    );
   });
 
   it('a trusted device can refuse a sign-in', async () => {
