@@ -138,7 +138,7 @@ export class PlansService {
    */
   async status(accountId: string): Promise<PlanStatus> {
     const usedBytes = await (await this.#repositories.forAccount(accountId)).usedBytes();
-    const plan = await this.#planOf(accountId);
+    const plan = await this.planOf(accountId);
     await this.recordUsage(accountId, usedBytes, plan.quotaBytes);
     const warnings = await this.#db.all<{
       level: number;
@@ -223,7 +223,8 @@ export class PlansService {
     });
   }
 
-  async #planOf(accountId: string): Promise<Plan> {
+  /** planOf returns the account's plan: its quota is what uploads and commits are checked against. */
+  async planOf(accountId: string): Promise<Plan> {
     const row = await this.#db.get<PlanRow>(
       'SELECT plans.* FROM plans JOIN accounts ON accounts.plan_id = plans.id WHERE accounts.id = ?',
       [accountId],
