@@ -6,6 +6,7 @@
  */
 import type { PackEntry } from '../core/pack.ts';
 import type {
+  RepositoryConfig,
   GcOptions,
   GcReport,
   SnapshotCommit,
@@ -13,12 +14,6 @@ import type {
   UsageReport,
 } from '../store/types.ts';
 
-export interface RepositoryConfig {
-  version: 1;
-  id: string;
-  chunker: { min: number; avg: number; max: number };
-  created: string;
-}
 
 /** WriteSession keeps a writer's lock alive so garbage collection leaves its blobs alone. */
 export interface WriteSession {
@@ -69,4 +64,4 @@ export interface Repository {
   close(): Promise<void>;
 }
 
-export type { PackEntry };
+export type { PackEntry, RepositoryConfig };

@@ -24,6 +24,14 @@ export interface BlobStore {
   probe(): Promise<void>;
 }
 
+/** RepositoryConfig is the plaintext `config` of a repository (docs/format.md). */
+export interface RepositoryConfig {
+  version: 1;
+  id: string;
+  chunker: { min: number; avg: number; max: number };
+  created: string;
+}
+
 export interface BlobLocation {
   id: string;
   type: BlobType;

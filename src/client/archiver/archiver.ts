@@ -114,7 +114,7 @@ function unchanged(previous: TreeEntry | undefined, stats: BigIntStats): previou
 class Archiver implements ChunkSink {
   readonly #vault: UnlockedRepository;
   readonly #options: BackupOptions;
-  readonly #pool: ChunkPool;
+  #workers: ChunkPool | undefined;
   readonly #packs: PackWriter;
   readonly #inFlight = new Set<string>();
   readonly #warnings: FileWarning[] = [];
@@ -142,11 +142,12 @@ class Archiver implements ChunkSink {
         for (const id of ids) this.#inFlight.delete(id);
       },
     });
-    this.#pool = new ChunkPool(
-      { keys: vault.keys, chunker: vault.config.chunker, level: options.level ?? DEFAULT_ZSTD_LEVEL },
-      this,
-      { workers: options.workers ?? availableParallelism() },
-    );
+  }
+
+  /** The chunk workers exist only inside run(), so a backup that fails early leaves no thread behind. */
+  get #pool(): ChunkPool {
+    if (this.#workers === undefined) throw new Error('the chunk pool is used outside run()');
+    return this.#workers;
   }
 
   /** need claims the chunk IDs that are neither stored nor already on their way into a pack. */
@@ -224,6 +225,11 @@ class Archiver implements ChunkSink {
     }));
     const parents = await this.#parents(host, sources);
     const session = await this.#vault.repo.beginWrite();
+    this.#workers = new ChunkPool(
+      { keys: this.#vault.keys, chunker: this.#vault.config.chunker, level: this.#options.level ?? DEFAULT_ZSTD_LEVEL },
+      this,
+      { workers: this.#options.workers ?? availableParallelism() },
+    );
     try {
       const roots: { id: string; path: string; tree: string }[] = [];
       for (const source of sources) {
@@ -276,7 +282,7 @@ class Archiver implements ChunkSink {
       await this.#packs.flush().catch(() => {});
       throw error;
     } finally {
-      await this.#pool.close();
+      await this.#workers.close();
       await session.release();
     }
   }
