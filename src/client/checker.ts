@@ -34,6 +34,24 @@ interface Damage {
   blob: string;
 }
 
+/**
+ * damagedBlobs narrows a damaged pack down to the blobs that really are damaged: with the
+ * key every blob can be opened and verified on its own, so one flipped byte costs one
+ * chunk, not everything that shares its pack.
+ */
+async function damagedBlobs(vault: UnlockedRepository, ids: string[]): Promise<string[]> {
+  const bad: string[] = [];
+  for (const id of ids) {
+    try {
+      openBlob(vault.keys, id, await vault.repo.readBlob(id));
+    } catch (error) {
+      if (!isCumulusError(error)) throw error;
+      bad.push(id);
+    }
+  }
+  return bad;
+}
+
 export async function check(
   vault: UnlockedRepository,
   options: { readData: boolean; onProgress?: (message: string) => void },
@@ -43,7 +61,9 @@ export async function check(
   const packs = await vault.repo.checkPacks({ readData: options.readData });
   const badPacks = packs.filter((p) => !p.ok);
   const packOfBadBlob = new Map<string, string>();
-  for (const pack of badPacks) for (const blob of pack.blobs) packOfBadBlob.set(blob, pack.packId);
+  for (const pack of badPacks) {
+    for (const blob of await damagedBlobs(vault, pack.blobs)) packOfBadBlob.set(blob, pack.packId);
+  }
 
   const records = await vault.repo.listSnapshots();
   const referenced = new Set<string>();

@@ -168,18 +168,21 @@ describe('a local repository through the CLI', () => {
 
   test('forget --keep-last 1 --prune frees space and keeps the last snapshot restorable', () => {
     const stats = () => JSON.parse(cumulus(['stats', '--repo', repo, '--json']).stdout);
-    writeFileSync(join(src, 'photo.raw'), pseudoRandom(2 << 20, 99));
+    writeFileSync(join(src, 'temporary.bin'), pseudoRandom(2 << 20, 123));
+    assert.equal(cumulus(['backup', '--repo', repo, src]).code, 0);
+    rmSync(join(src, 'temporary.bin'));
     assert.equal(cumulus(['backup', '--repo', repo, src]).code, 0);
     const before = stats();
     const forget = cumulus(['forget', '--repo', repo, '--keep-last', '1', '--prune', '--json']);
     assert.equal(forget.code, 0, forget.stderr);
     const after = stats();
     assert.equal(after.snapshots, 1);
-    // The old photo.raw (3 MiB of random data) is no longer referenced: its packs shrink on disk.
+    // temporary.bin (2 MiB of random data) is in no remaining snapshot: its bytes leave the disk.
     assert.ok(after.totalPackBytes < before.totalPackBytes - (2 << 20), `${after.totalPackBytes} vs ${before.totalPackBytes}`);
     const target = join(work, 'after-prune');
     assert.equal(cumulus(['restore', '--repo', repo, 'latest', '--target', target]).code, 0);
     assert.deepEqual(compareTrees(src, target), []);
+    assert.equal(cumulus(['check', '--repo', repo, '--read-data']).code, 0);
   });
 });
 
