@@ -105,6 +105,8 @@ function signedGear(gear: Uint32Array): Int32Array {
  * max`) unless `end` is the end of the input; then the result depends only on the chunk's
  * own bytes, however the input was split into buffers. When `end - start <= min` it
  * returns `end`. The chunk ends just after the byte whose hash matched the mask.
+ * `params` are not checked here, on the hot path: validate them once with
+ * validateChunkerParams.
  */
 export function cutPoint(
   gear: Uint32Array,
