@@ -34,7 +34,8 @@ function layerOf(file: string): string {
 
 export function importEdges(): { from: string; to: string; file: string; specifier: string }[] {
   const edges = [];
-  const pattern = /(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+)['"]/g;
+  const pattern =
+    /(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+)['"]/g;
   for (const file of sourceFiles(SRC)) {
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(pattern)) {

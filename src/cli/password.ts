@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { CumulusError } from '../core/errors.ts';
 
-export async function readPassword(options: { passwordFile?: string }, prompt = 'Password: '): Promise<string> {
+export async function readPassword(
+  options: { passwordFile?: string },
+  prompt = 'Password: ',
+): Promise<string> {
   if (options.passwordFile !== undefined) {
     try {
       return readFileSync(options.passwordFile, 'utf8').replace(/\r?\n$/, '');

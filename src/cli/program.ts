@@ -31,7 +31,9 @@ export async function run(argv: string[]): Promise<number> {
       if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
       return exitCodeFor(error.code);
     }
-    process.stderr.write(`cumulus: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `cumulus: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return EXIT.error;
   }
 }

@@ -28,7 +28,11 @@ export function progressReporter(options: { json: boolean; label: string }): Pro
     };
   }
   if (!process.stderr.isTTY) {
-    return { update: () => {}, warn: (message) => process.stderr.write(`warning: ${message}\n`), stop: () => {} };
+    return {
+      update: () => {},
+      warn: (message) => process.stderr.write(`warning: ${message}\n`),
+      stop: () => {},
+    };
   }
   const bar = new cliProgress.SingleBar(
     {

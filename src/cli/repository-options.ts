@@ -3,11 +3,11 @@
  * one place that unlocks it.
  */
 import type { Command } from 'commander';
+import { openRepository } from '../client/local-keyring.ts';
+import type { UnlockedRepository } from '../client/unlocked-repository.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { KdfParams } from '../core/keys.ts';
 import { DEFAULT_KDF } from '../core/keys.ts';
-import { openRepository } from '../client/local-keyring.ts';
-import type { UnlockedRepository } from '../client/unlocked-repository.ts';
 import { readPassword } from './password.ts';
 
 export interface RepositoryOptions {
@@ -25,7 +25,9 @@ export function withRepositoryOptions(command: Command): Command {
 export function repositoryPath(options: RepositoryOptions): string {
   const repo = options.repo ?? process.env.CUMULUS_REPOSITORY;
   if (repo === undefined || repo === '') {
-    throw new CumulusError('usage', 'no repository given', { hint: 'pass --repo DIR or set CUMULUS_REPOSITORY' });
+    throw new CumulusError('usage', 'no repository given', {
+      hint: 'pass --repo DIR or set CUMULUS_REPOSITORY',
+    });
   }
   return repo;
 }

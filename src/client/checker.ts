@@ -5,8 +5,8 @@
  * stored. Damage is traced to the snapshots and files that depend on it.
  */
 import { isCumulusError } from '../core/errors.ts';
-import { decodeSnapshot } from '../core/snapshot.ts';
 import { openBlob } from '../core/seal.ts';
+import { decodeSnapshot } from '../core/snapshot.ts';
 import type { UnlockedRepository } from './unlocked-repository.ts';
 
 export interface DamagedPack {
@@ -115,8 +115,8 @@ export async function check(
   const depend = (blob: string, snapshot: string, file: string) => {
     const packId = packOfBadBlob.get(blob);
     if (packId === undefined) return;
-    let entry = dependents.get(packId);
-    if (entry === undefined) dependents.set(packId, (entry = { snapshots: new Set(), files: new Set() }));
+    const entry = dependents.get(packId) ?? { snapshots: new Set<string>(), files: new Set<string>() };
+    dependents.set(packId, entry);
     entry.snapshots.add(snapshot);
     entry.files.add(file);
   };
@@ -136,14 +136,18 @@ export async function check(
     }
     for (const source of record.sources) {
       const root = paths.get(source.id) ?? `source ${source.id.slice(0, 8)}`;
-      for (const d of await damageUnder(source.tree)) depend(d.blob, short, d.path === '' ? root : `${root}/${d.path}`);
+      for (const d of await damageUnder(source.tree))
+        depend(d.blob, short, d.path === '' ? root : `${root}/${d.path}`);
     }
   }
 
   const missing = await vault.repo.missingBlobs([...referenced]);
   if (missing.size > 0) {
     errors.push(
-      `${missing.size} blob(s) referenced by snapshots are not in the repository (e.g. ${[...missing].slice(0, 3).map((id) => id.slice(0, 8)).join(', ')})`,
+      `${missing.size} blob(s) referenced by snapshots are not in the repository (e.g. ${[...missing]
+        .slice(0, 3)
+        .map((id) => id.slice(0, 8))
+        .join(', ')})`,
     );
   }
 

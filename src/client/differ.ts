@@ -23,7 +23,11 @@ export async function diffSnapshots(vault: UnlockedRepository, a: Snapshot, b: S
   const everything = async (kind: ChangeKind, tree: string, prefix: string) => {
     for await (const { path } of vault.walk(tree, prefix)) changes.push({ kind, path });
   };
-  const compare = async (treeA: string | undefined, treeB: string | undefined, prefix: string): Promise<void> => {
+  const compare = async (
+    treeA: string | undefined,
+    treeB: string | undefined,
+    prefix: string,
+  ): Promise<void> => {
     if (treeA === treeB) return;
     const left = new Map((treeA ? await vault.readTree(treeA) : []).map((e) => [e.name, e]));
     const right = new Map((treeB ? await vault.readTree(treeB) : []).map((e) => [e.name, e]));

@@ -4,8 +4,8 @@
  * same master key; none is stored.
  */
 import { hostname, userInfo } from 'node:os';
+import { type ChunkerParams, DEFAULT_CHUNKER, validateChunkerParams } from '../core/chunker.ts';
 import { CumulusError, isCumulusError } from '../core/errors.ts';
-import { DEFAULT_CHUNKER, type ChunkerParams, validateChunkerParams } from '../core/chunker.ts';
 import {
   DEFAULT_KDF,
   deriveSubkeys,
@@ -54,7 +54,10 @@ async function keyFiles(repo: LocalRepository): Promise<KeyFile[]> {
  * unlockMaster tries the password against every key file. A damaged key file does not
  * hide a good one; the error says which happened when none opens.
  */
-async function unlockMaster(repo: LocalRepository, password: string): Promise<{ master: Buffer; keyId: string }> {
+async function unlockMaster(
+  repo: LocalRepository,
+  password: string,
+): Promise<{ master: Buffer; keyId: string }> {
   const ids = await repo.listKeyFiles();
   let damaged = 0;
   for (const id of ids) {
@@ -72,12 +75,18 @@ async function unlockMaster(repo: LocalRepository, password: string): Promise<{ 
     });
   }
   throw new CumulusError('wrong_password', 'wrong password: no key of this repository opens with it', {
-    hint: damaged > 0 ? `${damaged} key file(s) are damaged and were skipped` : 'check CUMULUS_PASSWORD or --password-file',
+    hint:
+      damaged > 0
+        ? `${damaged} key file(s) are damaged and were skipped`
+        : 'check CUMULUS_PASSWORD or --password-file',
   });
 }
 
 /** openRepository unlocks the repository in `dir`. Nothing is written when the password is wrong. */
-export async function openRepository(dir: string, password: string): Promise<UnlockedRepository & { keyId: string }> {
+export async function openRepository(
+  dir: string,
+  password: string,
+): Promise<UnlockedRepository & { keyId: string }> {
   const repo = await openLocalRepository(dir);
   try {
     const config = await repo.config();
@@ -144,7 +153,9 @@ export class Keyring {
     }
     const match = (await this.#repo.listKeyFiles()).filter((k: string) => k.startsWith(id));
     if (match.length !== 1) {
-      throw new CumulusError('not_found', `no single key matches "${id}"`, { hint: 'list keys with `cumulus key list`' });
+      throw new CumulusError('not_found', `no single key matches "${id}"`, {
+        hint: 'list keys with `cumulus key list`',
+      });
     }
     await this.#repo.deleteKeyFile(match[0]);
   }

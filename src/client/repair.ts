@@ -18,7 +18,10 @@ export interface RepairReport {
 }
 
 /** sourceRefs walks a source's trees and returns every blob it references and its logical size. */
-export async function sourceRefs(vault: UnlockedRepository, tree: string): Promise<{ refs: string[]; logicalSize: number }> {
+export async function sourceRefs(
+  vault: UnlockedRepository,
+  tree: string,
+): Promise<{ refs: string[]; logicalSize: number }> {
   const refs = new Set<string>([tree]);
   let logicalSize = 0;
   for await (const { entry } of vault.walk(tree)) {

@@ -6,14 +6,13 @@
  */
 import type { PackEntry } from '../core/pack.ts';
 import type {
-  RepositoryConfig,
   GcOptions,
   GcReport,
+  RepositoryConfig,
   SnapshotCommit,
   SnapshotRecord,
   UsageReport,
 } from '../store/types.ts';
-
 
 /** WriteSession keeps a writer's lock alive so garbage collection leaves its blobs alone. */
 export interface WriteSession {

@@ -52,7 +52,9 @@ async function assertTargetUsable(target: string, overwrite: boolean): Promise<v
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') {
-      throw new CumulusError('target_not_empty', `restore target ${target} is a file`, { hint: 'choose a folder' });
+      throw new CumulusError('target_not_empty', `restore target ${target} is a file`, {
+        hint: 'choose a folder',
+      });
     }
     throw error;
   }
@@ -130,14 +132,24 @@ class Restorer {
     const now = Date.now();
     if (!force && now - this.#lastProgress < 200) return;
     this.#lastProgress = now;
-    this.#options.onEvent?.({ type: 'progress', counters: { ...this.counters }, elapsedMs: now - this.#started });
+    this.#options.onEvent?.({
+      type: 'progress',
+      counters: { ...this.counters },
+      elapsedMs: now - this.#started,
+    });
   }
 
   /**
    * directory restores one tree into `abs`. Without --include everything is restored and
    * every directory created; with it, a directory is created only when something in it is.
    */
-  async #directory(treeId: string, rel: string, abs: string, included: boolean, entry?: TreeEntry): Promise<boolean> {
+  async #directory(
+    treeId: string,
+    rel: string,
+    abs: string,
+    included: boolean,
+    entry?: TreeEntry,
+  ): Promise<boolean> {
     let entries: TreeEntry[];
     try {
       entries = await this.#vault.readTree(treeId);
@@ -204,14 +216,24 @@ class Restorer {
     const queue = [...batch];
     const worker = async () => {
       for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-        await this.#writeFile(file.abs, file.rel, file.entry, file.entry.size <= BATCH_BYTES ? sealed : undefined);
+        await this.#writeFile(
+          file.abs,
+          file.rel,
+          file.entry,
+          file.entry.size <= BATCH_BYTES ? sealed : undefined,
+        );
       }
     };
     await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
   }
 
   /** writeFile writes one file; `sealed` holds its blobs, or is undefined for a large file read window by window. */
-  async #writeFile(abs: string, rel: string, entry: FileEntry, sealed: Map<string, Buffer> | undefined): Promise<void> {
+  async #writeFile(
+    abs: string,
+    rel: string,
+    entry: FileEntry,
+    sealed: Map<string, Buffer> | undefined,
+  ): Promise<void> {
     let handle: Awaited<ReturnType<typeof open>> | undefined;
     try {
       await rm(abs, { force: true, recursive: true });
@@ -223,7 +245,8 @@ class Restorer {
         const blobs = sealed ?? (await this.#vault.repo.readBlobs(ids));
         for (const id of ids) {
           const bytes = blobs.get(id);
-          if (bytes === undefined) throw new CumulusError('blob_missing', `data blob ${id.slice(0, 8)} is missing`);
+          if (bytes === undefined)
+            throw new CumulusError('blob_missing', `data blob ${id.slice(0, 8)} is missing`);
           const plain = openBlob(this.#vault.keys, id, bytes);
           await handle.write(plain, 0, plain.length, position);
           position += plain.length;
@@ -248,6 +271,10 @@ class Restorer {
 }
 
 /** restore writes a snapshot into `options.target`. */
-export async function restore(vault: UnlockedRepository, snapshot: Snapshot, options: RestoreOptions): Promise<RestoreResult> {
+export async function restore(
+  vault: UnlockedRepository,
+  snapshot: Snapshot,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
   return new Restorer(vault, options).run(snapshot);
 }

@@ -2,11 +2,12 @@
  * UnlockedRepository is a Repository together with the keys that open it: the one object
  * through which the archiver, restorer and checker read and write plaintext.
  */
-import { openBlob, sealBlob } from '../core/seal.ts';
+
+import { CumulusError } from '../core/errors.ts';
 import { type Subkeys, sourceIdOf } from '../core/keys.ts';
+import { openBlob, sealBlob } from '../core/seal.ts';
 import { decodeSnapshot, type SnapshotInfo } from '../core/snapshot.ts';
 import { decodeTree, type TreeEntry } from '../core/tree.ts';
-import { CumulusError } from '../core/errors.ts';
 import type { SnapshotRecord } from '../store/types.ts';
 import type { Repository, RepositoryConfig } from './repository.ts';
 
@@ -58,7 +59,11 @@ export class UnlockedRepository {
     const snapshots: Snapshot[] = [];
     for (const record of records) {
       const bytes = sealed.get(record.id);
-      if (bytes === undefined) throw new CumulusError('blob_missing', `snapshot ${record.id.slice(0, 8)} is missing its description`);
+      if (bytes === undefined)
+        throw new CumulusError(
+          'blob_missing',
+          `snapshot ${record.id.slice(0, 8)} is missing its description`,
+        );
       snapshots.push({ record, info: decodeSnapshot(openBlob(this.keys, record.id, bytes)) });
     }
     return snapshots.sort((a, b) => a.record.time.localeCompare(b.record.time));
@@ -74,12 +79,16 @@ export class UnlockedRepository {
       const candidates = options.host === undefined ? all : all.filter((s) => s.info.host === options.host);
       const latest = candidates.at(-1);
       if (latest === undefined) {
-        throw new CumulusError('snapshot_not_found', 'there is no snapshot yet', { hint: 'run `cumulus backup` first' });
+        throw new CumulusError('snapshot_not_found', 'there is no snapshot yet', {
+          hint: 'run `cumulus backup` first',
+        });
       }
       return latest;
     }
     if (!/^[0-9a-f]{4,64}$/.test(ref)) {
-      throw new CumulusError('usage', `"${ref}" is not a snapshot ID`, { hint: 'use `latest` or an ID from `cumulus snapshots`' });
+      throw new CumulusError('usage', `"${ref}" is not a snapshot ID`, {
+        hint: 'use `latest` or an ID from `cumulus snapshots`',
+      });
     }
     const matches = all.filter((s) => s.record.id.startsWith(ref));
     if (matches.length === 0) {
@@ -88,7 +97,9 @@ export class UnlockedRepository {
       });
     }
     if (matches.length > 1) {
-      throw new CumulusError('usage', `${ref} matches ${matches.length} snapshots`, { hint: 'give more characters of the ID' });
+      throw new CumulusError('usage', `${ref} matches ${matches.length} snapshots`, {
+        hint: 'give more characters of the ID',
+      });
     }
     return matches[0];
   }

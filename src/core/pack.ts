@@ -123,6 +123,7 @@ export function parsePack(pack: Uint8Array): PackEntry[] {
   if (view.length < HEAD_SIZE + TAIL_SIZE || !view.subarray(0, HEAD_MAGIC.length).equals(HEAD_MAGIC)) {
     throw damaged('not a pack file');
   }
-  if (view[HEAD_MAGIC.length] !== VERSION) throw damaged(`unsupported pack version ${view[HEAD_MAGIC.length]}`);
+  if (view[HEAD_MAGIC.length] !== VERSION)
+    throw damaged(`unsupported pack version ${view[HEAD_MAGIC.length]}`);
   return parsePackTable(view, view.length);
 }

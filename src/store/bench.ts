@@ -34,10 +34,11 @@ try {
       const entries: PackEntry[] = ids
         .slice(p * PER_PACK, (p + 1) * PER_PACK)
         .map((id, i) => ({ id, type: 'data', offset: 9 + i * 1000, length: 1000 }));
-      if (p === 0)
-        snapshotIds.forEach((id, i) =>
-          entries.push({ id, type: 'snapshot', offset: 1e7 + i * 100, length: 100 }),
-        );
+      if (p === 0) {
+        for (const [i, id] of snapshotIds.entries()) {
+          entries.push({ id, type: 'snapshot', offset: 1e7 + i * 100, length: 100 });
+        }
+      }
       await meta.indexPacks([{ id: randomId(), size: 1 << 24, entries }], Date.now());
     }
   });

@@ -3,7 +3,16 @@
  * and what they must get back.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -98,12 +107,26 @@ describe('a local repository through the CLI', () => {
     const ls = cumulus(['ls', '--repo', repo, 'latest', `${src}/nested`, '--json']);
     assert.equal(ls.code, 0, ls.stderr);
     const paths = JSON.parse(ls.stdout).map((e: { path: string }) => e.path);
-    assert.deepEqual(paths.sort(), [`${src}/nested`, `${src}/nested/copy.raw`, `${src}/nested/deeper`, `${src}/nested/deeper/a.bin`]);
+    assert.deepEqual(paths.sort(), [
+      `${src}/nested`,
+      `${src}/nested/copy.raw`,
+      `${src}/nested/deeper`,
+      `${src}/nested/deeper/a.bin`,
+    ]);
   });
 
   test('restore --include restores only what matches', () => {
     const target = join(work, 'partial');
-    const restore = cumulus(['restore', '--repo', repo, 'latest', '--target', target, '--include', 'nested/deeper/']);
+    const restore = cumulus([
+      'restore',
+      '--repo',
+      repo,
+      'latest',
+      '--target',
+      target,
+      '--include',
+      'nested/deeper/',
+    ]);
     assert.equal(restore.code, 0, restore.stderr);
     assert.deepEqual(readdirSync(target), ['nested']);
     assert.deepEqual(readdirSync(join(target, 'nested')), ['deeper']);
@@ -142,9 +165,21 @@ describe('a local repository through the CLI', () => {
     assert.equal(cumulus(['snapshots', '--repo', repo], { CUMULUS_PASSWORD: 'second' }).code, 0);
     const keys = JSON.parse(cumulus(['key', 'list', '--repo', repo, '--json']).stdout);
     assert.equal(keys.length, 2);
-    const refused = cumulus(['key', 'remove', '--repo', repo, keys.find((k: { current: boolean }) => k.current).id]);
+    const refused = cumulus([
+      'key',
+      'remove',
+      '--repo',
+      repo,
+      keys.find((k: { current: boolean }) => k.current).id,
+    ]);
     assert.equal(refused.code, 2);
-    assert.equal(cumulus(['key', 'passwd', '--repo', repo], { CUMULUS_PASSWORD: 'second', CUMULUS_NEW_PASSWORD: 'third' }).code, 0);
+    assert.equal(
+      cumulus(['key', 'passwd', '--repo', repo], {
+        CUMULUS_PASSWORD: 'second',
+        CUMULUS_NEW_PASSWORD: 'third',
+      }).code,
+      0,
+    );
     assert.equal(cumulus(['snapshots', '--repo', repo], { CUMULUS_PASSWORD: 'second' }).code, 12);
     assert.equal(cumulus(['snapshots', '--repo', repo], { CUMULUS_PASSWORD: 'third' }).code, 0);
     assert.equal(cumulus(['snapshots', '--repo', repo]).code, 0);
@@ -178,7 +213,10 @@ describe('a local repository through the CLI', () => {
     const after = stats();
     assert.equal(after.snapshots, 1);
     // temporary.bin (2 MiB of random data) is in no remaining snapshot: its bytes leave the disk.
-    assert.ok(after.totalPackBytes < before.totalPackBytes - (2 << 20), `${after.totalPackBytes} vs ${before.totalPackBytes}`);
+    assert.ok(
+      after.totalPackBytes < before.totalPackBytes - (2 << 20),
+      `${after.totalPackBytes} vs ${before.totalPackBytes}`,
+    );
     const target = join(work, 'after-prune');
     assert.equal(cumulus(['restore', '--repo', repo, 'latest', '--target', target]).code, 0);
     assert.deepEqual(compareTrees(src, target), []);

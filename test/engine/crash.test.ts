@@ -61,8 +61,14 @@ test('two backups into one repository at the same time both succeed', async () =
   const repo = join(work, 'repo-concurrent');
   const a = join(work, 'src-a');
   const b = join(work, 'src-b');
-  writeTree(a, { 'a.bin': { type: 'file', data: pseudoRandom(6 << 20, 100) }, 'shared.bin': { type: 'file', data: pseudoRandom(3 << 20, 5) } });
-  writeTree(b, { 'b.bin': { type: 'file', data: pseudoRandom(6 << 20, 200) }, 'shared.bin': { type: 'file', data: pseudoRandom(3 << 20, 5) } });
+  writeTree(a, {
+    'a.bin': { type: 'file', data: pseudoRandom(6 << 20, 100) },
+    'shared.bin': { type: 'file', data: pseudoRandom(3 << 20, 5) },
+  });
+  writeTree(b, {
+    'b.bin': { type: 'file', data: pseudoRandom(6 << 20, 200) },
+    'shared.bin': { type: 'file', data: pseudoRandom(3 << 20, 5) },
+  });
   assert.equal(cumulus(['init', '--repo', repo]).code, 0);
   const runs = [a, b].map((src) => {
     const child = cumulusAsync(['backup', '--repo', repo, src]);

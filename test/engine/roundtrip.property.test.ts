@@ -21,18 +21,31 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 const name = fc
   .string({ unit: 'grapheme', minLength: 1, maxLength: 12 })
-  .filter((s) => !s.includes('/') && !s.includes('\0') && s !== '.' && s !== '..' && Buffer.byteLength(s) < 200);
+  .filter(
+    (s) => !s.includes('/') && !s.includes('\0') && s !== '.' && s !== '..' && Buffer.byteLength(s) < 200,
+  );
 
 const size = fc.oneof(
-  fc.constantFrom(0, 1, CHUNKER.min - 1, CHUNKER.min, CHUNKER.min + 1, CHUNKER.max - 1, CHUNKER.max, CHUNKER.max + 1),
+  fc.constantFrom(
+    0,
+    1,
+    CHUNKER.min - 1,
+    CHUNKER.min,
+    CHUNKER.min + 1,
+    CHUNKER.max - 1,
+    CHUNKER.max,
+    CHUNKER.max + 1,
+  ),
   fc.integer({ min: 0, max: 150_000 }),
 );
 
 const file = fc.record({
   type: fc.constant('file' as const),
-  data: fc.tuple(size, fc.integer({ min: 1, max: 1000 }), fc.boolean()).map(([n, seed, text]) =>
-    text ? Buffer.from('lorem ipsum dolor '.repeat(Math.ceil(n / 18)).slice(0, n)) : pseudoRandom(n, seed),
-  ),
+  data: fc
+    .tuple(size, fc.integer({ min: 1, max: 1000 }), fc.boolean())
+    .map(([n, seed, text]) =>
+      text ? Buffer.from('lorem ipsum dolor '.repeat(Math.ceil(n / 18)).slice(0, n)) : pseudoRandom(n, seed),
+    ),
   mode: fc.constantFrom(0o644, 0o600, 0o755, 0o400, 0o640),
   mtime: fc.integer({ min: 0, max: 2_000_000_000 }),
 });

@@ -16,11 +16,19 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 export function cumulus(args: string[], env: Record<string, string> = {}): CliResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], { env: cliEnv(env), encoding: 'utf8', input: '' });
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env: cliEnv(env),
+    encoding: 'utf8',
+    input: '',
+  });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** cumulusAsync starts the command without waiting (for kill tests). */
 export function cumulusAsync(args: string[], env: Record<string, string> = {}, options: SpawnOptions = {}) {
-  return spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  return spawn(process.execPath, [CLI, ...args], {
+    env: cliEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  });
 }

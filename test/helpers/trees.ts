@@ -2,7 +2,17 @@
  * File trees described as data, and an exact comparison of two trees on disk (contents,
  * modes, mtimes, symlinks, empty directories) — what a restore must reproduce.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export type Spec =
@@ -53,16 +63,19 @@ export function compareTrees(a: string, b: string, rel = ''): Difference[] {
     }
     const x = lstatSync(join(a, path));
     const y = lstatSync(join(b, path));
-    const kind = (s: typeof x) => (s.isSymbolicLink() ? 'symlink' : s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other');
+    const kind = (s: typeof x) =>
+      s.isSymbolicLink() ? 'symlink' : s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other';
     if (kind(x) !== kind(y)) {
       out.push({ path, what: `type ${kind(x)} vs ${kind(y)}` });
       continue;
     }
     if (kind(x) === 'symlink') {
-      if (readlinkSync(join(a, path)) !== readlinkSync(join(b, path))) out.push({ path, what: 'link target' });
+      if (readlinkSync(join(a, path)) !== readlinkSync(join(b, path)))
+        out.push({ path, what: 'link target' });
       continue;
     }
-    if ((x.mode & 0o7777) !== (y.mode & 0o7777)) out.push({ path, what: `mode ${x.mode.toString(8)} vs ${y.mode.toString(8)}` });
+    if ((x.mode & 0o7777) !== (y.mode & 0o7777))
+      out.push({ path, what: `mode ${x.mode.toString(8)} vs ${y.mode.toString(8)}` });
     if (Math.abs(x.mtimeMs - y.mtimeMs) > 1) out.push({ path, what: `mtime ${x.mtimeMs} vs ${y.mtimeMs}` });
     if (kind(x) === 'dir') out.push(...compareTrees(a, b, path));
     else if (kind(x) === 'file' && !readFileSync(join(a, path)).equals(readFileSync(join(b, path)))) {

@@ -9,9 +9,16 @@ import { withRepository, withRepositoryOptions } from '../repository-options.ts'
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function register(program: Command): void {
-  withRepositoryOptions(program.command('backup').description('back up files and folders into a new snapshot'))
+  withRepositoryOptions(
+    program.command('backup').description('back up files and folders into a new snapshot'),
+  )
     .argument('<paths...>', 'files and folders to back up')
-    .option('-e, --exclude <pattern>', 'leave out paths matching a gitignore-style pattern (repeatable)', collect, [])
+    .option(
+      '-e, --exclude <pattern>',
+      'leave out paths matching a gitignore-style pattern (repeatable)',
+      collect,
+      [],
+    )
     .option('--exclude-file <file>', 'read exclude patterns from a file (repeatable)', collect, [])
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
     .option('--host <name>', 'host name recorded in the snapshot (default: this machine)')
@@ -58,7 +65,9 @@ export function register(program: Command): void {
         );
       }
       if (result.warnings.length > 0) {
-        process.stderr.write(`${result.warnings.length} file(s) could not be read and are not in the snapshot\n`);
+        process.stderr.write(
+          `${result.warnings.length} file(s) could not be read and are not in the snapshot\n`,
+        );
         process.exitCode = EXIT.partial;
       }
     });

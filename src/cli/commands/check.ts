@@ -4,7 +4,9 @@ import { EXIT } from '../exit-codes.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
-  withRepositoryOptions(program.command('check').description('verify the repository can restore every snapshot'))
+  withRepositoryOptions(
+    program.command('check').description('verify the repository can restore every snapshot'),
+  )
     .option('--read-data', 'read every pack and verify every byte')
     .option('--json', 'print the report as JSON')
     .action(async (options) => {
@@ -18,7 +20,8 @@ export function register(program: Command): void {
       else {
         for (const pack of report.damagedPacks) {
           process.stdout.write(`damaged pack ${pack.packId}: ${pack.problem}\n`);
-          if (pack.snapshots.length > 0) process.stdout.write(`  snapshots affected: ${pack.snapshots.join(', ')}\n`);
+          if (pack.snapshots.length > 0)
+            process.stdout.write(`  snapshots affected: ${pack.snapshots.join(', ')}\n`);
           for (const file of pack.files) process.stdout.write(`  cannot restore: ${file}\n`);
         }
         for (const error of report.errors) process.stdout.write(`error: ${error}\n`);

@@ -15,7 +15,9 @@ export function register(program: Command): void {
       else {
         for (const c of changes) process.stdout.write(`${c.kind}  ${c.path}\n`);
         const count = (k: string) => changes.filter((c) => c.kind === k).length;
-        process.stdout.write(`${count('+')} added, ${count('-')} removed, ${count('M')} modified, ${count('T') + count('U')} other\n`);
+        process.stdout.write(
+          `${count('+')} added, ${count('-')} removed, ${count('M')} modified, ${count('T') + count('U')} other\n`,
+        );
       }
     });
 }

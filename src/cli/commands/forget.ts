@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { CumulusError } from '../../core/errors.ts';
 import { applyRetention, type RetentionPolicy } from '../../client/retention.ts';
 import type { Snapshot } from '../../client/unlocked-repository.ts';
+import { CumulusError } from '../../core/errors.ts';
 import { bytes } from '../format.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
@@ -13,11 +13,16 @@ const count = (value: string) => {
 
 /** Snapshots are grouped by host and paths: a policy keeps N of each group, as restic does. */
 function groupKey(s: Snapshot): string {
-  return `${s.info.host}\0${s.info.sources.map((x) => x.path).sort().join('\0')}`;
+  return `${s.info.host}\0${s.info.sources
+    .map((x) => x.path)
+    .sort()
+    .join('\0')}`;
 }
 
 export function register(program: Command): void {
-  withRepositoryOptions(program.command('forget').description('remove snapshots by ID or by a retention policy'))
+  withRepositoryOptions(
+    program.command('forget').description('remove snapshots by ID or by a retention policy'),
+  )
     .argument('[snapshots...]', 'snapshot IDs to forget')
     .option('--keep-last <n>', 'keep the n newest snapshots', count)
     .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours', count)
@@ -39,14 +44,17 @@ export function register(program: Command): void {
       };
       const hasPolicy = Object.values(policy).some((v) => v !== undefined);
       if (!hasPolicy && ids.length === 0) {
-        throw new CumulusError('usage', 'nothing to forget', { hint: 'name snapshot IDs or give --keep-* rules' });
+        throw new CumulusError('usage', 'nothing to forget', {
+          hint: 'name snapshot IDs or give --keep-* rules',
+        });
       }
       const result = await withRepository(options, async (vault) => {
         const remove: Snapshot[] = [];
         for (const id of ids) remove.push(await vault.findSnapshot(id));
         if (hasPolicy) {
           const groups = new Map<string, Snapshot[]>();
-          for (const s of await vault.listSnapshots()) groups.set(groupKey(s), [...(groups.get(groupKey(s)) ?? []), s]);
+          for (const s of await vault.listSnapshots())
+            groups.set(groupKey(s), [...(groups.get(groupKey(s)) ?? []), s]);
           for (const group of groups.values()) {
             const decided = applyRetention(
               group.map((s) => ({ id: s.record.id, time: s.info.time })),

@@ -1,16 +1,22 @@
 import type { Command } from 'commander';
-import { CumulusError } from '../../core/errors.ts';
-import type { ChunkerParams } from '../../core/chunker.ts';
 import { initRepository } from '../../client/local-keyring.ts';
+import type { ChunkerParams } from '../../core/chunker.ts';
+import { CumulusError } from '../../core/errors.ts';
 import { readNewPassword } from '../password.ts';
-import { kdfFromEnvironment, printJson, repositoryPath, withRepositoryOptions } from '../repository-options.ts';
+import {
+  kdfFromEnvironment,
+  printJson,
+  repositoryPath,
+  withRepositoryOptions,
+} from '../repository-options.ts';
 
 /** chunkerFromEnvironment reads CUMULUS_CHUNKER=min,avg,max (bytes), used to compare chunk sizes by measurement. */
 function chunkerFromEnvironment(): ChunkerParams | undefined {
   const value = process.env.CUMULUS_CHUNKER;
   if (value === undefined || value === '') return undefined;
   const [min, avg, max] = value.split(',').map(Number);
-  if (![min, avg, max].every(Number.isInteger)) throw new CumulusError('usage', 'CUMULUS_CHUNKER must be min,avg,max in bytes');
+  if (![min, avg, max].every(Number.isInteger))
+    throw new CumulusError('usage', 'CUMULUS_CHUNKER must be min,avg,max in bytes');
   return { min, avg, max };
 }
 

@@ -3,10 +3,17 @@ import { bytes } from '../format.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
-  withRepositoryOptions(program.command('prune').description('delete data no snapshot uses and repack mostly-empty packs'))
+  withRepositoryOptions(
+    program.command('prune').description('delete data no snapshot uses and repack mostly-empty packs'),
+  )
     .option('--dry-run', 'only say what would be freed')
     .option('--repack-threshold <fraction>', 'repack a pack when this fraction of it is garbage', Number, 0.5)
-    .option('--grace <minutes>', 'keep unreferenced data younger than this (running backups are protected by their locks)', Number, 0)
+    .option(
+      '--grace <minutes>',
+      'keep unreferenced data younger than this (running backups are protected by their locks)',
+      Number,
+      0,
+    )
     .option('--json', 'print as JSON')
     .action(async (options) => {
       const report = await withRepository(options, (vault) =>
@@ -22,7 +29,9 @@ export function register(program: Command): void {
           `${options.dryRun ? 'would free' : 'freed'} ${bytes(report.freedBytes)}: ${report.deletedBlobs} blob(s) removed, ${report.deletedPacks} pack(s) deleted, ${report.repackedPacks} repacked\n`,
         );
         if (report.keptYoungBlobs > 0) {
-          process.stdout.write(`${report.keptYoungBlobs} unreferenced blob(s) kept: a backup may still be using them\n`);
+          process.stdout.write(
+            `${report.keptYoungBlobs} unreferenced blob(s) kept: a backup may still be using them\n`,
+          );
         }
       }
     });

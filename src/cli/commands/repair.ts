@@ -11,9 +11,12 @@ export function register(program: Command): void {
       const report = await withRepository(options, (vault) => repairIndex(vault));
       if (options.json) printJson(report);
       else {
-        process.stdout.write(`index rebuilt: ${report.packs} packs, ${report.blobs} blobs, ${report.snapshotsRestored} snapshots\n`);
+        process.stdout.write(
+          `index rebuilt: ${report.packs} packs, ${report.blobs} blobs, ${report.snapshotsRestored} snapshots\n`,
+        );
         for (const pack of report.damagedPacks) process.stdout.write(`damaged pack skipped: ${pack}\n`);
-        for (const lost of report.snapshotsLost) process.stdout.write(`snapshot ${lost.id.slice(0, 8)} not restored: ${lost.reason}\n`);
+        for (const lost of report.snapshotsLost)
+          process.stdout.write(`snapshot ${lost.id.slice(0, 8)} not restored: ${lost.reason}\n`);
       }
       if (report.damagedPacks.length > 0 || report.snapshotsLost.length > 0) process.exitCode = EXIT.partial;
     });

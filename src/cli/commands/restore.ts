@@ -8,10 +8,17 @@ import { withRepository, withRepositoryOptions } from '../repository-options.ts'
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function register(program: Command): void {
-  withRepositoryOptions(program.command('restore').description('restore a snapshot (or part of it) into a folder'))
+  withRepositoryOptions(
+    program.command('restore').description('restore a snapshot (or part of it) into a folder'),
+  )
     .argument('[snapshot]', 'snapshot ID or "latest"', 'latest')
     .requiredOption('-t, --target <dir>', 'folder to restore into (must be empty unless --overwrite)')
-    .option('-i, --include <pattern>', 'restore only paths matching a gitignore-style pattern (repeatable)', collect, [])
+    .option(
+      '-i, --include <pattern>',
+      'restore only paths matching a gitignore-style pattern (repeatable)',
+      collect,
+      [],
+    )
     .option('--host <name>', 'with "latest": the latest snapshot of this host')
     .option('--overwrite', 'restore into a folder that is not empty, replacing files')
     .option('--json', 'print progress and the summary as JSON lines')
@@ -27,7 +34,13 @@ export function register(program: Command): void {
             if (event.type === 'failed') reporter.warn(`${event.path}: ${event.reason}`);
             else {
               const c = event.counters;
-              reporter.update({ filesDone: c.files, filesTotal: 0, bytesDone: c.bytes, bytesTotal: c.bytesTotal, elapsedMs: event.elapsedMs });
+              reporter.update({
+                filesDone: c.files,
+                filesTotal: 0,
+                bytesDone: c.bytes,
+                bytesTotal: c.bytesTotal,
+                elapsedMs: event.elapsedMs,
+              });
             }
           },
         });
@@ -35,7 +48,9 @@ export function register(program: Command): void {
       }).finally(() => reporter.stop());
       const c = result.counters;
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ type: 'summary', snapshot: snapshotId, ...c, durationMs: result.durationMs, failed: result.failed })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ type: 'summary', snapshot: snapshotId, ...c, durationMs: result.durationMs, failed: result.failed })}\n`,
+        );
       } else {
         process.stdout.write(
           `restored ${c.files} files, ${c.dirs} folders, ${c.symlinks} links (${bytes(c.bytes)}) from ${snapshotId.slice(0, 8)} in ${duration(result.durationMs)}\n`,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { bytes } from '../format.ts';
-import { table } from '../format.ts';
+import { bytes, table } from '../format.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
@@ -31,6 +30,8 @@ export function register(program: Command): void {
         bytes(info.summary.logicalBytes),
         info.sources.map((s) => s.path).join(', '),
       ]);
-      process.stdout.write(`${table(['ID', 'Time', 'Host', 'Tags', 'Size', 'Paths'], rows)}\n${snapshots.length} snapshot(s)\n`);
+      process.stdout.write(
+        `${table(['ID', 'Time', 'Host', 'Tags', 'Size', 'Paths'], rows)}\n${snapshots.length} snapshot(s)\n`,
+      );
     });
 }

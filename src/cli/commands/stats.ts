@@ -3,7 +3,9 @@ import { bytes } from '../format.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
-  withRepositoryOptions(program.command('stats').description('show logical size, stored size and the deduplication ratio'))
+  withRepositoryOptions(
+    program.command('stats').description('show logical size, stored size and the deduplication ratio'),
+  )
     .option('--json', 'print as JSON')
     .action(async (options) => {
       const usage = await withRepository(options, (vault) => vault.repo.usage());

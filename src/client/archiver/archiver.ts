@@ -6,15 +6,14 @@
  * repository lacks → fill packs → encode trees bottom-up → store the snapshot blob →
  * wait until every pack is durable → commit the snapshot with its references.
  */
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { availableParallelism, hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { blobId } from '../../core/seal.ts';
 import { CumulusError } from '../../core/errors.ts';
+import type { BlobType } from '../../core/pack.ts';
+import { blobId, DEFAULT_ZSTD_LEVEL } from '../../core/seal.ts';
 import { encodeSnapshot, type SnapshotInfo } from '../../core/snapshot.ts';
 import { encodeTree, type TreeEntry } from '../../core/tree.ts';
-import { DEFAULT_ZSTD_LEVEL } from '../../core/seal.ts';
-import type { BlobType } from '../../core/pack.ts';
 import { type ExcludeMatcher, excludeMatcher } from '../excludes.ts';
 import type { UnlockedRepository } from '../unlocked-repository.ts';
 import { ChunkPool, type ChunkSink, type SealedChunk } from './chunk-pool.ts';
@@ -98,7 +97,10 @@ function modeOf(stats: BigIntStats): number {
   return Number(stats.mode & 0o7777n);
 }
 
-function unchanged(previous: TreeEntry | undefined, stats: BigIntStats): previous is TreeEntry & { type: 'file' } {
+function unchanged(
+  previous: TreeEntry | undefined,
+  stats: BigIntStats,
+): previous is TreeEntry & { type: 'file' } {
   return (
     previous?.type === 'file' &&
     previous.size === Number(stats.size) &&
@@ -187,14 +189,19 @@ class Archiver implements ChunkSink {
 
   #checkAborted(): void {
     const signal = this.#options.signal;
-    if (signal?.aborted) throw new CumulusError('partial', 'backup stopped before it finished', { cause: signal.reason });
+    if (signal?.aborted)
+      throw new CumulusError('partial', 'backup stopped before it finished', { cause: signal.reason });
   }
 
   #progress(force = false): void {
     const now = Date.now();
     if (!force && now - this.#lastProgress < PROGRESS_INTERVAL_MS) return;
     this.#lastProgress = now;
-    this.#options.onEvent?.({ type: 'progress', counters: { ...this.counters }, elapsedMs: now - this.#started });
+    this.#options.onEvent?.({
+      type: 'progress',
+      counters: { ...this.counters },
+      elapsedMs: now - this.#started,
+    });
   }
 
   async #parents(host: string, sources: { id: string }[]): Promise<Map<string, ParentSource>> {
@@ -207,14 +214,17 @@ class Archiver implements ChunkSink {
     for (const snapshot of chosen) {
       for (const source of snapshot.record.sources) parents.set(source.id, { tree: source.tree });
     }
-    return parents.size === 0 ? parents : new Map([...parents].filter(([id]) => sources.some((s) => s.id === id)));
+    return parents.size === 0
+      ? parents
+      : new Map([...parents].filter(([id]) => sources.some((s) => s.id === id)));
   }
 
   async run(): Promise<BackupResult> {
     const host = this.#options.host ?? hostname();
     const time = (this.#options.now?.() ?? new Date()).toISOString();
     const paths = [...new Set(this.#options.paths.map((p) => resolve(p)))];
-    if (paths.length === 0) throw new CumulusError('usage', 'nothing to back up', { hint: 'name at least one path' });
+    if (paths.length === 0)
+      throw new CumulusError('usage', 'nothing to back up', { hint: 'name at least one path' });
     for (const path of paths) statOrMissing(path);
     const sources: SourceState[] = paths.map((path) => ({
       path,
@@ -226,7 +236,11 @@ class Archiver implements ChunkSink {
     const parents = await this.#parents(host, sources);
     const session = await this.#vault.repo.beginWrite();
     this.#workers = new ChunkPool(
-      { keys: this.#vault.keys, chunker: this.#vault.config.chunker, level: this.#options.level ?? DEFAULT_ZSTD_LEVEL },
+      {
+        keys: this.#vault.keys,
+        chunker: this.#vault.config.chunker,
+        level: this.#options.level ?? DEFAULT_ZSTD_LEVEL,
+      },
       this,
       { workers: this.#options.workers ?? availableParallelism() },
     );
@@ -288,7 +302,8 @@ class Archiver implements ChunkSink {
   }
 
   async #latestParentId(host: string): Promise<string | null> {
-    if (this.#options.parent !== undefined) return (await this.#vault.findSnapshot(this.#options.parent)).record.id;
+    if (this.#options.parent !== undefined)
+      return (await this.#vault.findSnapshot(this.#options.parent)).record.id;
     const mine = (await this.#vault.listSnapshots()).filter((s) => s.info.host === host);
     return mine.at(-1)?.record.id ?? null;
   }
@@ -300,12 +315,21 @@ class Archiver implements ChunkSink {
       this.counters.dirs++;
       return this.#directory(source, source.path, '', parent);
     }
-    const entry = await this.#entries(source, [{ abs: source.path, rel: basename(source.path), name: basename(source.path), stats }], parent);
+    const entry = await this.#entries(
+      source,
+      [{ abs: source.path, rel: basename(source.path), name: basename(source.path), stats }],
+      parent,
+    );
     return this.#storeMeta('tree', encodeTree(entry));
   }
 
   /** directory backs up one directory and returns its tree ID. Subdirectories are visited one at a time, so memory follows depth, not size. */
-  async #directory(source: SourceState, abs: string, rel: string, parent: TreeEntry[] | undefined): Promise<string> {
+  async #directory(
+    source: SourceState,
+    abs: string,
+    rel: string,
+    parent: TreeEntry[] | undefined,
+  ): Promise<string> {
     this.#checkAborted();
     let names: string[];
     try {
@@ -351,7 +375,11 @@ class Archiver implements ChunkSink {
         files.map((f) => f.abs),
         false,
       );
-      pendingFiles.push(result.then((r) => files.forEach((f, i) => this.#fileDone(source, f.entry, f.abs, f.isNew, r[i]))));
+      pendingFiles.push(
+        result.then((r) => {
+          for (const [i, f] of files.entries()) this.#fileDone(source, f.entry, f.abs, f.isNew, r[i]);
+        }),
+      );
     };
 
     for (const child of children) {
@@ -405,14 +433,26 @@ class Archiver implements ChunkSink {
       const oldTree = old?.type === 'dir' ? await this.#vault.readTree(old.tree) : undefined;
       const tree = await this.#directory(source, child.abs, child.rel, oldTree);
       source.refs.add(tree);
-      entries.push({ name: child.name, mode: modeOf(child.stats), mtimeNs: child.stats.mtimeNs.toString(), type: 'dir', tree });
+      entries.push({
+        name: child.name,
+        mode: modeOf(child.stats),
+        mtimeNs: child.stats.mtimeNs.toString(),
+        type: 'dir',
+        tree,
+      });
     }
     await Promise.all(pendingFiles);
     // Unreadable files are left out of the snapshot; they were reported as warnings.
     return entries.filter((e) => e.type !== 'file' || !unreadable.has(e));
   }
 
-  #fileDone(source: SourceState, entry: TreeEntry & { type: 'file' }, abs: string, isNew: boolean, result: FileResult | undefined): void {
+  #fileDone(
+    source: SourceState,
+    entry: TreeEntry & { type: 'file' },
+    abs: string,
+    isNew: boolean,
+    result: FileResult | undefined,
+  ): void {
     if (result !== undefined) {
       this.counters.bytesRead += result.bytesRead;
       if (result.error !== undefined) {

@@ -51,7 +51,9 @@ export class ChunkPool {
       const slot: Slot = { worker, job: undefined, chain: Promise.resolve() };
       worker.postMessage({ type: 'init', init });
       worker.on('message', (message: FromWorker) => {
-        slot.chain = slot.chain.then(() => this.#handle(slot, message)).catch((error: unknown) => this.#fail(error));
+        slot.chain = slot.chain
+          .then(() => this.#handle(slot, message))
+          .catch((error: unknown) => this.#fail(error));
       });
       worker.on('error', (error) => this.#fail(error));
       this.#slots.push(slot);
@@ -87,7 +89,8 @@ export class ChunkPool {
       slot.job = job;
       slot.worker.postMessage({ type: 'job', jobId: 0, paths: job.paths, large: job.large });
     }
-    while (this.#spaceWaiters.length > 0 && this.#queue.length < this.#maxQueued) this.#spaceWaiters.shift()?.();
+    while (this.#spaceWaiters.length > 0 && this.#queue.length < this.#maxQueued)
+      this.#spaceWaiters.shift()?.();
   }
 
   async #handle(slot: Slot, message: FromWorker): Promise<void> {

@@ -21,7 +21,11 @@ export class PackWriter {
 
   constructor(
     repo: Pick<Repository, 'putPack'>,
-    options: { targetSize?: number; maxUploads?: number; onStored?: (ids: string[], bytes: number) => void } = {},
+    options: {
+      targetSize?: number;
+      maxUploads?: number;
+      onStored?: (ids: string[], bytes: number) => void;
+    } = {},
   ) {
     this.#repo = repo;
     this.#targetSize = options.targetSize ?? DEFAULT_PACK_SIZE;
