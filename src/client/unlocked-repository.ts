@@ -104,6 +104,15 @@ export class UnlockedRepository {
     return matches[0];
   }
 
+  /** prefetchTrees reads many trees in one batched request and caches them (a directory's subtrees, say). */
+  async prefetchTrees(ids: string[]): Promise<void> {
+    const wanted = ids.filter((id) => !this.#trees.has(id));
+    if (wanted.length < 2) return;
+    for (const [id, sealed] of await this.repo.readBlobs(wanted)) {
+      this.#trees.set(id, decodeTree(openBlob(this.keys, id, sealed)));
+    }
+  }
+
   /**
    * walk visits every entry under a tree, depth first, parents before children, with the
    * path relative to the root ('' is the root itself and is not visited).

@@ -146,9 +146,20 @@ class Archiver implements ChunkSink {
     });
   }
 
-  /** The chunk workers exist only inside run(), so a backup that fails early leaves no thread behind. */
+  /**
+   * The chunk workers start with the first file that must be read (an unchanged re-backup
+   * starts none) and are closed when run() ends, so a failed backup leaves no thread behind.
+   */
   get #pool(): ChunkPool {
-    if (this.#workers === undefined) throw new Error('the chunk pool is used outside run()');
+    this.#workers ??= new ChunkPool(
+      {
+        keys: this.#vault.keys,
+        chunker: this.#vault.config.chunker,
+        level: this.#options.level ?? DEFAULT_ZSTD_LEVEL,
+      },
+      this,
+      { workers: this.#options.workers ?? availableParallelism() },
+    );
     return this.#workers;
   }
 
@@ -173,9 +184,13 @@ class Archiver implements ChunkSink {
     await this.#packs.add(type, id, sealed);
   }
 
-  /** storeMeta stores a tree or snapshot blob unless the repository already has it. */
-  async #storeMeta(type: BlobType, plaintext: Uint8Array): Promise<string> {
+  /**
+   * storeMeta stores a tree or snapshot blob unless the repository already has it. A tree
+   * equal to the parent snapshot's (`known`) is referenced by that snapshot: no need to ask.
+   */
+  async #storeMeta(type: BlobType, plaintext: Uint8Array, known?: string): Promise<string> {
     const id = blobId(this.#vault.keys.blobId, plaintext);
+    if (id === known) return id;
     const [needed] = await this.need([id]);
     if (needed) await this.#store(type, id, this.#vault.seal(id, plaintext));
     return id;
@@ -235,21 +250,10 @@ class Archiver implements ChunkSink {
     }));
     const parents = await this.#parents(host, sources);
     const session = await this.#vault.repo.beginWrite();
-    this.#workers = new ChunkPool(
-      {
-        keys: this.#vault.keys,
-        chunker: this.#vault.config.chunker,
-        level: this.#options.level ?? DEFAULT_ZSTD_LEVEL,
-      },
-      this,
-      { workers: this.#options.workers ?? availableParallelism() },
-    );
     try {
       const roots: { id: string; path: string; tree: string }[] = [];
       for (const source of sources) {
-        const parent = parents.get(source.id);
-        const parentEntries = parent === undefined ? undefined : await this.#vault.readTree(parent.tree);
-        const tree = await this.#sourceRoot(source, parentEntries);
+        const tree = await this.#sourceRoot(source, parents.get(source.id)?.tree);
         source.refs.add(tree);
         roots.push({ id: source.id, path: source.path, tree });
       }
@@ -296,7 +300,7 @@ class Archiver implements ChunkSink {
       await this.#packs.flush().catch(() => {});
       throw error;
     } finally {
-      await this.#workers.close();
+      await this.#workers?.close();
       await session.release();
     }
   }
@@ -309,27 +313,35 @@ class Archiver implements ChunkSink {
   }
 
   /** sourceRoot returns the root tree of a source: its directory, or a tree holding the single file. */
-  async #sourceRoot(source: SourceState, parent: TreeEntry[] | undefined): Promise<string> {
+  async #sourceRoot(source: SourceState, parentTree: string | undefined): Promise<string> {
+    const parent = parentTree === undefined ? undefined : await this.#vault.readTree(parentTree);
     const stats = statOrMissing(source.path);
     if (stats.isDirectory()) {
       this.counters.dirs++;
-      return this.#directory(source, source.path, '', parent);
+      const { tree } = await this.#directory(source, source.path, '', parent, parentTree);
+      return tree;
     }
-    const entry = await this.#entries(
+    const { entries, done } = await this.#entries(
       source,
       [{ abs: source.path, rel: basename(source.path), name: basename(source.path), stats }],
       parent,
     );
-    return this.#storeMeta('tree', encodeTree(entry));
+    await done;
+    return this.#storeMeta('tree', encodeTree(entries()), parentTree);
   }
 
-  /** directory backs up one directory and returns its tree ID. Subdirectories are visited one at a time, so memory follows depth, not size. */
+  /**
+   * directory walks one directory: it queues its files, walks its subdirectories, and
+   * returns once everything below is queued, with the promise of the tree ID. The walk is
+   * held back by the pool's queue, so memory follows the work in flight, not the tree.
+   */
   async #directory(
     source: SourceState,
     abs: string,
     rel: string,
     parent: TreeEntry[] | undefined,
-  ): Promise<string> {
+    parentTree: string | undefined,
+  ): Promise<{ tree: Promise<string> }> {
     this.#checkAborted();
     let names: string[];
     try {
@@ -352,15 +364,18 @@ class Archiver implements ChunkSink {
       if (source.exclude(childRel, stats.isDirectory())) continue;
       children.push({ abs: childAbs, rel: childRel, name, stats });
     }
-    const entries = await this.#entries(source, children, parent);
-    return this.#storeMeta('tree', encodeTree(entries));
+    const { entries, done } = await this.#entries(source, children, parent);
+    const tree = done.then(() => this.#storeMeta('tree', encodeTree(entries()), parentTree));
+    // Awaited by the parent later; a failure must not count as unhandled meanwhile.
+    tree.catch(() => {});
+    return { tree };
   }
 
   async #entries(
     source: SourceState,
     children: { abs: string; rel: string; name: string; stats: BigIntStats }[],
     parent: TreeEntry[] | undefined,
-  ): Promise<TreeEntry[]> {
+  ): Promise<{ entries: () => TreeEntry[]; done: Promise<unknown> }> {
     const previous = new Map(parent?.map((e) => [e.name, e]));
     const entries: TreeEntry[] = [];
     const pendingFiles: Promise<void>[] = [];
@@ -426,24 +441,48 @@ class Archiver implements ChunkSink {
       }
     }
     await flushBatch();
+    await this.#vault.prefetchTrees(
+      children.flatMap((c) => {
+        const old = previous.get(c.name);
+        return c.stats.isDirectory() && old?.type === 'dir' ? [old.tree] : [];
+      }),
+    );
     for (const child of children) {
       if (!child.stats.isDirectory()) continue;
       this.counters.dirs++;
       const old = previous.get(child.name);
       const oldTree = old?.type === 'dir' ? await this.#vault.readTree(old.tree) : undefined;
-      const tree = await this.#directory(source, child.abs, child.rel, oldTree);
-      source.refs.add(tree);
-      entries.push({
+      const { tree } = await this.#directory(
+        source,
+        child.abs,
+        child.rel,
+        oldTree,
+        old?.type === 'dir' ? old.tree : undefined,
+      );
+      const entry: TreeEntry & { type: 'dir' } = {
         name: child.name,
         mode: modeOf(child.stats),
         mtimeNs: child.stats.mtimeNs.toString(),
         type: 'dir',
-        tree,
-      });
+        tree: '',
+      };
+      entries.push(entry);
+      pendingFiles.push(
+        tree.then((id) => {
+          entry.tree = id;
+          source.refs.add(id);
+        }),
+      );
     }
-    await Promise.all(pendingFiles);
-    // Unreadable files are left out of the snapshot; they were reported as warnings.
-    return entries.filter((e) => e.type !== 'file' || !unreadable.has(e));
+    // The walk goes on to the next directory at once: this one's tree is encoded when its
+    // files and subdirectories are done, while the workers stay busy with the next ones.
+    const done = Promise.all(pendingFiles);
+    done.catch(() => {});
+    return {
+      done,
+      // Unreadable files are left out of the snapshot; they were reported as warnings.
+      entries: () => entries.filter((e) => e.type !== 'file' || !unreadable.has(e)),
+    };
   }
 
   #fileDone(

@@ -3,7 +3,7 @@
  * asks the main thread which chunks the repository lacks, and compresses and seals only
  * those. The heavy CPU work of a backup happens here, one worker per core.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { cutPoint } from '../../core/chunker.ts';
 import { blobId, sealBlob } from '../../core/seal.ts';
@@ -141,16 +141,21 @@ async function chunkSmallFiles(jobId: number, paths: string[]): Promise<FileResu
   return results;
 }
 
-/** readWhole reads a small file with one open; it may have grown since it was listed. */
+/**
+ * readWhole reads a small file with one open, into a buffer of its size (one byte more to
+ * notice growth); it may have changed since it was listed.
+ */
 function readWhole(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     const parts: Buffer[] = [];
+    let size = fstatSync(fd).size + 1;
     for (;;) {
-      const part = Buffer.allocUnsafe(256 << 10);
+      const part = Buffer.allocUnsafe(size);
       const n = readSync(fd, part, 0, part.length, null);
       if (n === 0) break;
       parts.push(part.subarray(0, n));
+      size = 64 << 10;
     }
     return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   } finally {
