@@ -12,7 +12,7 @@ import { basename, join, resolve } from 'node:path';
 import { CumulusError } from '../../core/errors.ts';
 import type { BlobType } from '../../core/pack.ts';
 import { blobId, DEFAULT_ZSTD_LEVEL } from '../../core/seal.ts';
-import { encodeSnapshot, type SnapshotInfo } from '../../core/snapshot.ts';
+import { encodeSnapshot, type SnapshotInfo, type SnapshotSummary } from '../../core/snapshot.ts';
 import { encodeTree, type TreeEntry } from '../../core/tree.ts';
 import { type ExcludeMatcher, excludeMatcher } from '../excludes.ts';
 import type { UnlockedRepository } from '../unlocked-repository.ts';
@@ -35,14 +35,8 @@ export interface BackupOptions {
   now?: () => Date;
 }
 
-export interface BackupCounters {
-  filesNew: number;
-  filesChanged: number;
-  filesUnchanged: number;
-  dirs: number;
-  bytesRead: number;
-  bytesAdded: number;
-  logicalBytes: number;
+/** BackupCounters are the snapshot summary's counts, plus progress for the bar. */
+export interface BackupCounters extends Omit<SnapshotSummary, 'durationMs'> {
   filesDone: number;
   bytesDone: number;
   /** Found by the walk so far (totals for the ETA). */
@@ -257,17 +251,8 @@ class Archiver implements ChunkSink {
         source.refs.add(tree);
         roots.push({ id: source.id, path: source.path, tree });
       }
-      const c = this.counters;
-      const summary: SnapshotInfo['summary'] = {
-        filesNew: c.filesNew,
-        filesChanged: c.filesChanged,
-        filesUnchanged: c.filesUnchanged,
-        dirs: c.dirs,
-        bytesRead: c.bytesRead,
-        bytesAdded: c.bytesAdded,
-        logicalBytes: c.logicalBytes,
-        durationMs: Date.now() - this.#started,
-      };
+      const { filesDone, bytesDone, filesSeen, bytesSeen, ...counts } = this.counters;
+      const summary: SnapshotSummary = { ...counts, durationMs: Date.now() - this.#started };
       const parentSnapshot = parents.size > 0 ? await this.#latestParentId(host) : null;
       const info: SnapshotInfo = {
         v: 1,
