@@ -1,9 +1,12 @@
 /**
- * Options shared by the commands that act on a local repository (`--repo DIR`), and the
- * one place that unlocks it.
+ * Options shared by the commands that act on a repository — a local folder (`--repo DIR`)
+ * or, without one, the signed-in account's repository on its server — and the one place
+ * that unlocks it.
  */
 import type { Command } from 'commander';
+import { configDir, type DeviceState, loadDeviceState } from '../client/device-state.ts';
 import { openRepository } from '../client/local-keyring.ts';
+import { openRemoteVault } from '../client/remote-vault.ts';
 import type { UnlockedRepository } from '../client/unlocked-repository.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { KdfParams } from '../core/keys.ts';
@@ -18,7 +21,7 @@ export interface RepositoryOptions {
 
 export function withRepositoryOptions(command: Command): Command {
   return command
-    .option('-r, --repo <dir>', 'repository folder (or CUMULUS_REPOSITORY)')
+    .option('-r, --repo <dir>', 'repository folder (or CUMULUS_REPOSITORY; default: the signed-in account)')
     .option('--password-file <file>', 'read the password from a file (else CUMULUS_PASSWORD, else a prompt)');
 }
 
@@ -26,21 +29,33 @@ export function repositoryPath(options: RepositoryOptions): string {
   const repo = options.repo ?? process.env.CUMULUS_REPOSITORY;
   if (repo === undefined || repo === '') {
     throw new CumulusError('usage', 'no repository given', {
-      hint: 'pass --repo DIR or set CUMULUS_REPOSITORY',
+      hint: 'pass --repo DIR or set CUMULUS_REPOSITORY, or sign in to a server with `cumulus login URL`',
     });
   }
   return repo;
 }
 
-/** withRepository unlocks the repository, runs `action`, and always closes it. */
+/** RepositoryTarget says where a command acts: `device` is set when it is the signed-in account's repository. */
+export interface RepositoryTarget {
+  device?: DeviceState;
+}
+
+/**
+ * withRepository unlocks the repository, runs `action`, and always closes it: the folder
+ * of --repo (or CUMULUS_REPOSITORY); without one, the account's repository of the
+ * signed-in device (its state holds the key: no password asked).
+ */
 export async function withRepository<T>(
   options: RepositoryOptions,
-  action: (vault: UnlockedRepository) => Promise<T>,
+  action: (vault: UnlockedRepository, target: RepositoryTarget) => Promise<T>,
 ): Promise<T> {
-  const path = repositoryPath(options);
-  const vault = await openRepository(path, await readPassword(options));
+  const local = options.repo ?? process.env.CUMULUS_REPOSITORY;
+  const device = local === undefined || local === '' ? await loadDeviceState(configDir()) : undefined;
+  const vault = device
+    ? openRemoteVault(device)
+    : await openRepository(repositoryPath(options), await readPassword(options));
   try {
-    return await action(vault);
+    return await action(vault, { device });
   } finally {
     await vault.repo.close();
   }

@@ -109,7 +109,7 @@ function reasonOf(error: unknown): string {
 }
 
 /** errorFromResponse rebuilds the server's CumulusError from its JSON error body. */
-function errorFromResponse(status: number, text: string, serverUrl: string): CumulusError {
+export function errorFromResponse(status: number, text: string, serverUrl: string): CumulusError {
   let parsed: ErrorBody | undefined;
   try {
     parsed = JSON.parse(text) as ErrorBody;

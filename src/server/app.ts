@@ -17,6 +17,7 @@ import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { planRoutes } from './routes/plans.ts';
 import { releaseRoutes } from './routes/releases.ts';
+import { repositoryRoutes } from './routes/repository.ts';
 import { statusRoutes } from './routes/status.ts';
 import type { Services } from './services/index.ts';
 
@@ -120,5 +121,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   statusRoutes(app, services);
   releaseRoutes(app, services);
   adminRoutes(app, services);
+  await repositoryRoutes(app, services);
   return app;
 }

@@ -10,7 +10,7 @@ import { buildApp } from './app.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { SqliteDatabase } from './db/sqlite-database.ts';
-import { type AccountRepositories, PendingAccountRepositories } from './services/account-repositories.ts';
+import { type AccountRepositories, StoreAccountRepositories } from './services/account-repositories.ts';
 import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
 
 /** StartOptions replace the defaults in tests: a fake clock, cheaper hashing, a captured log. */
@@ -18,6 +18,8 @@ export interface StartOptions
   extends Partial<Pick<ServiceOptions, 'authHashCost' | 'throttle' | 'statusCacheMs'>> {
   clock?: Clock;
   repositories?: AccountRepositories;
+  /** How long gc keeps an unreferenced blob after its last touch (default 15 minutes). */
+  gcGraceMs?: number;
   /** Where log lines go instead of standard output. */
   logStream?: { write(line: string): void };
 }
@@ -39,11 +41,14 @@ export interface RunningServer extends ServerData {
 export async function openServerData(dataDir: string, options: StartOptions = {}): Promise<ServerData> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const db = new SqliteDatabase(join(dataDir, 'server.sqlite'));
-  const repositories = options.repositories ?? new PendingAccountRepositories(dataDir);
+  const clock = options.clock ?? systemClock;
+  const repositories =
+    options.repositories ??
+    new StoreAccountRepositories(dataDir, { clock: () => clock.now(), graceMs: options.gcGraceMs });
   try {
     const services = await buildServices({
       db,
-      clock: options.clock ?? systemClock,
+      clock,
       repositories,
       authHashCost: options.authHashCost,
       throttle: options.throttle,

@@ -21,18 +21,22 @@ export function register(program: Command): void {
     )
     .option('--exclude-file <file>', 'read exclude patterns from a file (repeatable)', collect, [])
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect, [])
-    .option('--host <name>', 'host name recorded in the snapshot (default: this machine)')
+    .option(
+      '--host <name>',
+      'host name recorded in the snapshot (default: this machine, or the device name when signed in)',
+    )
     .option('--parent <snapshot>', 'compare against this snapshot instead of the latest of this host')
     .option('--json', 'print progress and the summary as JSON lines')
     .action(async (paths: string[], options) => {
       const excludes = [...options.exclude, ...options.excludeFile.flatMap(readPatternFile)];
       const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
-      const result = await withRepository(options, (vault) =>
+      const result = await withRepository(options, (vault, target) =>
         backup(vault, {
           paths,
           excludes,
           tags: options.tag,
-          host: options.host,
+          // On an account, each device is its own host: its name tells its snapshots apart.
+          host: options.host ?? target.device?.deviceName,
           parent: options.parent,
           onEvent: (event) => {
             if (event.type === 'warning') reporter.warn(`${event.warning.path}: ${event.warning.message}`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { findDeviceSnapshot } from '../../client/remote-vault.ts';
 import { restore } from '../../client/restorer.ts';
 import { EXIT } from '../exit-codes.ts';
 import { bytes, duration } from '../format.ts';
@@ -20,12 +21,16 @@ export function register(program: Command): void {
       [],
     )
     .option('--host <name>', 'with "latest": the latest snapshot of this host')
+    .option('--device <name>', "signed in: a snapshot of this device of the account (default: any device's)")
     .option('--overwrite', 'restore into a folder that is not empty, replacing files')
     .option('--json', 'print progress and the summary as JSON lines')
     .action(async (ref: string, options) => {
       const reporter = progressReporter({ json: options.json ?? false, label: 'restore' });
       const { result, snapshotId } = await withRepository(options, async (vault) => {
-        const snapshot = await vault.findSnapshot(ref, { host: options.host });
+        const snapshot =
+          options.device === undefined
+            ? await vault.findSnapshot(ref, { host: options.host })
+            : await findDeviceSnapshot(vault, ref, options.device);
         const result = await restore(vault, snapshot, {
           target: options.target,
           overwrite: options.overwrite,

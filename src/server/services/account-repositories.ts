@@ -2,12 +2,17 @@
  * The seam between the account server and the per-account repositories. Each account's
  * backups live in their own repository under `DATA/accounts/<accountId>/` (the store's
  * RepositoryStore over its SQLite meta store and folder blob store); the server only asks
- * the questions below. The repository API task implements AccountRepositories over the
- * store; until then PendingAccountRepositories answers as if every account were empty.
+ * the questions below. StoreAccountRepositories answers them over the store and also
+ * hands the repository API each account's AccountStore; PendingAccountRepositories
+ * answers as if every account were empty (tests of the account server use it).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FolderBlobStore } from '../../store/folder-blob-store.ts';
+import { RepositoryStore } from '../../store/repository-store.ts';
+import { SqliteMetaStore } from '../../store/sqlite-meta-store.ts';
+import type { GcReport } from '../../store/types.ts';
 
 /** AccountRepository is what the account server needs from one account's repository. */
 export interface AccountRepository {
@@ -56,19 +61,138 @@ export class PendingAccountRepositories implements AccountRepositories {
     return EMPTY;
   }
 
-  async probeStorage(): Promise<StorageHealth> {
-    await mkdir(this.#root, { recursive: true });
-    const name = join(this.#root, `.probe-${randomBytes(8).toString('hex')}`);
-    const payload = randomBytes(32);
-    try {
-      await writeFile(name, payload);
-      if (!(await readFile(name)).equals(payload)) throw new Error('the probe read back different bytes');
-    } finally {
-      await rm(name, { force: true });
-    }
-    const stats = await statfs(this.#root);
-    return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+  probeStorage(): Promise<StorageHealth> {
+    return probeFolder(this.#root);
   }
 
   async close(): Promise<void> {}
+}
+
+/** probeFolder writes, reads back and deletes a small file in `root`, then reports its free space. */
+async function probeFolder(root: string): Promise<StorageHealth> {
+  await mkdir(root, { recursive: true });
+  const name = join(root, `.probe-${randomBytes(8).toString('hex')}`);
+  const payload = randomBytes(32);
+  try {
+    await writeFile(name, payload);
+    if (!(await readFile(name)).equals(payload)) throw new Error('the probe read back different bytes');
+  } finally {
+    await rm(name, { force: true });
+  }
+  const stats = await statfs(root);
+  return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+}
+
+/**
+ * AccountStore is one account's repository: the keyless RepositoryStore, plus garbage
+ * collection run one at a time per account (deletes trigger it; uploads never wait for it).
+ */
+export class AccountStore implements AccountRepository {
+  readonly store: RepositoryStore;
+  readonly #graceMs: number;
+  #collecting: Promise<GcReport | undefined> = Promise.resolve(undefined);
+
+  constructor(store: RepositoryStore, graceMs: number) {
+    this.store = store;
+    this.#graceMs = graceMs;
+  }
+
+  async usedBytes(): Promise<number> {
+    return (await this.store.usage()).referencedBytes;
+  }
+
+  async deleteDeviceBackups(deviceId: string): Promise<void> {
+    await this.store.deleteDevice(deviceId);
+    void this.collectGarbage().catch(() => {});
+  }
+
+  /**
+   * collectGarbage runs the store's gc after any run already going: blobs no snapshot
+   * references, untouched for the grace period and older than every live write session, go.
+   */
+  collectGarbage(options: { graceMs?: number } = {}): Promise<GcReport | undefined> {
+    const graceMs = options.graceMs ?? this.#graceMs;
+    const run = this.#collecting.catch(() => undefined).then(() => this.store.gc({ graceMs }));
+    this.#collecting = run;
+    return run;
+  }
+
+  /** idle resolves once the garbage collection under way (if any) is over. */
+  async idle(): Promise<void> {
+    await this.#collecting.catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    await this.store.close();
+  }
+}
+
+const ACCOUNT_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * StoreAccountRepositories opens each account's repository on first use, in
+ * `DATA/accounts/<accountId>/` (index.sqlite and packs/), and keeps it open until close.
+ */
+export class StoreAccountRepositories implements AccountRepositories {
+  readonly #root: string;
+  readonly #graceMs: number | undefined;
+  readonly #clock: () => number;
+  readonly #open = new Map<string, Promise<AccountStore>>();
+
+  /**
+   * graceMs is how long gc keeps an unreferenced blob after it was last touched (default
+   * 15 minutes); clock dates touches and write sessions (the server's clock).
+   */
+  constructor(dataDir: string, options: { graceMs?: number; clock?: () => number } = {}) {
+    this.#root = accountsRoot(dataDir);
+    this.#graceMs = options.graceMs;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  forAccount(accountId: string): Promise<AccountStore> {
+    if (!ACCOUNT_ID.test(accountId)) throw new Error(`not an account ID: ${accountId}`);
+    let opened = this.#open.get(accountId);
+    if (opened === undefined) {
+      opened = this.#openStore(accountId);
+      this.#open.set(accountId, opened);
+      opened.catch(() => this.#open.delete(accountId));
+    }
+    return opened;
+  }
+
+  async #openStore(accountId: string): Promise<AccountStore> {
+    const dir = join(this.#root, accountId);
+    await mkdir(join(dir, 'packs'), { recursive: true, mode: 0o700 });
+    const store = new RepositoryStore(
+      new SqliteMetaStore(join(dir, 'index.sqlite')),
+      new FolderBlobStore(dir),
+      this.#clock,
+    );
+    return new AccountStore(store, this.#graceMs ?? DEFAULT_SERVER_GRACE_MS);
+  }
+
+  probeStorage(): Promise<StorageHealth> {
+    return probeFolder(this.#root);
+  }
+
+  async close(): Promise<void> {
+    const stores = await Promise.allSettled(this.#open.values());
+    this.#open.clear();
+    for (const opened of stores) if (opened.status === 'fulfilled') await opened.value.close();
+  }
+}
+
+/** DEFAULT_SERVER_GRACE_MS: an upload not yet committed is safe from gc for this long after its last touch. */
+export const DEFAULT_SERVER_GRACE_MS = 15 * 60_000;
+
+/** accountStoreOf narrows the repositories to ones backed by the store (the repository API needs it). */
+export async function accountStoreOf(
+  repositories: AccountRepositories,
+  accountId: string,
+): Promise<AccountStore> {
+  const repository = await repositories.forAccount(accountId);
+  if (!(repository instanceof AccountStore))
+    throw new Error('this server was started without account repositories');
+  return repository;
 }

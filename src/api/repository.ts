@@ -1,0 +1,265 @@
+/**
+ * The per-account repository API ("Wire format" in docs/format.md): the engine's
+ * Repository port over HTTP, and Manage Storage. Every route acts on the caller's account
+ * only; IDs of another account's blobs, packs, snapshots or devices are simply not there
+ * (404). Two routes carry raw bytes and are registered by hand with these definitions:
+ * pack upload (request body `application/octet-stream`) and blob reads (response body
+ * `application/octet-stream`, see BLOB_FRAME).
+ */
+import { type Static, Type } from 'typebox';
+import { Id, Ok, RepositoryConfig } from './common.ts';
+import { endpoint } from './endpoint.ts';
+
+/** HexId is a blob, pack or snapshot ID: 32 bytes as 64 lowercase hex characters. */
+export const HexId = Type.String({ pattern: '^[0-9a-f]{64}$' });
+/** SourceId is an opaque source ID (HMAC of host and path), hex. */
+export const SourceId = Type.String({ pattern: '^([0-9a-f]{2}){1,32}$' });
+
+/** MAX_IDS is the most IDs one missing-blobs or read-blobs request may carry. */
+export const MAX_IDS = 10_000;
+/** MAX_PACK_BYTES is the largest pack an upload may carry (packs are about 16 MiB). */
+export const MAX_PACK_BYTES = 64 << 20;
+/** MAX_COMMIT_BYTES is the largest commit body: refs of about 6 million blobs in base64. */
+export const MAX_COMMIT_BYTES = 256 << 20;
+/**
+ * BLOB_FRAME describes the read-blobs response: for each blob found, its 32-byte ID, its
+ * length as a 4-byte big-endian unsigned integer, then its sealed bytes.
+ */
+export const BLOB_FRAME = { idBytes: 32, lengthBytes: 4 } as const;
+
+const IdList = Type.Array(HexId, { minItems: 0, maxItems: MAX_IDS });
+
+export const SourceRecord = Type.Object({
+  id: SourceId,
+  tree: HexId,
+  logicalSize: Type.Integer({ minimum: 0 }),
+});
+
+export const SnapshotRecord = Type.Object({
+  id: HexId,
+  time: Type.String(),
+  /** The device that made the snapshot. */
+  device: Type.String(),
+  /** Its current name ("" when the device was removed but its backups kept). */
+  deviceName: Type.String(),
+  sources: Type.Array(SourceRecord),
+});
+export type SnapshotRecordOut = Static<typeof SnapshotRecord>;
+
+/**
+ * SourceCommit carries a source's references compactly: `refs` is base64 of the
+ * concatenated 32-byte blob IDs (43 bytes of JSON per ID instead of 67).
+ */
+export const SourceCommit = Type.Object({
+  id: SourceId,
+  tree: HexId,
+  logicalSize: Type.Integer({ minimum: 0 }),
+  refs: Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' }),
+});
+
+export const SnapshotCommit = Type.Object({
+  id: HexId,
+  time: Type.String({ format: 'date-time' }),
+  sources: Type.Array(SourceCommit, { minItems: 1, maxItems: 1000 }),
+});
+export type SnapshotCommit = Static<typeof SnapshotCommit>;
+
+export const getConfig = endpoint({
+  method: 'GET',
+  url: '/api/repo/config',
+  summary: "The account repository's plaintext config (chunker parameters, ID)",
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  response: RepositoryConfig,
+});
+
+export const missingBlobs = endpoint({
+  method: 'POST',
+  url: '/api/repo/blobs/missing',
+  summary: 'Which of these blob IDs the account lacks; the ones it holds are touched (kept from GC)',
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  body: Type.Object({ ids: IdList }),
+  response: Type.Object({ missing: Type.Array(HexId) }),
+});
+
+/** readBlobs answers with BLOB_FRAME bytes, not JSON; `response` documents only the error shape. */
+export const readBlobs = endpoint({
+  method: 'POST',
+  url: '/api/repo/blobs/read',
+  summary: 'Sealed bytes of these blobs, framed (ID, 4-byte length, bytes); 404 when one is missing',
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  body: Type.Object({ ids: IdList }),
+  response: Type.Unknown(),
+});
+
+/** uploadPack takes the pack's bytes as `application/octet-stream`; `:packId` is their SHA-256. */
+export const uploadPack = endpoint({
+  method: 'PUT',
+  url: '/api/repo/packs/:packId',
+  summary: 'Upload a pack (raw bytes, verified against its SHA-256 ID); idempotent; 507 over quota',
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  params: Type.Object({ packId: HexId }),
+  response: Type.Object({ ok: Type.Literal(true), storedBytes: Type.Integer({ minimum: 0 }) }),
+});
+
+export const commitSnapshot = endpoint({
+  method: 'POST',
+  url: '/api/repo/snapshots',
+  summary: "Commit a snapshot of the calling device, atomically and within the plan's quota (else 507)",
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  body: SnapshotCommit,
+  response: Type.Object({ ok: Type.Literal(true), usedBytes: Type.Integer({ minimum: 0 }) }),
+});
+
+export const listSnapshots = endpoint({
+  method: 'GET',
+  url: '/api/repo/snapshots',
+  summary: "The account's snapshots (every device's, or only the caller's with ?device=self)",
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  query: Type.Object({ device: Type.Optional(Type.Union([Type.Literal('self'), Type.Literal('all')])) }),
+  response: Type.Object({ snapshots: Type.Array(SnapshotRecord) }),
+});
+
+export const forgetSnapshots = endpoint({
+  method: 'POST',
+  url: '/api/repo/snapshots/forget',
+  summary:
+    'Forget snapshots of the account (404 if one is not there); returns the bytes no longer referenced',
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  body: Type.Object({ ids: Type.Array(HexId, { minItems: 1, maxItems: MAX_IDS }) }),
+  response: Type.Object({ ok: Type.Literal(true), freedBytes: Type.Integer({ minimum: 0 }) }),
+});
+
+export const Usage = Type.Object({
+  referencedBytes: Type.Integer({ minimum: 0 }),
+  totalPackBytes: Type.Integer({ minimum: 0 }),
+  logicalBytes: Type.Integer({ minimum: 0 }),
+  packs: Type.Integer({ minimum: 0 }),
+  blobs: Type.Integer({ minimum: 0 }),
+  referencedBlobs: Type.Integer({ minimum: 0 }),
+  snapshots: Type.Integer({ minimum: 0 }),
+});
+
+export const getUsage = endpoint({
+  method: 'GET',
+  url: '/api/repo/usage',
+  summary: "The account repository's stored, referenced and logical bytes",
+  tag: 'repository',
+  access: 'session',
+  response: Usage,
+});
+
+const WriteSessionParams = Type.Object({ sessionId: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
+
+export const beginWrite = endpoint({
+  method: 'POST',
+  url: '/api/repo/sessions',
+  summary:
+    'Begin a write session: GC keeps every blob touched after it began until release or 10 minutes without heartbeat',
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  response: Type.Object({ sessionId: Type.String(), heartbeatSeconds: Type.Integer() }),
+});
+
+export const heartbeatWrite = endpoint({
+  method: 'PUT',
+  url: '/api/repo/sessions/:sessionId',
+  summary: 'Keep a write session alive',
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  params: WriteSessionParams,
+  response: Ok,
+});
+
+export const releaseWrite = endpoint({
+  method: 'DELETE',
+  url: '/api/repo/sessions/:sessionId',
+  summary: 'End a write session (an unknown one is already gone: ok)',
+  tag: 'repository',
+  access: 'session',
+  params: WriteSessionParams,
+  response: Ok,
+});
+
+export const SourceUsage = Type.Object({
+  id: SourceId,
+  logicalSize: Type.Integer({ minimum: 0 }),
+  storedBytes: Type.Integer({ minimum: 0 }),
+  /** What deleting this source frees, exactly. */
+  exclusiveBytes: Type.Integer({ minimum: 0 }),
+  /** Stored bytes it shares with other sources or devices. */
+  sharedBytes: Type.Integer({ minimum: 0 }),
+  snapshots: Type.Integer({ minimum: 0 }),
+  latestTime: Type.String(),
+});
+
+export const DeviceUsage = Type.Object({
+  deviceId: Type.String(),
+  deviceName: Type.String(),
+  current: Type.Boolean(),
+  logicalSize: Type.Integer({ minimum: 0 }),
+  storedBytes: Type.Integer({ minimum: 0 }),
+  exclusiveBytes: Type.Integer({ minimum: 0 }),
+  snapshots: Type.Integer({ minimum: 0 }),
+  sources: Type.Array(SourceUsage),
+});
+
+export const StorageReport = Type.Object({
+  usedBytes: Type.Integer({ minimum: 0 }),
+  quotaBytes: Type.Integer({ minimum: 0 }),
+  devices: Type.Array(DeviceUsage),
+});
+export type StorageReport = Static<typeof StorageReport>;
+
+export const getStorage = endpoint({
+  method: 'GET',
+  url: '/api/storage',
+  summary: 'Manage Storage: logical, stored and exclusive bytes per device and source',
+  tag: 'storage',
+  access: 'session',
+  response: StorageReport,
+});
+
+/** Confirm must be literally true: a delete is never implied. */
+const Confirm = Type.Literal(true, { description: 'must be true: the owner confirmed the delete' });
+
+export const DeleteResult = Type.Object({
+  /** Bytes usage fell by (what the storage view promised). */
+  freedBytes: Type.Integer({ minimum: 0 }),
+  usedBytes: Type.Integer({ minimum: 0 }),
+});
+
+export const deleteSource = endpoint({
+  method: 'POST',
+  url: '/api/storage/delete-source',
+  summary: "Delete one source's data from every backup of a device, then collect garbage",
+  tag: 'storage',
+  access: 'session',
+  body: Type.Object({ deviceId: Id, sourceId: SourceId, confirm: Confirm }),
+  response: DeleteResult,
+});
+
+export const deleteDeviceBackups = endpoint({
+  method: 'POST',
+  url: '/api/storage/delete-device',
+  summary: "Delete a device's whole backup, then collect garbage",
+  tag: 'storage',
+  access: 'session',
+  body: Type.Object({ deviceId: Id, confirm: Confirm }),
+  response: DeleteResult,
+});

@@ -1,0 +1,262 @@
+/**
+ * RemoteRepository is the Repository port over the Cumulus server's repository API
+ * (src/api/repository.ts; "Wire format" in docs/format.md), acting as one signed-in
+ * device on its account's repository. Idempotent requests are retried with exponential
+ * backoff when the connection drops or the server fails (CumulusError 'network'): a pack
+ * upload is simply sent again (packs are ≤ ~16 MiB, so resuming = re-sending the packs not
+ * yet stored), and a commit is idempotent by snapshot ID. Keyless maintenance (gc, index
+ * rebuild, pack checks) runs on the server, not through this port.
+ */
+import { AGENT_VERSION_HEADER } from '../api/common.ts';
+import type { Endpoint, EndpointInput, EndpointOutput } from '../api/endpoint.ts';
+import * as api from '../api/repository.ts';
+import { CumulusError, isCumulusError } from '../core/errors.ts';
+import type { BlobType } from '../core/pack.ts';
+import type { GcReport, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
+import { AccountClient, CLIENT_VERSION, errorFromResponse } from './account-client.ts';
+import type { PackCheck, Repository, RepositoryConfig, WriteSession } from './repository.ts';
+
+/** Blob IDs per missing-blobs request, and per read-blobs request (responses stay a few MiB to tens of MiB). */
+const MISSING_BATCH = api.MAX_IDS;
+const READ_BATCH = 1000;
+
+export interface RetryPolicy {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** Wait before the second try; it doubles each time, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 250, maxDelayMs: 8000 };
+
+export interface RemoteRepositoryOptions {
+  serverUrl: string;
+  token: string;
+  config: RepositoryConfig;
+  agentVersion?: string;
+  retry?: RetryPolicy;
+  /** Give up on one request after this long (default 120 s: a pack over a slow link). */
+  timeoutMs?: number;
+}
+
+function keylessOnly(what: string): CumulusError {
+  return new CumulusError('usage', `${what} runs on the server for an account's repository`, {
+    hint: 'the server collects garbage and checks packs itself; use `cumulus storage` to free space',
+  });
+}
+
+export class RemoteRepository implements Repository {
+  readonly location: string;
+  readonly #client: AccountClient;
+  readonly #token: string;
+  readonly #agentVersion: string;
+  readonly #config: RepositoryConfig;
+  readonly #retry: RetryPolicy;
+  readonly #timeoutMs: number;
+  readonly #heartbeats = new Set<NodeJS.Timeout>();
+  /** Device names of the account by device ID, as of the last listSnapshots. */
+  deviceNames = new Map<string, string>();
+
+  constructor(options: RemoteRepositoryOptions) {
+    this.#agentVersion = options.agentVersion ?? CLIENT_VERSION;
+    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    this.#client = new AccountClient({
+      serverUrl: options.serverUrl,
+      token: options.token,
+      agentVersion: this.#agentVersion,
+      timeoutMs: this.#timeoutMs,
+    });
+    this.location = this.#client.serverUrl;
+    this.#token = options.token;
+    this.#config = options.config;
+    this.#retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  /** #retrying runs an idempotent request, again after a backoff while it fails with 'network'. */
+  async #retrying<T>(request: () => Promise<T>): Promise<T> {
+    let delay = this.#retry.baseDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!isCumulusError(error, 'network') || attempt >= this.#retry.attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, this.#retry.maxDelayMs);
+      }
+    }
+  }
+
+  #call<E extends Endpoint>(endpoint: E, input: EndpointInput<E>): Promise<EndpointOutput<E>> {
+    return this.#retrying(() => this.#client.call(endpoint, input));
+  }
+
+  /** #raw sends one request whose body or answer is bytes, and returns the answer's bytes. */
+  async #raw(method: string, path: string, body: Uint8Array | string, contentType: string): Promise<Buffer> {
+    let response: Response;
+    try {
+      response = await fetch(this.location + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.#token}`,
+          'content-type': contentType,
+          [AGENT_VERSION_HEADER]: this.#agentVersion,
+        },
+        body,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      throw new CumulusError('network', `cannot reach the Cumulus server at ${this.location}`, {
+        hint: 'check the network; the backup resumes where it stopped',
+        cause: error,
+      });
+    }
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(await response.arrayBuffer());
+    } catch (error) {
+      throw new CumulusError('network', `the connection to ${this.location} dropped`, { cause: error });
+    }
+    if (!response.ok) throw errorFromResponse(response.status, bytes.toString('utf8'), this.location);
+    return bytes;
+  }
+
+  async config(): Promise<RepositoryConfig> {
+    return this.#config;
+  }
+
+  async beginWrite(): Promise<WriteSession> {
+    const { sessionId, heartbeatSeconds } = await this.#client.call(api.beginWrite, {});
+    const params = { sessionId };
+    const timer = setInterval(() => {
+      // A missed heartbeat only shortens the session's life; the next one tries again.
+      this.#client.call(api.heartbeatWrite, { params }).catch(() => {});
+    }, heartbeatSeconds * 1000);
+    timer.unref();
+    this.#heartbeats.add(timer);
+    return {
+      release: async () => {
+        clearInterval(timer);
+        this.#heartbeats.delete(timer);
+        await this.#call(api.releaseWrite, { params }).catch(() => {});
+      },
+    };
+  }
+
+  async missingBlobs(ids: string[]): Promise<Set<string>> {
+    const missing = new Set<string>();
+    for (let i = 0; i < ids.length; i += MISSING_BATCH) {
+      const body = { ids: ids.slice(i, i + MISSING_BATCH) };
+      for (const id of (await this.#call(api.missingBlobs, { body })).missing) missing.add(id);
+    }
+    return missing;
+  }
+
+  async putPack(pack: Uint8Array, packId: string): Promise<void> {
+    const path = api.uploadPack.url.replace(':packId', packId);
+    await this.#retrying(() => this.#raw('PUT', path, pack, 'application/octet-stream'));
+  }
+
+  async readBlob(id: string): Promise<Buffer> {
+    return (await this.readBlobs([id])).get(id)!;
+  }
+
+  async readBlobs(ids: string[]): Promise<Map<string, Buffer>> {
+    const unique = [...new Set(ids)];
+    const blobs = new Map<string, Buffer>();
+    for (let i = 0; i < unique.length; i += READ_BATCH) {
+      const body = JSON.stringify({ ids: unique.slice(i, i + READ_BATCH) });
+      const framed = await this.#retrying(() =>
+        this.#raw('POST', api.readBlobs.url, body, 'application/json'),
+      );
+      for (const [id, bytes] of unframeBlobs(framed)) blobs.set(id, bytes);
+    }
+    return blobs;
+  }
+
+  async listSnapshots(): Promise<SnapshotRecord[]> {
+    const { snapshots } = await this.#call(api.listSnapshots, { query: { device: 'all' } });
+    this.deviceNames = new Map(snapshots.map((s) => [s.device, s.deviceName]));
+    return snapshots.map(({ deviceName: _name, ...record }) => record);
+  }
+
+  async commitSnapshot(commit: SnapshotCommit): Promise<void> {
+    await this.#call(api.commitSnapshot, {
+      body: {
+        id: commit.id,
+        time: commit.time,
+        sources: commit.sources.map((s) => ({
+          id: s.id,
+          tree: s.tree,
+          logicalSize: s.logicalSize,
+          refs: encodeRefs(s.refs),
+        })),
+      },
+    });
+  }
+
+  async forgetSnapshots(ids: string[]): Promise<void> {
+    // Not retried: a forget that landed before the connection dropped would answer 404 the second time.
+    for (let i = 0; i < ids.length; i += api.MAX_IDS) {
+      await this.#client.call(api.forgetSnapshots, { body: { ids: ids.slice(i, i + api.MAX_IDS) } });
+    }
+  }
+
+  usage(): Promise<UsageReport> {
+    return this.#call(api.getUsage, {});
+  }
+
+  async gc(): Promise<GcReport> {
+    throw keylessOnly('garbage collection');
+  }
+
+  async checkPacks(): Promise<PackCheck[]> {
+    throw keylessOnly('checking packs');
+  }
+
+  async rebuildIndex(): Promise<{ packs: number; blobs: number; damagedPacks: string[] }> {
+    throw keylessOnly('rebuilding the index');
+  }
+
+  async listBlobIds(_type: BlobType): Promise<string[]> {
+    throw keylessOnly('listing blobs');
+  }
+
+  async forgottenSnapshots(): Promise<Set<string>> {
+    throw keylessOnly('listing forgotten snapshots');
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.#heartbeats) clearInterval(timer);
+    this.#heartbeats.clear();
+  }
+}
+
+/** encodeRefs packs hex blob IDs as base64 of their concatenated 32 bytes. */
+export function encodeRefs(ids: readonly string[]): string {
+  const bytes = Buffer.allocUnsafe(ids.length * 32);
+  for (const [i, id] of ids.entries()) bytes.write(id, i * 32, 'hex');
+  return bytes.toString('base64');
+}
+
+/** unframeBlobs reads a read-blobs answer (api.BLOB_FRAME). A truncated answer is 'network': ask again. */
+export function unframeBlobs(framed: Buffer): Map<string, Buffer> {
+  const { idBytes, lengthBytes } = api.BLOB_FRAME;
+  const blobs = new Map<string, Buffer>();
+  let offset = 0;
+  while (offset < framed.length) {
+    if (offset + idBytes + lengthBytes > framed.length) break;
+    const id = framed.toString('hex', offset, offset + idBytes);
+    const length = framed.readUInt32BE(offset + idBytes);
+    const start = offset + idBytes + lengthBytes;
+    if (start + length > framed.length) break;
+    blobs.set(id, framed.subarray(start, start + length));
+    offset = start + length;
+  }
+  if (offset !== framed.length) {
+    throw new CumulusError('network', 'the blobs the server sent were cut short', {
+      hint: 'the connection dropped; try again',
+    });
+  }
+  return blobs;
+}

@@ -1,0 +1,71 @@
+/**
+ * Repository and Manage Storage routes. Pack uploads (raw bytes) and commits (large JSON)
+ * live in an encapsulated plugin that adds an `application/octet-stream` parser and larger
+ * body limits; every other route keeps the app's JSON-only, 1 MiB default.
+ */
+import type { FastifyInstance } from 'fastify';
+import * as api from '../../api/repository.ts';
+import { CumulusError } from '../../core/errors.ts';
+import { done, route } from '../http/route.ts';
+import type { Services } from '../services/index.ts';
+import { HEARTBEAT_SECONDS, RepositoryService } from '../services/repository.ts';
+
+export async function repositoryRoutes(app: FastifyInstance, s: Services): Promise<void> {
+  const repo = new RepositoryService(s);
+  route(app, api.getConfig, ({ caller }) => repo.config(caller));
+  route(app, api.missingBlobs, async ({ caller, input }) => ({
+    missing: await repo.missingBlobs(caller, input.body.ids),
+  }));
+  // A Buffer is sent as it is (application/octet-stream), never through the JSON serializer.
+  route(app, api.readBlobs, ({ caller, input }) => repo.readBlobs(caller, input.body.ids));
+  route(app, api.listSnapshots, async ({ caller, input }) => ({
+    snapshots: await repo.listSnapshots(caller, input.query.device ?? 'all'),
+  }));
+  route(app, api.forgetSnapshots, async ({ caller, input }) => ({
+    ok: true as const,
+    freedBytes: await repo.forget(caller, input.body.ids),
+  }));
+  route(app, api.getUsage, ({ caller }) => repo.usage(caller));
+  route(app, api.beginWrite, async ({ caller }) => ({
+    sessionId: await repo.beginWrite(caller),
+    heartbeatSeconds: HEARTBEAT_SECONDS,
+  }));
+  route(app, api.heartbeatWrite, ({ caller, input }) =>
+    done(repo.heartbeatWrite(caller, input.params.sessionId)),
+  );
+  route(app, api.releaseWrite, ({ caller, input }) =>
+    done(repo.releaseWrite(caller, input.params.sessionId)),
+  );
+  route(app, api.getStorage, ({ caller }) => repo.storage(caller));
+  route(app, api.deleteSource, ({ caller, input }) =>
+    repo.deleteSource(caller, input.body.deviceId, input.body.sourceId),
+  );
+  route(app, api.deleteDeviceBackups, ({ caller, input }) => repo.deleteDevice(caller, input.body.deviceId));
+
+  await app.register(async (scoped) => {
+    scoped.addContentTypeParser(
+      'application/octet-stream',
+      { parseAs: 'buffer', bodyLimit: api.MAX_PACK_BYTES },
+      (_request, body, parsed) => parsed(null, body),
+    );
+    scoped.removeContentTypeParser('application/json');
+    scoped.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string', bodyLimit: api.MAX_COMMIT_BYTES },
+      scoped.getDefaultJsonParser('error', 'error'),
+    );
+    route(scoped, api.uploadPack, async ({ caller, input }) => {
+      const pack: unknown = (input as { body?: unknown }).body;
+      if (!Buffer.isBuffer(pack)) {
+        throw new CumulusError('unsupported_media_type', 'a pack is sent as raw bytes', {
+          hint: 'send the pack with "Content-Type: application/octet-stream"',
+        });
+      }
+      return { ok: true as const, storedBytes: await repo.uploadPack(caller, input.params.packId, pack) };
+    });
+    route(scoped, api.commitSnapshot, async ({ caller, input }) => ({
+      ok: true as const,
+      usedBytes: await repo.commit(caller, input.body),
+    }));
+  });
+}

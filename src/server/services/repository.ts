@@ -1,0 +1,291 @@
+/**
+ * RepositoryService is the per-account repository API and Manage Storage over the keyless
+ * store: every call takes the caller first and acts on the caller's account only, so
+ * another account's IDs are not found. Quota: an upload is refused before it writes when
+ * usage + pending uploads + uploads in progress + the pack exceed the plan; a commit is
+ * checked again inside the store's write transaction, so two devices racing for the last
+ * bytes cannot both win. Usage warnings are recorded after each commit and delete.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RepositoryConfig } from '../../api/common.ts';
+import type { SnapshotCommit as CommitBody, SnapshotRecordOut, StorageReport } from '../../api/repository.ts';
+import { BLOB_FRAME } from '../../api/repository.ts';
+import { CumulusError } from '../../core/errors.ts';
+import type { DeviceUsage, LockInfo, UsageReport } from '../../store/types.ts';
+import type { Clock } from '../clock.ts';
+import { type AccountRepositories, type AccountStore, accountStoreOf } from './account-repositories.ts';
+import type { AccountsService } from './accounts.ts';
+import type { Caller } from './caller.ts';
+import type { DevicesService } from './devices.ts';
+import type { PlansService } from './plans.ts';
+
+/** HEARTBEAT_SECONDS is how often a client should renew its write session (it lapses after 10 minutes). */
+export const HEARTBEAT_SECONDS = 60;
+
+/** decodeRefs turns base64 of concatenated 32-byte IDs into hex IDs. */
+export function decodeRefs(base64: string): string[] {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length % 32 !== 0) {
+    throw new CumulusError('invalid_input', 'refs must be whole 32-byte blob IDs in base64');
+  }
+  const ids: string[] = [];
+  for (let offset = 0; offset < bytes.length; offset += 32) {
+    ids.push(bytes.toString('hex', offset, offset + 32));
+  }
+  return ids;
+}
+
+/** frameBlobs writes blobs as BLOB_FRAME: ID, 4-byte big-endian length, sealed bytes, one after another. */
+export function frameBlobs(blobs: Map<string, Buffer>): Buffer {
+  const header = BLOB_FRAME.idBytes + BLOB_FRAME.lengthBytes;
+  let total = 0;
+  for (const bytes of blobs.values()) total += header + bytes.length;
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (const [id, bytes] of blobs) {
+    out.write(id, offset, 'hex');
+    out.writeUInt32BE(bytes.length, offset + BLOB_FRAME.idBytes);
+    bytes.copy(out, offset + header);
+    offset += header + bytes.length;
+  }
+  return out;
+}
+
+function quotaExceeded(usage: number, quota: number, needed: number): CumulusError {
+  const shortfall = usage + needed - quota;
+  return new CumulusError(
+    'quota_exceeded',
+    `storage full: this upload needs ${needed} bytes, ${quota - usage > 0 ? quota - usage : 0} are free in the plan (${shortfall} short)`,
+    {
+      hint: 'delete a source or device you no longer need (`cumulus storage`), exclude large files, or move to a larger plan (`cumulus plan`)',
+      details: { usage, quota, needed, shortfall },
+    },
+  );
+}
+
+export class RepositoryService {
+  readonly #repositories: AccountRepositories;
+  readonly #plans: PlansService;
+  readonly #devices: DevicesService;
+  readonly #accounts: AccountsService;
+  readonly #clock: Clock;
+  /** Bytes of uploads in progress per account: the quota check counts them before they land. */
+  readonly #uploading = new Map<string, number>();
+
+  constructor(deps: {
+    repositories: AccountRepositories;
+    plans: PlansService;
+    devices: DevicesService;
+    accounts: AccountsService;
+    clock: Clock;
+  }) {
+    this.#repositories = deps.repositories;
+    this.#plans = deps.plans;
+    this.#devices = deps.devices;
+    this.#accounts = deps.accounts;
+    this.#clock = deps.clock;
+  }
+
+  #store(caller: Caller): Promise<AccountStore> {
+    return accountStoreOf(this.#repositories, caller.accountId);
+  }
+
+  async config(caller: Caller): Promise<RepositoryConfig> {
+    const { keys } = await this.#accounts.getKeys(caller);
+    if (keys === null) {
+      throw new CumulusError('not_found', 'the account has no repository yet', {
+        hint: 'the first device creates it when it signs in',
+      });
+    }
+    return keys.repositoryConfig;
+  }
+
+  async missingBlobs(caller: Caller, ids: string[]): Promise<string[]> {
+    return [...(await (await this.#store(caller)).store.missingBlobs(ids))];
+  }
+
+  async readBlobs(caller: Caller, ids: string[]): Promise<Buffer> {
+    return frameBlobs(await (await this.#store(caller)).store.readBlobs(ids));
+  }
+
+  /** uploadPack stores a pack (verified by the store against its ID) unless the quota has no room for it. */
+  async uploadPack(caller: Caller, packId: string, pack: Buffer): Promise<number> {
+    const { store } = await this.#store(caller);
+    if (await store.meta.hasPack(packId)) return 0;
+    const quota = (await this.#plans.planOf(caller.accountId)).quotaBytes;
+    const uploading = this.#uploading.get(caller.accountId) ?? 0;
+    const [usage, pending] = await Promise.all([store.usage(), store.pendingBytes()]);
+    const claimed = usage.referencedBytes + pending + uploading;
+    if (claimed + pack.length > quota) throw quotaExceeded(claimed, quota, pack.length);
+    this.#uploading.set(caller.accountId, uploading + pack.length);
+    try {
+      return (await store.addPack(pack, packId)).bytes;
+    } finally {
+      const left = (this.#uploading.get(caller.accountId) ?? 0) - pack.length;
+      if (left > 0) this.#uploading.set(caller.accountId, left);
+      else this.#uploading.delete(caller.accountId);
+    }
+  }
+
+  /** commit stores a snapshot of the calling device; the quota is checked in the same transaction. */
+  async commit(caller: Caller, body: CommitBody): Promise<number> {
+    const account = await this.#store(caller);
+    const plan = await this.#plans.planOf(caller.accountId);
+    await account.store.commitSnapshot(
+      {
+        id: body.id,
+        time: body.time,
+        device: caller.deviceId,
+        sources: body.sources.map((s) => ({
+          id: s.id,
+          tree: s.tree,
+          logicalSize: s.logicalSize,
+          refs: decodeRefs(s.refs),
+        })),
+      },
+      { maxReferencedBytes: plan.quotaBytes },
+    );
+    return this.#recordUsage(caller, account);
+  }
+
+  async #recordUsage(caller: Caller, account: AccountStore): Promise<number> {
+    const used = await account.usedBytes();
+    const plan = await this.#plans.planOf(caller.accountId);
+    await this.#plans.recordUsage(caller.accountId, used, plan.quotaBytes);
+    return used;
+  }
+
+  async #deviceNames(caller: Caller): Promise<Map<string, string>> {
+    return new Map((await this.#devices.list(caller)).map((d) => [d.id, d.name]));
+  }
+
+  async listSnapshots(caller: Caller, which: 'self' | 'all'): Promise<SnapshotRecordOut[]> {
+    const records = await (await this.#store(caller)).store.listSnapshots();
+    const names = await this.#deviceNames(caller);
+    return records
+      .filter((r) => which === 'all' || r.device === caller.deviceId)
+      .map((r) => ({ ...r, deviceName: names.get(r.device) ?? '' }));
+  }
+
+  /** forget removes snapshots of the account; an ID it does not hold is 'snapshot_not_found' and nothing is removed. */
+  async forget(caller: Caller, ids: string[]): Promise<number> {
+    const account = await this.#store(caller);
+    const held = new Set((await account.store.listSnapshots()).map((s) => s.id));
+    const unknown = ids.filter((id) => !held.has(id));
+    if (unknown.length > 0) {
+      throw new CumulusError(
+        'snapshot_not_found',
+        `no snapshot ${unknown[0].slice(0, 12)}… in this account`,
+        {
+          hint: 'list them with `cumulus snapshots`',
+        },
+      );
+    }
+    const freed = await account.store.forgetSnapshots(ids);
+    await this.#recordUsage(caller, account);
+    return freed;
+  }
+
+  async usage(caller: Caller): Promise<UsageReport> {
+    return (await this.#store(caller)).store.usage();
+  }
+
+  /** beginWrite opens a write session: gc keeps every blob touched after it began while it lives. */
+  async beginWrite(caller: Caller): Promise<string> {
+    const { store } = await this.#store(caller);
+    const now = this.#clock.now();
+    const lock: LockInfo = {
+      id: randomBytes(16).toString('hex'),
+      // Not this host's process: the session lives by its client's heartbeats alone.
+      host: `device:${caller.deviceId}`,
+      pid: 0,
+      kind: 'backup',
+      startedAt: now,
+      heartbeatAt: now,
+    };
+    await store.meta.addLock(lock);
+    return lock.id;
+  }
+
+  async heartbeatWrite(caller: Caller, sessionId: string): Promise<void> {
+    const { store } = await this.#store(caller);
+    const lock = (await store.listLocks()).find((l) => l.id === sessionId);
+    if (lock === undefined || lock.stale) {
+      throw new CumulusError('not_found', 'this write session is over', {
+        hint: 'begin a new one; blobs already uploaded stay until collected',
+      });
+    }
+    await store.meta.heartbeatLock(sessionId, this.#clock.now());
+  }
+
+  async releaseWrite(caller: Caller, sessionId: string): Promise<void> {
+    await (await this.#store(caller)).store.meta.removeLock(sessionId);
+  }
+
+  /** storage is Manage Storage: exact usage per device and source, with the account's quota. */
+  async storage(caller: Caller): Promise<StorageReport> {
+    const { store } = await this.#store(caller);
+    const breakdown = await store.storageBreakdown();
+    const names = await this.#deviceNames(caller);
+    const plan = await this.#plans.planOf(caller.accountId);
+    return {
+      usedBytes: breakdown.referencedBytes,
+      quotaBytes: plan.quotaBytes,
+      devices: breakdown.devices.map((d) => ({
+        deviceId: d.device,
+        deviceName: names.get(d.device) ?? '',
+        current: d.device === caller.deviceId,
+        logicalSize: d.logicalSize,
+        storedBytes: d.storedBytes,
+        exclusiveBytes: d.exclusiveBytes,
+        snapshots: d.snapshots,
+        sources: d.sources.map((s) => ({ ...s, sharedBytes: s.storedBytes - s.exclusiveBytes })),
+      })),
+    };
+  }
+
+  async #deviceUsage(account: AccountStore, deviceId: string): Promise<DeviceUsage> {
+    const device = (await account.store.storageBreakdown()).devices.find((d) => d.device === deviceId);
+    if (device === undefined) {
+      throw new CumulusError('not_found', 'that device has no backups in this account', {
+        hint: 'see `cumulus storage` for the devices and sources that hold data',
+      });
+    }
+    return device;
+  }
+
+  /** deleteSource removes one source from every snapshot of a device, then collects garbage. */
+  async deleteSource(
+    caller: Caller,
+    deviceId: string,
+    sourceId: string,
+  ): Promise<{ freedBytes: number; usedBytes: number }> {
+    const account = await this.#store(caller);
+    const device = await this.#deviceUsage(account, deviceId);
+    if (!device.sources.some((s) => s.id === sourceId)) {
+      throw new CumulusError('not_found', 'that device has no backups of that source', {
+        hint: 'see `cumulus storage` for the sources that hold data',
+      });
+    }
+    const freedBytes = await account.store.deleteSource(deviceId, sourceId);
+    return this.#afterDelete(caller, account, freedBytes);
+  }
+
+  /** deleteDevice removes every snapshot of a device, then collects garbage. */
+  async deleteDevice(caller: Caller, deviceId: string): Promise<{ freedBytes: number; usedBytes: number }> {
+    const account = await this.#store(caller);
+    await this.#deviceUsage(account, deviceId);
+    const freedBytes = await account.store.deleteDevice(deviceId);
+    return this.#afterDelete(caller, account, freedBytes);
+  }
+
+  async #afterDelete(
+    caller: Caller,
+    account: AccountStore,
+    freedBytes: number,
+  ): Promise<{ freedBytes: number; usedBytes: number }> {
+    // The space is no longer counted at once; the pack files go in the background.
+    void account.collectGarbage().catch(() => {});
+    return { freedBytes, usedBytes: await this.#recordUsage(caller, account) };
+  }
+}
