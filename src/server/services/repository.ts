@@ -55,7 +55,7 @@ function quotaExceeded(usage: number, quota: number, needed: number): CumulusErr
   const shortfall = usage + needed - quota;
   return new CumulusError(
     'quota_exceeded',
-    `storage full: this upload needs ${needed} bytes, ${quota - usage > 0 ? quota - usage : 0} are free in the plan (${shortfall} short)`,
+    `storage full: this upload needs ${needed} bytes, ${Math.max(0, quota - usage)} are free in the plan (${shortfall} short)`,
     {
       hint: 'delete a source or device you no longer need (`cumulus storage`), exclude large files, or move to a larger plan (`cumulus plan`)',
       details: { usage, quota, needed, shortfall },
