@@ -29,6 +29,7 @@ import * as snapshots from './snapshots.ts';
 import * as sources from './sources.ts';
 import * as stats from './stats.ts';
 import * as status from './status.ts';
+import * as storage from './storage.ts';
 import * as update from './update.ts';
 
 export type Register = (program: Command) => void;
@@ -61,4 +62,5 @@ export const commandModules: Register[] = [
   plan.register,
   accountCommand.register,
   devices.register,
+  storage.register,
 ];
