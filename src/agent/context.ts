@@ -4,7 +4,7 @@
  * context from fakes.
  */
 
-import { scanOnlyRunner } from './adapters/backup-runner.ts';
+import { engineRunner } from './adapters/backup-runner.ts';
 import { deviceStateIn } from './adapters/device-state.ts';
 import { accountServer } from './adapters/server.ts';
 import { BackupSwitch } from './backup-switch.ts';
@@ -57,7 +57,7 @@ export function machineContext(env: NodeJS.ProcessEnv = process.env): AgentConte
       clock: systemClock,
       sensors: selectSensors(systemClock, env),
       server: accountServer(configDir, agentVersion),
-      runner: scanOnlyRunner(),
+      runner: engineRunner(configDir, agentVersion),
       deviceState: deviceStateIn(configDir),
     },
     env,
