@@ -118,8 +118,8 @@ async function deleteSource(
 }
 
 function printResult(result: { freedBytes: number; usedBytes: number }, json: boolean | undefined): void {
-  if (json) return printJson(result);
-  process.stdout.write(`freed ${gigabytes(result.freedBytes)}; now ${gigabytes(result.usedBytes)} used\n`);
+  if (json) printJson(result);
+  else process.stdout.write(`freed ${gigabytes(result.freedBytes)}; now ${gigabytes(result.usedBytes)} used\n`);
 }
 
 export function register(program: Command): void {
