@@ -119,7 +119,8 @@ async function deleteSource(
 
 function printResult(result: { freedBytes: number; usedBytes: number }, json: boolean | undefined): void {
   if (json) printJson(result);
-  else process.stdout.write(`freed ${gigabytes(result.freedBytes)}; now ${gigabytes(result.usedBytes)} used\n`);
+  else
+    process.stdout.write(`freed ${gigabytes(result.freedBytes)}; now ${gigabytes(result.usedBytes)} used\n`);
 }
 
 export function register(program: Command): void {
