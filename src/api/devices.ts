@@ -11,6 +11,27 @@ export const Outcome = Type.Union([
   Type.Literal('stopped'),
 ]);
 
+const Count = Type.Integer({ minimum: 0 });
+
+/** BackupProgress is where a running backup is: files and bytes read so far, bytes uploaded, and the totals when known. */
+export const BackupProgress = Type.Object({
+  /** When the agent measured it. */
+  at: Timestamp,
+  filesDone: Count,
+  bytesDone: Count,
+  bytesUploaded: Count,
+  filesTotal: Type.Optional(Count),
+  bytesTotal: Type.Optional(Count),
+});
+export type BackupProgress = Static<typeof BackupProgress>;
+
+/**
+ * PROGRESS_STALE_MS is how long the last progress of a device stays shown without a
+ * newer one: agents report every few seconds, but one pack over a slow link can take
+ * minutes; after this long the agent has died or lost the network mid-backup.
+ */
+export const PROGRESS_STALE_MS = 10 * 60_000;
+
 export const Device = Type.Object({
   id: Id,
   name: Type.String(),
@@ -26,6 +47,8 @@ export const Device = Type.Object({
   lastAttemptAt: OptionalTimestamp,
   lastOutcome: Type.Union([Outcome, Type.Null()]),
   lastReason: Type.Union([Type.String(), Type.Null()]),
+  /** The running backup's last progress; null when none runs or the last report is stale. */
+  progress: Type.Union([BackupProgress, Type.Null()]),
 });
 export type Device = Static<typeof Device>;
 
@@ -79,4 +102,32 @@ export const reportBackup = endpoint({
   backup: true,
   body: BackupReport,
   response: Device,
+});
+
+export const reportProgress = endpoint({
+  method: 'PUT',
+  url: '/api/device/progress',
+  summary: "The agent reports the progress of this device's running backup (cleared by its outcome report)",
+  tag: 'devices',
+  access: 'session',
+  backup: true,
+  body: BackupProgress,
+  response: Ok,
+});
+
+/** MAX_UPLOAD_TEST_BYTES is the largest upload measurement the server accepts (8 MiB). */
+export const MAX_UPLOAD_TEST_BYTES = 8 << 20;
+
+/**
+ * uploadTest takes throwaway bytes as `application/octet-stream` (at most
+ * MAX_UPLOAD_TEST_BYTES, else 413), discards them and answers how many arrived, so the
+ * agent can time an upload. It is registered by hand (raw body) with this definition.
+ */
+export const uploadTest = endpoint({
+  method: 'POST',
+  url: '/api/device/upload-test',
+  summary: 'Upload measurement: up to 8 MiB of raw bytes, read and discarded; rate-limited per session',
+  tag: 'devices',
+  access: 'session',
+  response: Type.Object({ bytes: Count }),
 });

@@ -1,10 +1,35 @@
-/** `cumulus devices` lists the account's devices with their last backup, renames and removes them. */
+/**
+ * `cumulus devices` lists the account's devices with their last backup, the last outcome
+ * and its reason, and the progress of a backup running now; renames and removes them.
+ */
 import type { Command } from 'commander';
 import * as devices from '../../api/devices.ts';
 import type { AccountClient } from '../../client/account-client.ts';
 import { CumulusError } from '../../core/errors.ts';
 import { printJson } from '../repository-options.ts';
-import { signedIn } from '../signed-in.ts';
+import { gigabytes, signedIn } from '../signed-in.ts';
+
+/** describeProgress says how far a running backup is: "backing up: 1.2 GB of 3.4 GB (120 of 900 files), 300 MB uploaded". */
+function describeProgress(p: devices.BackupProgress): string {
+  const bytes =
+    p.bytesTotal === undefined
+      ? `${gigabytes(p.bytesDone)} read`
+      : `${gigabytes(p.bytesDone)} of ${gigabytes(p.bytesTotal)}`;
+  const files =
+    p.filesTotal === undefined ? `${p.filesDone} files` : `${p.filesDone} of ${p.filesTotal} files`;
+  return `backing up: ${bytes} (${files}), ${gigabytes(p.bytesUploaded)} uploaded, as of ${p.at}`;
+}
+
+function describeDevice(d: devices.Device): string {
+  const last = d.lastAttemptAt
+    ? `last attempt ${d.lastAttemptAt}: ${d.lastOutcome}${d.lastReason ? ` (${d.lastReason})` : ''}`
+    : 'no backup reported yet';
+  return (
+    `${d.id}  "${d.name}"${d.current ? ' (this device)' : ''}  ${d.platform}  agent ${d.agentVersion}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +
+    `    last backup ${d.lastBackupAt ?? 'never'}; ${last}\n` +
+    (d.progress ? `    ${describeProgress(d.progress)}\n` : '')
+  );
+}
 
 /** findDevice accepts a device ID or its exact name (which must then be unique). */
 async function findDevice(client: AccountClient, idOrName: string): Promise<devices.Device> {
@@ -32,15 +57,7 @@ export function register(program: Command): void {
       const { client } = await signedIn();
       const { devices: all } = await client.call(devices.listDevices, {});
       if (options.json) return printJson({ devices: all });
-      for (const d of all) {
-        const last = d.lastAttemptAt
-          ? `last attempt ${d.lastAttemptAt}: ${d.lastOutcome}${d.lastReason ? ` (${d.lastReason})` : ''}`
-          : 'no backup reported yet';
-        process.stdout.write(
-          `${d.id}  "${d.name}"${d.current ? ' (this device)' : ''}  ${d.platform}  agent ${d.agentVersion}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +
-            `    last backup ${d.lastBackupAt ?? 'never'}; ${last}\n`,
-        );
-      }
+      for (const d of all) process.stdout.write(describeDevice(d));
     });
   command
     .command('rename <device> <name>')

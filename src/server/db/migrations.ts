@@ -123,4 +123,10 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE probes (id INTEGER PRIMARY KEY, checked_at INTEGER NOT NULL);
   `,
+  // A running backup's last progress (JSON), when the agent measured it and when the server received it.
+  `
+  ALTER TABLE devices ADD COLUMN progress TEXT;
+  ALTER TABLE devices ADD COLUMN progress_at INTEGER;
+  ALTER TABLE devices ADD COLUMN progress_received_at INTEGER;
+  `,
 ];

@@ -1,10 +1,11 @@
 /**
  * DevicesService: the devices of an account — registered when a sign-in succeeds, listed
- * with what their agents last reported, renamed and removed. Every lookup is scoped to the
- * caller's account, so another account's device ID is simply not found.
+ * with what their agents last reported (the last outcome and, while a backup runs, its
+ * progress), renamed and removed. Every lookup is scoped to the caller's account, so
+ * another account's device ID is simply not found.
  */
 import type { DeviceInfo } from '../../api/auth.ts';
-import type { BackupReport, Device } from '../../api/devices.ts';
+import { type BackupProgress, type BackupReport, type Device, PROGRESS_STALE_MS } from '../../api/devices.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
@@ -28,6 +29,10 @@ interface DeviceRow {
   last_attempt_at: number | null;
   last_outcome: Device['lastOutcome'];
   last_reason: string | null;
+  /** JSON of the progress counts (BackupProgress without `at`). */
+  progress: string | null;
+  progress_at: number | null;
+  progress_received_at: number | null;
   signed_in: number;
 }
 
@@ -39,6 +44,17 @@ function noSuchDevice(): CumulusError {
   return new CumulusError('not_found', 'no such device in this account', {
     hint: 'list the devices with `cumulus devices list`',
   });
+}
+
+/** timeOf reads a reported time; the schema's date-time format admits a few (leap seconds) that Date cannot. */
+function timeOf(text: string, field: string): number {
+  const time = Date.parse(text);
+  if (Number.isNaN(time)) {
+    throw new CumulusError('invalid_input', `${field} is not a time this server can read: ${text}`, {
+      hint: 'send an ISO 8601 time in UTC, such as 2030-01-01T02:00:00.000Z',
+    });
+  }
+  return time;
 }
 
 export class DevicesService {
@@ -87,7 +103,15 @@ export class DevicesService {
       lastAttemptAt: iso(row.last_attempt_at),
       lastOutcome: row.last_outcome,
       lastReason: row.last_reason,
+      progress: this.#progressOf(row),
     };
+  }
+
+  /** #progressOf is the row's progress unless none was reported or the last report is stale (the agent died). */
+  #progressOf(row: DeviceRow): BackupProgress | null {
+    if (row.progress === null || row.progress_at === null || row.progress_received_at === null) return null;
+    if (this.#clock.now() - row.progress_received_at > PROGRESS_STALE_MS) return null;
+    return { at: iso(row.progress_at), ...(JSON.parse(row.progress) as Omit<BackupProgress, 'at'>) };
   }
 
   async list(caller: Caller): Promise<Device[]> {
@@ -153,13 +177,17 @@ export class DevicesService {
       await (await this.#repositories.forAccount(caller.accountId)).deleteDeviceBackups(deviceId);
   }
 
-  /** report records the caller's device's last backup attempt; a success or partial run is also its last backup. */
+  /**
+   * report records the caller's device's last backup attempt and clears its progress (the
+   * backup is over); a success or partial run is also its last backup.
+   */
   async report(caller: Caller, report: BackupReport): Promise<Device> {
-    const attemptAt = Date.parse(report.attemptAt);
+    const attemptAt = timeOf(report.attemptAt, 'attemptAt');
     const backedUp = report.outcome === 'success' || report.outcome === 'partial';
     await this.#db.run(
       `UPDATE devices SET last_attempt_at = ?, last_outcome = ?, last_reason = ?,
-         last_backup_at = CASE WHEN ? = 1 THEN ? ELSE last_backup_at END
+         last_backup_at = CASE WHEN ? = 1 THEN ? ELSE last_backup_at END,
+         progress = NULL, progress_at = NULL, progress_received_at = NULL
        WHERE id = ? AND account_id = ?`,
       [
         attemptAt,
@@ -172,5 +200,32 @@ export class DevicesService {
       ],
     );
     return this.get(caller, caller.deviceId);
+  }
+
+  /**
+   * progress records the running backup's progress on the caller's device. A report
+   * measured before the device's last outcome, or before the progress already stored,
+   * arrived late (agents send it without waiting) and is ignored, so a finished backup
+   * does not reappear as running.
+   */
+  async progress(caller: Caller, progress: BackupProgress): Promise<void> {
+    const { filesDone, bytesDone, bytesUploaded, filesTotal, bytesTotal } = progress;
+    // Only the known fields are kept: the schema lets unknown ones through.
+    const counts = { filesDone, bytesDone, bytesUploaded, filesTotal, bytesTotal };
+    const measuredAt = timeOf(progress.at, 'at');
+    await this.#db.run(
+      `UPDATE devices SET progress = ?, progress_at = ?, progress_received_at = ?
+       WHERE id = ? AND account_id = ?
+         AND (last_attempt_at IS NULL OR last_attempt_at < ?) AND (progress_at IS NULL OR progress_at < ?)`,
+      [
+        JSON.stringify(counts),
+        measuredAt,
+        this.#clock.now(),
+        caller.deviceId,
+        caller.accountId,
+        measuredAt,
+        measuredAt,
+      ],
+    );
   }
 }
