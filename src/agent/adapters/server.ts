@@ -2,20 +2,34 @@
  * accountServer is the AgentServer over the Cumulus server's HTTP API (the typed
  * AccountClient), as the signed-in device: it reads the sign-in state on every call, so a
  * running agent follows `cumulus login` and `logout`. Not signed in → CumulusError
- * 'unauthorized'. What the API has no route for yet is said honestly: progress is not
- * sent (the server keeps outcomes only) and the upload measurement is 'not_found'.
+ * 'unauthorized'. Progress goes to `PUT /api/device/progress`, where the console sees it
+ * until the outcome report clears it; the upload measurement times random bytes sent to
+ * `POST /api/device/upload-test` on this machine's clock; usage names each source with
+ * its path (decrypted with the account key), or leaves the sources out when the key
+ * cannot open the snapshots.
  */
 
+import { randomBytes } from 'node:crypto';
 import { currentSession } from '../../api/auth.ts';
-import { reportBackup } from '../../api/devices.ts';
+import { AGENT_VERSION_HEADER } from '../../api/common.ts';
+import { reportBackup, reportProgress, uploadTest } from '../../api/devices.ts';
 import { getPlan, listPlans } from '../../api/plans.ts';
 import { latestRelease } from '../../api/releases.ts';
 import type { StatusReport } from '../../api/status.ts';
 import { getStatus } from '../../api/status.ts';
-import { AccountClient } from '../../client/account-client.ts';
-import { requireDeviceState } from '../../client/device-state.ts';
+import { AccountClient, errorFromResponse, normalizeServerUrl } from '../../client/account-client.ts';
+import { type DeviceState, requireDeviceState } from '../../client/device-state.ts';
+import type { RetryPolicy } from '../../client/remote-repository.ts';
+import { namedStorageReport } from '../../client/storage-report.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
-import type { AgentServer, OutcomeReport, ServiceLevel, ServiceStatus } from '../ports.ts';
+import type {
+  AgentServer,
+  BackupProgress,
+  OutcomeReport,
+  ServiceLevel,
+  ServiceStatus,
+  Usage,
+} from '../ports.ts';
 
 const OUTCOMES = {
   success: 'success',
@@ -25,16 +39,21 @@ const OUTCOMES = {
   stopped: 'stopped',
 } as const;
 
+const TIMEOUT_MS = 15_000;
+/** USAGE_RETRY keeps the snapshot reads behind usage() from retrying a dead server for a minute. */
+const USAGE_RETRY: RetryPolicy = { attempts: 2, baseDelayMs: 500, maxDelayMs: 500 };
+/** UPLOAD_TIMEOUT_MS bounds an upload measurement: 8 MiB at 100 kB/s is about 80 s. */
+const UPLOAD_TIMEOUT_MS = 120_000;
+
 export function accountServer(configDir: string, agentVersion: string): AgentServer {
-  const client = async () => {
-    const state = await requireDeviceState(configDir);
-    return new AccountClient({
+  const clientOf = (state: DeviceState) =>
+    new AccountClient({
       serverUrl: state.serverUrl,
       token: state.token,
       agentVersion,
-      timeoutMs: 15_000,
+      timeoutMs: TIMEOUT_MS,
     });
-  };
+  const client = async () => clientOf(await requireDeviceState(configDir));
   return {
     async ping() {
       const c = await client();
@@ -67,12 +86,13 @@ export function accountServer(configDir: string, agentVersion: string): AgentSer
       }
     },
     async usage() {
-      const plan = await (await client()).call(getPlan, {});
-      // Per-source usage needs the key to name the sources: the storage commands show it, not the agent yet.
+      const state = await requireDeviceState(configDir);
+      const c = clientOf(state);
+      const plan = await c.call(getPlan, {});
       return {
         usedBytes: plan.usedBytes,
         plan: { id: plan.plan.id, name: plan.plan.name, quotaBytes: plan.quotaBytes },
-        sources: [],
+        sources: await namedSources(state, c, agentVersion),
       };
     },
     async plans() {
@@ -96,13 +116,83 @@ export function accountServer(configDir: string, agentVersion: string): AgentSer
         },
       });
     },
-    async reportProgress() {
-      // The server keeps the last outcome per device, not live progress: nothing to send.
+    async reportProgress(progress: BackupProgress) {
+      // Counts only: currentPath stays on the device, as every path does.
+      await (await client()).call(reportProgress, {
+        body: {
+          at: new Date().toISOString(),
+          filesDone: progress.filesDone,
+          bytesDone: progress.bytesDone,
+          bytesUploaded: progress.bytesUploaded,
+          ...(progress.filesTotal !== undefined && { filesTotal: progress.filesTotal }),
+          ...(progress.bytesTotal !== undefined && { bytesTotal: progress.bytesTotal }),
+        },
+      });
     },
-    async measureUpload() {
-      throw new CumulusError('not_found', 'this server offers no upload measurement');
+    async measureUpload(bytes: number) {
+      return measureUpload(await requireDeviceState(configDir), agentVersion, bytes);
     },
   };
+}
+
+/**
+ * namedSources is the per-source usage of every device of the account, named with the
+ * paths in the snapshots; when the key cannot open them (or the report cannot be read),
+ * the agent still has the totals, so it is empty rather than an error.
+ */
+async function namedSources(
+  state: DeviceState,
+  client: AccountClient,
+  agentVersion: string,
+): Promise<Usage['sources']> {
+  try {
+    const report = await namedStorageReport(state, client, { agentVersion, retry: USAGE_RETRY });
+    return report.devices.flatMap((d) =>
+      d.sources.map((s) => ({
+        path: s.path,
+        device: d.deviceName || '(removed device)',
+        storedBytes: s.storedBytes,
+        exclusiveBytes: s.exclusiveBytes,
+      })),
+    );
+  } catch (error) {
+    if (error instanceof CumulusError) return [];
+    throw error;
+  }
+}
+
+/**
+ * measureUpload sends `bytes` random bytes (incompressible, so no proxy shrinks them) to
+ * the upload measurement and returns bytes per second over the whole request — connection,
+ * upload and answer — timed on this machine (monotonic clock, so a clock step cannot skew it).
+ */
+async function measureUpload(state: DeviceState, agentVersion: string, bytes: number): Promise<number> {
+  const body = randomBytes(bytes);
+  const url = normalizeServerUrl(state.serverUrl) + uploadTest.url;
+  const started = performance.now();
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, {
+      method: uploadTest.method,
+      headers: {
+        authorization: `Bearer ${state.token}`,
+        'content-type': 'application/octet-stream',
+        [AGENT_VERSION_HEADER]: agentVersion,
+      },
+      body,
+      signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+    });
+    text = await response.text();
+  } catch (error) {
+    throw new CumulusError('network', `the upload measurement to ${state.serverUrl} failed`, {
+      hint: 'check the network; the server may be down (its /status page says)',
+      cause: error,
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (!response.ok) throw errorFromResponse(response.status, text, state.serverUrl);
+  return bytes / seconds;
 }
 
 const LEVELS = { green: 'operational', amber: 'degraded', red: 'down' } as const;

@@ -2,52 +2,24 @@
  * `cumulus storage`: Manage Storage for the signed-in account — per device and source the
  * logical size, the stored size and the exact bytes deleting it frees — and its delete
  * actions, each showing what it frees and asking to confirm (`--yes` for scripts). The
- * server knows sources only by opaque IDs; their paths are read here, with the key, from
- * the snapshots.
+ * server knows sources only by opaque IDs; namedStorageReport reads their paths, with the
+ * key, from the snapshots.
  */
 import type { Command } from 'commander';
 import { machineContext } from '../../agent/context.ts';
 import { expandPath, removeSource } from '../../agent/sources.ts';
 import * as api from '../../api/repository.ts';
-import { openRemoteVault } from '../../client/remote-vault.ts';
+import {
+  type NamedDevice,
+  type NamedStorageReport,
+  namedStorageReport,
+} from '../../client/storage-report.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
 import { table } from '../format.ts';
 import { printJson } from '../repository-options.ts';
 import { gigabytes, readAnswer, type SignedInDevice, signedIn } from '../signed-in.ts';
 
-type DeviceUsage = api.StorageReport['devices'][number];
-type NamedSource = DeviceUsage['sources'][number] & { path: string };
-type NamedDevice = Omit<DeviceUsage, 'sources'> & { sources: NamedSource[] };
-
-/** NamedReport is the storage report with each source's path, as far as the snapshots name it. */
-interface NamedReport extends Omit<api.StorageReport, 'devices'> {
-  devices: NamedDevice[];
-}
-
-/** sourcePaths maps source IDs to the paths the snapshots recorded (decrypted with the account key). */
-async function sourcePaths(device: SignedInDevice): Promise<Map<string, string>> {
-  const vault = openRemoteVault(device.state);
-  try {
-    const paths = new Map<string, string>();
-    for (const { info } of await vault.listSnapshots()) for (const s of info.sources) paths.set(s.id, s.path);
-    return paths;
-  } finally {
-    await vault.repo.close();
-  }
-}
-
-async function namedReport(device: SignedInDevice): Promise<NamedReport> {
-  const [report, paths] = await Promise.all([device.client.call(api.getStorage, {}), sourcePaths(device)]);
-  return {
-    ...report,
-    devices: report.devices.map((d) => ({
-      ...d,
-      sources: d.sources.map((s) => ({ ...s, path: paths.get(s.id) ?? `(source ${s.id.slice(0, 8)})` })),
-    })),
-  };
-}
-
-function printReport(report: NamedReport): void {
+function printReport(report: NamedStorageReport): void {
   process.stdout.write(`${gigabytes(report.usedBytes)} of ${gigabytes(report.quotaBytes)} used\n\n`);
   const rows: string[][] = [];
   for (const d of report.devices) {
@@ -73,7 +45,7 @@ function printReport(report: NamedReport): void {
   if (report.devices.length === 0) process.stdout.write('no backups yet\n');
 }
 
-function findDevice(report: NamedReport, name: string | undefined, current: string): NamedDevice {
+function findDevice(report: NamedStorageReport, name: string | undefined, current: string): NamedDevice {
   const device = report.devices.find((d) =>
     name === undefined ? d.deviceId === current : d.deviceName === name,
   );
@@ -99,7 +71,7 @@ async function deleteSource(
   path: string,
   options: { device?: string; yes?: boolean; json?: boolean },
 ): Promise<void> {
-  const report = await namedReport(device);
+  const report = await namedStorageReport(device.state, device.client);
   const owner = findDevice(report, options.device, device.state.deviceId);
   const source = owner.sources.find((s) => s.path === path || s.id === path);
   if (source === undefined) {
@@ -132,7 +104,8 @@ export function register(program: Command): void {
     .description('usage per device and source: size, stored bytes, and what deleting it frees')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const report = await namedReport(await signedIn());
+      const { state, client } = await signedIn();
+      const report = await namedStorageReport(state, client);
       if (options.json) printJson(report);
       else printReport(report);
     });
@@ -167,7 +140,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options: { yes?: boolean; json?: boolean }) => {
       const device = await signedIn();
-      const report = await namedReport(device);
+      const report = await namedStorageReport(device.state, device.client);
       const owner = findDevice(report, name, device.state.deviceId);
       await confirm(
         `Delete every backup of ${owner.deviceName} (${owner.snapshots} snapshots)? This frees ${gigabytes(owner.exclusiveBytes)}.`,

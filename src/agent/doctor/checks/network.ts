@@ -91,19 +91,29 @@ async function measureServer(
     evidence.push(`upload not measured: ${(error as Error).message}`);
     return;
   }
-  evidence.push(`uploads at ${formatRate(rate)}`);
+  evidence.push(`uploads at ${formatRate(rate)} (${formatBytes(UPLOAD_SAMPLE_BYTES)} sent to the server)`);
   const prediction = await facts.prediction();
-  if (failed(prediction) || rate <= 0) return;
+  if (failed(prediction)) {
+    evidence.push(`cannot tell how long the pending backup takes: ${prediction.error.message}`);
+    return;
+  }
+  if (prediction.bytesToUpload === 0) {
+    evidence.push('nothing is waiting to be uploaded');
+    return;
+  }
   const etaMs = (prediction.bytesToUpload / rate) * 1000;
   const window = facts.deps.uploadWindowMs ?? DEFAULT_WINDOW_MS;
-  evidence.push(
-    `the pending backup (${formatBytes(prediction.bytesToUpload)}) would take about ${formatDuration(etaMs)} at that rate`,
-  );
-  if (etaMs > window) {
-    statuses.push('warn');
-    fix.push(
-      `Leave the device on power and network for longer than ${formatDuration(window)} (overnight); the backup resumes where it stopped.`,
-      'Or use a faster connection (Ethernet rather than Wi-Fi).',
-    );
+  const pending = `the pending backup (${formatBytes(prediction.bytesToUpload)}) would take about ${formatDuration(etaMs)} at that rate`;
+  if (etaMs <= window) {
+    evidence.push(`${pending}: it can finish within ${formatDuration(window)}`);
+    return;
   }
+  statuses.push('warn');
+  evidence.push(
+    `${pending}: it cannot finish within ${formatDuration(window)}; it needs about ${Math.ceil(etaMs / window)} sessions of ${formatDuration(window)}, each resuming where the last stopped`,
+  );
+  fix.push(
+    `Leave the device on power and network for longer than ${formatDuration(window)} (overnight); the backup resumes where it stopped.`,
+    'Or use a faster connection (Ethernet rather than Wi-Fi).',
+  );
 }
