@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import * as devices from '../../src/api/devices.ts';
 import { type DeviceState, saveDeviceState } from '../../src/client/device-state.ts';
 import { cumulusAsync } from '../helpers/cli.ts';
@@ -149,6 +150,32 @@ describe('backup progress and the upload measurement', () => {
     }
     const anonymous = await request(server.url, 'PUT', '/api/device/progress', { json: good });
     assert.equal(anonymous.status, 401);
+  });
+
+  it('never answers a random progress body with a server error', async () => {
+    const good = progressAt(server.clock.now());
+    const bodies = fc.oneof(
+      fc.jsonValue(),
+      fc
+        .oneof(
+          fc.string(),
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        )
+        .map((at) => ({ ...good, at })),
+      fc
+        .tuple(fc.double(), fc.oneof(fc.double(), fc.bigInt().map(String)))
+        .map(([filesDone, bytesTotal]) => ({ ...good, filesDone, bytesTotal })),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, async (json) => {
+        const response = await request(server.url, 'PUT', '/api/device/progress', {
+          token: phone.token,
+          json,
+        });
+        assert.ok(response.status < 500, `${JSON.stringify(json)} → ${response.status}`);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('counts up to 8 MiB of raw bytes, refuses more with 413, and needs a session', async () => {
