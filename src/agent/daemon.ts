@@ -8,13 +8,16 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deviceStatePath } from '../client/device-state.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { AgentContext } from './context.ts';
 import { formatDuration } from './format.ts';
 import { Scheduler, type SchedulerTiming } from './scheduler.ts';
 import { systemdStarter } from './service.ts';
 import { type AgentState, recordReason } from './state.ts';
+import { fileWakeups } from './wakeups.ts';
 
 export const HEARTBEAT_MS = 15_000;
 /** A heartbeat older than this means the daemon is hung (or gone). */
@@ -141,7 +144,9 @@ export async function runDaemon(
     const heartbeat = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
     log(`cumulus agent ${ctx.version} running (pid ${process.pid}, config ${ctx.paths.configDir})`);
     try {
-      await new Scheduler({ ...ctx, timing: options.timing }).run(signal);
+      await new Scheduler({ ...ctx, timing: options.timing, wakeups: fileWakeups(watchedFiles(ctx)) }).run(
+        signal,
+      );
     } finally {
       clearInterval(heartbeat);
     }
@@ -152,6 +157,13 @@ export async function runDaemon(
     await release();
     log('cumulus agent stopped');
   }
+}
+
+/** watchedFiles are the files whose change the scheduler acts on at once: what the owner or a test changes. */
+function watchedFiles(ctx: AgentContext): string[] {
+  const files = [ctx.paths.settings, ctx.paths.backupSwitch, deviceStatePath(ctx.paths.configDir)];
+  if (ctx.env.CUMULUS_SENSORS) files.push(resolve(ctx.env.CUMULUS_SENSORS));
+  return files;
 }
 
 /** clearTransient drops what only a running daemon may hold: a backup marked as running, its progress. */

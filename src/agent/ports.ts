@@ -15,6 +15,12 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Wakeups tells the scheduler that something it reads has changed, so it evaluates at
+ * once instead of at its next poll. It returns the function that stops the watch.
+ */
+export type Wakeups = (onChange: () => void) => () => void;
+
 /** BackupSource is one folder to back up and its gitignore-style excludes (relative to it). */
 export interface BackupSource {
   path: string;

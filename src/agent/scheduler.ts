@@ -28,6 +28,7 @@ import type {
   Clock,
   DeviceStatePort,
   OutcomeReport,
+  Wakeups,
 } from './ports.ts';
 import type { SensorReading, Sensors } from './sensors/sensors.ts';
 import { gatherServerFacts } from './server-facts.ts';
@@ -72,6 +73,8 @@ export interface SchedulerDeps {
   deviceState: DeviceStatePort;
   state: StateStore;
   timing?: Partial<SchedulerTiming>;
+  /** Changes that cut the wait between evaluations short. */
+  wakeups?: Wakeups;
 }
 
 export type TickResult =
@@ -100,33 +103,44 @@ export class Scheduler {
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
   }
 
-  /** run evaluates every `pollMs` until `signal` aborts, noticing when the machine slept in between. */
+  /**
+   * run evaluates every `pollMs`, and at once when a wakeup says something changed, until
+   * `signal` aborts, noticing when the machine slept in between.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const { clock } = this.#deps;
-    while (!signal.aborted) {
-      try {
-        await this.tick(signal);
-      } catch (error) {
-        // One bad evaluation (a full disk for state.json, say) must not end the agent.
-        await this.#record({
-          kind: 'failed',
-          message: `the agent could not evaluate: ${(error as Error).message}`,
-        }).catch(() => {});
+    let nap = new AbortController();
+    const unwatch = this.#deps.wakeups?.(() => nap.abort());
+    try {
+      while (!signal.aborted) {
+        try {
+          await this.tick(signal);
+        } catch (error) {
+          // One bad evaluation (a full disk for state.json, say) must not end the agent.
+          await this.#record({
+            kind: 'failed',
+            message: `the agent could not evaluate: ${(error as Error).message}`,
+          }).catch(() => {});
+        }
+        const before = clock.now();
+        try {
+          await clock.sleep(this.timing.pollMs, AbortSignal.any([signal, nap.signal]));
+        } catch {
+          if (signal.aborted) break;
+          nap = new AbortController();
+          continue;
+        }
+        const away = clock.now() - before - this.timing.pollMs;
+        if (away > this.timing.jumpToleranceMs) {
+          await this.#record({
+            kind: 'woke',
+            message: `the device was asleep for ${formatDuration(away)}; checking whether a backup is due`,
+            values: { asleepMs: away },
+          });
+        }
       }
-      const before = clock.now();
-      try {
-        await clock.sleep(this.timing.pollMs, signal);
-      } catch {
-        break;
-      }
-      const away = clock.now() - before - this.timing.pollMs;
-      if (away > this.timing.jumpToleranceMs) {
-        await this.#record({
-          kind: 'woke',
-          message: `the device was asleep for ${formatDuration(away)}; checking whether a backup is due`,
-          values: { asleepMs: away },
-        });
-      }
+    } finally {
+      unwatch?.();
     }
   }
 
@@ -156,7 +170,19 @@ export class Scheduler {
       await this.#wait(readiness.blockers, dueAt);
       return { kind: 'waiting', blockers: readiness.blockers };
     }
-    return this.#backup(inputs, signal);
+    return this.#backup(settings, { monitor: inputs, signal });
+  }
+
+  /**
+   * backupNow is "back up now" (`cumulus backup` on a device): it starts at once, whatever
+   * the schedule and the conditions, since the owner asked, and is journaled, reported and
+   * retried like an automatic backup.
+   */
+  async backupNow(
+    options: { signal?: AbortSignal; onProgress?: (progress: BackupProgress) => void } = {},
+  ): Promise<TickResult> {
+    const { settings } = await this.#deps.settings.inspect();
+    return this.#backup(settings, { ...options, manual: true });
   }
 
   #dueAt(state: AgentState, settings: Settings): number {
@@ -206,23 +232,39 @@ export class Scheduler {
     if (state.reasons.at(-1)?.count === 1) await this.#report('waiting', message, valuesOf(blockers));
   }
 
-  async #backup(inputs: ConditionInputs, outer?: AbortSignal): Promise<TickResult> {
+  /**
+   * backup runs one backup of the settings' sources; with `monitor` it re-checks those
+   * conditions while it runs and stops when one no longer holds.
+   */
+  async #backup(
+    settings: Settings,
+    options: {
+      monitor?: ConditionInputs;
+      signal?: AbortSignal;
+      onProgress?: (progress: BackupProgress) => void;
+      manual?: boolean;
+    },
+  ): Promise<TickResult> {
     const { clock, runner } = this.#deps;
-    const sources = inputs.settings.sources;
+    const sources = settings.sources;
     const stop = new AbortController();
-    const signal = outer ? AbortSignal.any([outer, stop.signal]) : stop.signal;
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     const monitorDone = new AbortController();
-    const monitor = this.#monitor(inputs, stop, monitorDone.signal);
+    const monitor = options.monitor && this.#monitor(options.monitor, stop, monitorDone.signal);
     const startedAt = clock.now();
     await this.#record({
       kind: 'started',
-      message: `backing up ${sources.length} folder(s)`,
+      message: `backing up ${sources.length} folder(s)${options.manual ? ', as asked (cumulus backup)' : ''}`,
       values: { sources: sources.length },
     });
     await this.#update((s) => {
       s.activity = { kind: 'backing-up', since: startedAt, message: 'backing up' };
     });
-    const onProgress = this.#progressReporter();
+    const report = this.#progressReporter();
+    const onProgress = (progress: BackupProgress) => {
+      report(progress);
+      options.onProgress?.(progress);
+    };
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -232,7 +274,7 @@ export class Scheduler {
         } catch (error) {
           if (signal.aborted) return await this.#stopped(signal.reason);
           if (!isCumulusError(error, 'network') || attempt >= this.timing.retryAttempts) {
-            return await this.#failed(error, inputs.settings);
+            return await this.#failed(error, settings);
           }
           const delay = Math.min(this.timing.retryBaseMs * 2 ** (attempt - 1), this.timing.retryMaxMs);
           const message = `connection dropped (${error.message}); retry ${attempt} of ${this.timing.retryAttempts - 1} in ${formatDuration(delay)}`;
@@ -331,7 +373,7 @@ export class Scheduler {
     const message =
       reason instanceof StopRequest
         ? `stopped: ${describeBlockers(blockers)}; it resumes when every condition holds again`
-        : 'stopped: the agent is shutting down; it resumes at the next start';
+        : 'stopped: interrupted (the agent shut down or the backup was cancelled); the next backup resumes where it stopped';
     const values = valuesOf(blockers);
     await this.#update((s) => {
       s.activity = { kind: 'waiting', since: this.#deps.clock.now(), message };

@@ -2,19 +2,36 @@ import type { Command } from 'commander';
 import { machineContext } from '../../agent/context.ts';
 import { daemonHealth, restartAgent, runDaemon } from '../../agent/daemon.ts';
 import { installService } from '../../agent/service.ts';
+import { CumulusError } from '../../core/errors.ts';
+
+function positiveSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new CumulusError(
+      'usage',
+      `--poll takes a number of seconds above 0 (got ${JSON.stringify(value)})`,
+    );
+  return seconds;
+}
 
 export function register(program: Command): void {
   const agent = program.command('agent').description('the background agent that backs up automatically');
   agent
     .command('run')
     .description('run the agent in the foreground until stopped (what the service runs)')
-    .action(async () => {
+    .option(
+      '--poll <seconds>',
+      'evaluate the conditions this often (default 60); a change to the settings, the sign-in or a simulated sensor profile is acted on at once',
+      positiveSeconds,
+    )
+    .action(async (options: { poll?: number }) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort(new Error('stopping'));
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-      await runDaemon(machineContext(), stop.signal, { log });
+      const timing = options.poll === undefined ? {} : { pollMs: options.poll * 1000 };
+      await runDaemon(machineContext(), stop.signal, { log, timing });
     });
   agent
     .command('install')

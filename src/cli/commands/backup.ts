@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
-import { backup } from '../../client/archiver/archiver.ts';
+import { machineContext } from '../../agent/context.ts';
+import { Scheduler } from '../../agent/scheduler.ts';
+import { backup, dryRunBackup, type SourceSpec } from '../../client/archiver/archiver.ts';
 import { readPatternFile } from '../../client/excludes.ts';
+import { CumulusError } from '../../core/errors.ts';
 import { EXIT } from '../exit-codes.ts';
-import { bytes, duration } from '../format.ts';
+import { bytes, duration, table } from '../format.ts';
 import { progressReporter } from '../progress.ts';
-import { withRepository, withRepositoryOptions } from '../repository-options.ts';
+import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -12,7 +15,7 @@ export function register(program: Command): void {
   withRepositoryOptions(
     program.command('backup').description('back up files and folders into a new snapshot'),
   )
-    .argument('<paths...>', 'files and folders to back up')
+    .argument('[paths...]', "files and folders to back up (default, when signed in: this device's sources)")
     .option(
       '-e, --exclude <pattern>',
       'leave out paths matching a gitignore-style pattern (repeatable)',
@@ -26,8 +29,11 @@ export function register(program: Command): void {
       'host name recorded in the snapshot (default: this machine, or the device name when signed in)',
     )
     .option('--parent <snapshot>', 'compare against this snapshot instead of the latest of this host')
+    .option('--dry-run', 'say which files a backup would read now, without reading or sending anything')
     .option('--json', 'print progress and the summary as JSON lines')
     .action(async (paths: string[], options) => {
+      if (options.dryRun) return dryRun(paths, options);
+      if (paths.length === 0) return backUpNow(options);
       const excludes = [...options.exclude, ...options.excludeFile.flatMap(readPatternFile)];
       const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
       const result = await withRepository(options, (vault, target) =>
@@ -75,4 +81,99 @@ export function register(program: Command): void {
         process.exitCode = EXIT.partial;
       }
     });
+}
+
+interface BackupCommandOptions {
+  repo?: string;
+  passwordFile?: string;
+  exclude: string[];
+  excludeFile: string[];
+  host?: string;
+  json?: boolean;
+}
+
+function hasLocalRepository(options: BackupCommandOptions): boolean {
+  return (options.repo ?? process.env.CUMULUS_REPOSITORY ?? '') !== '';
+}
+
+/** deviceSources are the signed-in device's sources with their excludes, for `backup` without paths. */
+async function deviceSources(options: BackupCommandOptions): Promise<SourceSpec[]> {
+  if (hasLocalRepository(options)) {
+    throw new CumulusError('usage', 'name the files and folders to back up', {
+      hint: "without paths, `cumulus backup` backs up the signed-in device's sources",
+    });
+  }
+  const { settings } = await machineContext().settings.inspect();
+  if (settings.sources.length === 0) {
+    throw new CumulusError('usage', 'this device has no sources to back up', {
+      hint: 'add one with `cumulus sources add PATH`, or name what to back up: cumulus backup PATH...',
+    });
+  }
+  return settings.sources;
+}
+
+/** backUpNow is `cumulus backup` on a signed-in device: its sources, now, journaled like the agent's backups. */
+async function backUpNow(options: BackupCommandOptions): Promise<void> {
+  await deviceSources(options);
+  const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
+  const started = Date.now();
+  const result = await new Scheduler(machineContext())
+    .backupNow({
+      onProgress: (p) =>
+        reporter.update({
+          filesDone: p.filesDone,
+          filesTotal: p.filesTotal ?? p.filesDone,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal ?? p.bytesDone,
+          elapsedMs: Date.now() - started,
+        }),
+    })
+    .finally(() => reporter.stop());
+  if (result.kind === 'failed') throw result.error;
+  if (result.kind !== 'completed') {
+    throw new CumulusError('partial', 'the backup stopped before it finished', {
+      hint: 'what was sent is kept; the next backup resumes from there',
+    });
+  }
+  const outcome = result.outcome;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ type: 'summary', ...outcome })}\n`);
+  } else {
+    process.stdout.write(
+      [
+        `Files:  ${outcome.filesNew} new, ${outcome.filesChanged} changed`,
+        `Added to the account: ${bytes(outcome.bytesAdded)}`,
+        `Took:   ${duration(outcome.durationMs)}`,
+        `snapshot ${outcome.snapshotId.slice(0, 8)} saved`,
+        '',
+      ].join('\n'),
+    );
+  }
+  if (outcome.problems.length > 0) {
+    for (const p of outcome.problems) process.stderr.write(`warning: ${p.path}: ${p.message}\n`);
+    process.stderr.write(`${outcome.problems.length} item(s) could not be backed up\n`);
+    process.exitCode = EXIT.partial;
+  }
+}
+
+/** dryRun is `cumulus backup --dry-run`: what a backup of these paths (or the device's sources) would read now. */
+async function dryRun(paths: string[], options: BackupCommandOptions): Promise<void> {
+  const specs: (string | SourceSpec)[] = paths.length > 0 ? paths : await deviceSources(options);
+  const excludes = [...options.exclude, ...options.excludeFile.flatMap(readPatternFile)];
+  const result = await withRepository(options, (vault, target) =>
+    dryRunBackup(vault, { paths: specs, excludes, host: options.host ?? target.device?.deviceName }),
+  );
+  if (options.json) {
+    printJson(result);
+    return;
+  }
+  const s = result.summary;
+  const rows = result.sources.map((src) => [src.path, String(src.filesToRead), bytes(src.bytesToRead)]);
+  process.stdout.write(
+    [
+      table(['SOURCE', 'FILES TO READ', 'BYTES TO READ'], rows),
+      `Files:  ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnchanged} unchanged (nothing was read or sent)`,
+      '',
+    ].join('\n'),
+  );
 }

@@ -5,6 +5,9 @@
  * inode) → chunk, ID and seal changed files in the worker pool, sealing only chunks the
  * repository lacks → fill packs → encode trees bottom-up → store the snapshot blob →
  * wait until every pack is durable → commit the snapshot with its references.
+ *
+ * A dry run walks the same way against the same parent but reads no file and writes
+ * nothing: it says which files a backup would read, and how many bytes.
  */
 import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { availableParallelism, hostname, userInfo } from 'node:os';
@@ -20,8 +23,16 @@ import { ChunkPool, type ChunkSink, type SealedChunk } from './chunk-pool.ts';
 import { PackWriter } from './pack-writer.ts';
 import type { FileResult } from './worker-protocol.ts';
 
+/** SourceSpec is a path to back up with gitignore-style excludes of its own (relative to it). */
+export interface SourceSpec {
+  path: string;
+  excludes: string[];
+}
+
 export interface BackupOptions {
-  paths: string[];
+  /** Files and folders to back up; a SourceSpec adds excludes that apply to that path only. */
+  paths: (string | SourceSpec)[];
+  /** Excludes that apply to every path. */
   excludes?: string[];
   tags?: string[];
   host?: string;
@@ -53,6 +64,13 @@ export type BackupEvent =
   | { type: 'progress'; counters: BackupCounters; elapsedMs: number }
   | { type: 'warning'; warning: FileWarning };
 
+/** DryRunResult is what a backup would do now: files it would read, per source and in all. */
+export interface DryRunResult {
+  summary: Omit<SnapshotSummary, 'durationMs' | 'bytesAdded'>;
+  sources: { path: string; filesToRead: number; bytesToRead: number }[];
+  warnings: FileWarning[];
+}
+
 export interface BackupResult {
   snapshotId: string;
   summary: SnapshotInfo['summary'];
@@ -70,6 +88,9 @@ interface SourceState {
   refs: Set<string>;
   logicalBytes: number;
   exclude: ExcludeMatcher;
+  /** New and changed files, which the backup reads. */
+  filesToRead: number;
+  bytesToRead: number;
 }
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -110,10 +131,13 @@ function unchanged(
 class Archiver implements ChunkSink {
   readonly #vault: UnlockedRepository;
   readonly #options: BackupOptions;
+  readonly #dryRun: boolean;
   #workers: ChunkPool | undefined;
   readonly #packs: PackWriter;
   readonly #inFlight = new Set<string>();
   readonly #warnings: FileWarning[] = [];
+  /** Entries whose file could not be read; they are dropped from their tree. */
+  readonly #unreadable = new WeakSet<TreeEntry>();
   readonly #started = Date.now();
   #lastProgress = 0;
   readonly counters: BackupCounters = {
@@ -130,9 +154,10 @@ class Archiver implements ChunkSink {
     bytesSeen: 0,
   };
 
-  constructor(vault: UnlockedRepository, options: BackupOptions) {
+  constructor(vault: UnlockedRepository, options: BackupOptions, dryRun = false) {
     this.#vault = vault;
     this.#options = options;
+    this.#dryRun = dryRun;
     this.#packs = new PackWriter(vault.repo, {
       onStored: (ids) => {
         for (const id of ids) this.#inFlight.delete(id);
@@ -184,7 +209,7 @@ class Archiver implements ChunkSink {
    */
   async #storeMeta(type: BlobType, plaintext: Uint8Array, known?: string): Promise<string> {
     const id = blobId(this.#vault.keys.blobId, plaintext);
-    if (id === known) return id;
+    if (id === known || this.#dryRun) return id;
     const [needed] = await this.need([id]);
     if (needed) await this.#store(type, id, this.#vault.seal(id, plaintext));
     return id;
@@ -228,29 +253,59 @@ class Archiver implements ChunkSink {
       : new Map([...parents].filter(([id]) => sources.some((s) => s.id === id)));
   }
 
-  async run(): Promise<BackupResult> {
+  async #prepare(): Promise<{ host: string; sources: SourceState[]; parents: Map<string, ParentSource> }> {
     const host = this.#options.host ?? hostname();
-    const time = (this.#options.now?.() ?? new Date()).toISOString();
-    const paths = [...new Set(this.#options.paths.map((p) => resolve(p)))];
-    if (paths.length === 0)
+    const specs = new Map<string, string[]>();
+    for (const p of this.#options.paths) {
+      const spec = typeof p === 'string' ? { path: p, excludes: [] } : p;
+      const path = resolve(spec.path);
+      specs.set(path, [...(specs.get(path) ?? []), ...spec.excludes]);
+    }
+    if (specs.size === 0)
       throw new CumulusError('usage', 'nothing to back up', { hint: 'name at least one path' });
-    for (const path of paths) statOrMissing(path);
-    const sources: SourceState[] = paths.map((path) => ({
+    for (const path of specs.keys()) statOrMissing(path);
+    const sources: SourceState[] = [...specs].map(([path, excludes]) => ({
       path,
       id: this.#vault.sourceId(host, path),
       refs: new Set<string>(),
       logicalBytes: 0,
-      exclude: excludeMatcher(this.#options.excludes ?? []),
+      exclude: excludeMatcher([...(this.#options.excludes ?? []), ...excludes]),
+      filesToRead: 0,
+      bytesToRead: 0,
     }));
-    const parents = await this.#parents(host, sources);
+    return { host, sources, parents: await this.#parents(host, sources) };
+  }
+
+  async #walk(
+    sources: SourceState[],
+    parents: Map<string, ParentSource>,
+  ): Promise<{ id: string; path: string; tree: string }[]> {
+    const roots: { id: string; path: string; tree: string }[] = [];
+    for (const source of sources) {
+      const tree = await this.#sourceRoot(source, parents.get(source.id)?.tree);
+      source.refs.add(tree);
+      roots.push({ id: source.id, path: source.path, tree });
+    }
+    return roots;
+  }
+
+  async dryRun(): Promise<DryRunResult> {
+    const { sources, parents } = await this.#prepare();
+    await this.#walk(sources, parents);
+    const { filesDone, bytesDone, filesSeen, bytesSeen, bytesAdded, ...summary } = this.counters;
+    return {
+      summary,
+      sources: sources.map((s) => ({ path: s.path, filesToRead: s.filesToRead, bytesToRead: s.bytesToRead })),
+      warnings: this.#warnings,
+    };
+  }
+
+  async run(): Promise<BackupResult> {
+    const time = (this.#options.now?.() ?? new Date()).toISOString();
+    const { host, sources, parents } = await this.#prepare();
     const session = await this.#vault.repo.beginWrite();
     try {
-      const roots: { id: string; path: string; tree: string }[] = [];
-      for (const source of sources) {
-        const tree = await this.#sourceRoot(source, parents.get(source.id)?.tree);
-        source.refs.add(tree);
-        roots.push({ id: source.id, path: source.path, tree });
-      }
+      const roots = await this.#walk(sources, parents);
       const { filesDone, bytesDone, filesSeen, bytesSeen, ...counts } = this.counters;
       const summary: SnapshotSummary = { ...counts, durationMs: Date.now() - this.#started };
       const parentSnapshot = parents.size > 0 ? await this.#latestParentId(host) : null;
@@ -407,7 +462,9 @@ class Archiver implements ChunkSink {
         };
         entries.push(entry);
         const isNew = old === undefined;
-        if (size > this.#vault.config.chunker.min) {
+        if (this.#dryRun) {
+          this.#fileDone(source, entry, abs, isNew, { chunks: [], bytesRead: size });
+        } else if (size > this.#vault.config.chunker.min) {
           const { result } = await this.#pool.chunk([abs], true);
           pendingFiles.push(result.then(([r]) => this.#fileDone(source, entry, abs, isNew, r)));
         } else {
@@ -466,7 +523,7 @@ class Archiver implements ChunkSink {
     return {
       done,
       // Unreadable files are left out of the snapshot; they were reported as warnings.
-      entries: () => entries.filter((e) => e.type !== 'file' || !unreadable.has(e)),
+      entries: () => entries.filter((e) => e.type !== 'file' || !this.#unreadable.has(e)),
     };
   }
 
@@ -481,9 +538,11 @@ class Archiver implements ChunkSink {
       this.counters.bytesRead += result.bytesRead;
       if (result.error !== undefined) {
         this.#warn(abs, `cannot read: ${result.error}`);
-        unreadable.add(entry);
+        this.#unreadable.add(entry);
         return;
       }
+      source.filesToRead++;
+      source.bytesToRead += result.bytesRead;
       entry.chunks = result.chunks;
       entry.size = result.bytesRead;
       if (isNew) this.counters.filesNew++;
@@ -498,10 +557,15 @@ class Archiver implements ChunkSink {
   }
 }
 
-/** Entries whose file could not be read; they are dropped from their tree. */
-const unreadable = new WeakSet<TreeEntry>();
-
 /** backup runs one backup of `options.paths` into the repository and commits a snapshot. */
 export async function backup(vault: UnlockedRepository, options: BackupOptions): Promise<BackupResult> {
   return new Archiver(vault, options).run();
+}
+
+/** dryRunBackup says what `backup` with these options would read now, without reading or writing anything. */
+export async function dryRunBackup(
+  vault: UnlockedRepository,
+  options: Omit<BackupOptions, 'tags' | 'workers' | 'level' | 'now'>,
+): Promise<DryRunResult> {
+  return new Archiver(vault, options, true).dryRun();
 }
