@@ -64,3 +64,53 @@ it('backs up exactly when the simulated sensors say every condition holds', asyn
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('acts on a changed profile at once, not at the next poll, and is not woken by its own writes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cumulus-wake-'));
+  const stop = new AbortController();
+  let daemon: Promise<void> | undefined;
+  try {
+    const profile = join(dir, 'sensors.json');
+    await writeFile(profile, JSON.stringify({ ...GOOD_PROFILE, power: { ac: false, batteryPercent: 34 } }));
+    await mkdir(join(dir, 'home', 'Pictures'), { recursive: true });
+    const engine = new FakeEngine(systemClock);
+    engine.chunkMs = 5;
+    const simulated = new SimulatedSensors(profile, systemClock);
+    let reads = 0;
+    const ctx = localContext(
+      {
+        clock: systemClock,
+        sensors: {
+          read: () => {
+            reads++;
+            return simulated.read();
+          },
+        },
+        server: new FakeServer(systemClock),
+        runner: engine,
+        deviceState: new FakeDeviceState(),
+      },
+      { HOME: join(dir, 'home'), CUMULUS_CONFIG_DIR: join(dir, 'config'), CUMULUS_SENSORS: profile },
+    );
+    await enableBackup(ctx);
+    // The default poll is a minute: only a wakeup can start this backup within the test.
+    daemon = runDaemon(ctx, stop.signal);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(reads, 1, 'one evaluation while nothing changed, though the agent wrote its state');
+    assert.equal(engine.runs, 0);
+
+    await writeFile(profile, JSON.stringify(GOOD_PROFILE));
+    const deadline = Date.now() + 3_000;
+    while ((await ctx.state.read(Date.now())).lastSuccess === null) {
+      assert.ok(Date.now() < deadline, 'the backup ran when the profile changed');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(engine.runs, 1);
+    stop.abort();
+    await daemon;
+  } finally {
+    stop.abort();
+    await daemon?.catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+});

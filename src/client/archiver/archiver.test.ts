@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { TEST_KDF } from '../../core/keys.ts';
+import { initRepository } from '../local-keyring.ts';
+import type { UnlockedRepository } from '../unlocked-repository.ts';
+import { backup, dryRunBackup } from './archiver.ts';
+
+const CHUNKER = { min: 2048, avg: 8192, max: 32768 };
+
+async function setup(t: TestContext): Promise<{ work: string; vault: UnlockedRepository }> {
+  const work = await mkdtemp(join(tmpdir(), 'cumulus-archiver-'));
+  const vault = await initRepository(join(work, 'repo'), 'pw', { kdf: TEST_KDF, chunker: CHUNKER });
+  t.after(async () => {
+    await vault.repo.close();
+    await rm(work, { recursive: true, force: true });
+  });
+  return { work, vault };
+}
+
+async function files(vault: UnlockedRepository, snapshotId: string): Promise<string[]> {
+  const snapshot = await vault.findSnapshot(snapshotId);
+  const found: string[] = [];
+  for (const source of snapshot.info.sources) {
+    for await (const { path, entry } of vault.walk(source.tree)) {
+      if (entry.type === 'file') found.push(`${source.path.split('/').at(-1)}/${path}`);
+    }
+  }
+  return found.sort();
+}
+
+async function folder(root: string, contents: Record<string, string>): Promise<string> {
+  await mkdir(root, { recursive: true });
+  for (const [name, text] of Object.entries(contents)) await writeFile(join(root, name), text);
+  return root;
+}
+
+test("a source's own excludes apply to it alone", async (t) => {
+  const { work, vault } = await setup(t);
+  const docs = await folder(join(work, 'docs'), { 'a.txt': 'a', 'b.log': 'b' });
+  const pics = await folder(join(work, 'pics'), { 'c.jpg': 'c', 'd.log': 'd', 'e.tmp': 'e' });
+  const result = await backup(vault, {
+    paths: [
+      { path: docs, excludes: ['*.log'] },
+      { path: pics, excludes: [] },
+    ],
+    excludes: ['*.tmp'],
+    workers: 1,
+  });
+  assert.deepEqual(await files(vault, result.snapshotId), ['docs/a.txt', 'pics/c.jpg', 'pics/d.log']);
+});
+
+test('a dry run names what the next backup would read, per source, and writes nothing', async (t) => {
+  const { work, vault } = await setup(t);
+  const docs = await folder(join(work, 'docs'), { 'a.txt': 'aaaa', 'b.txt': 'bbbbbbbb' });
+  const pics = await folder(join(work, 'pics'), { 'c.jpg': 'c'.repeat(100) });
+  const paths = [docs, pics];
+  const first = await dryRunBackup(vault, { paths });
+  assert.deepEqual(first.sources, [
+    { path: docs, filesToRead: 2, bytesToRead: 12 },
+    { path: pics, filesToRead: 1, bytesToRead: 100 },
+  ]);
+  assert.equal(first.summary.filesNew, 3);
+  assert.deepEqual(await vault.listSnapshots(), []);
+  assert.deepEqual(await readdir(join(work, 'repo', 'packs')), []);
+
+  await backup(vault, { paths, workers: 1 });
+  await writeFile(join(docs, 'b.txt'), 'changed, and longer');
+  await writeFile(join(pics, 'new.jpg'), 'n'.repeat(50));
+  const next = await dryRunBackup(vault, { paths });
+  assert.deepEqual(next.sources, [
+    { path: docs, filesToRead: 1, bytesToRead: 19 },
+    { path: pics, filesToRead: 1, bytesToRead: 50 },
+  ]);
+  assert.deepEqual(
+    [next.summary.filesNew, next.summary.filesChanged, next.summary.filesUnchanged],
+    [1, 1, 2],
+  );
+  assert.equal((await vault.listSnapshots()).length, 1);
+});
