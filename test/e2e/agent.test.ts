@@ -1,0 +1,185 @@
+/**
+ * The issue's "done means", end to end with real processes only: a `cumulus server`
+ * process, a device signed in with `cumulus login`, `cumulus enable`, and the real
+ * `cumulus agent run` daemon reading a simulated sensor profile. On battery it waits and
+ * says why (status and doctor agree, nothing reaches the server); plugged in, it backs up
+ * at once — each source with its own excludes — and status, the server's device list and
+ * a restore on the account all show that backup.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { StatusReport } from '../../src/agent/status.ts';
+import { CLI, cliEnv } from '../helpers/cli.ts';
+import { compareTrees, writeTree } from '../helpers/trees.ts';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const ON_BATTERY = {
+  power: { ac: false, batteryPercent: 34 },
+  network: { online: true, type: 'wifi', metered: false, wifiSignalPercent: 70 },
+  session: { locked: true, idleSeconds: 600 },
+};
+const PLUGGED_IN = { ...ON_BATTERY, power: { ac: true, batteryPercent: 80 } };
+
+describe('the agent daemon against a server process', () => {
+  let dir: string;
+  let home: string;
+  let profile: string;
+  let env: Record<string, string>;
+  let server: ChildProcess;
+  let agent: ChildProcess | undefined;
+
+  const start = (args: string[]) =>
+    spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const cumulus = (args: string[]): Promise<Run> => {
+    const child = start(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  };
+  const json = async (args: string[]) => {
+    const run = await cumulus(args);
+    assert.ok(run.stdout !== '', `cumulus ${args.join(' ')}: ${run.stderr}`);
+    return JSON.parse(run.stdout);
+  };
+  /** until polls `cumulus status --json` until `test` holds on it. */
+  const until = async (what: string, test: (status: StatusReport) => boolean): Promise<StatusReport> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const status = await json(['status', '--json']);
+      if (test(status)) return status;
+      assert.ok(Date.now() < deadline, `${what}; status is ${JSON.stringify(status, null, 2)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cumulus-agent-e2e-'));
+    home = join(dir, 'home');
+    profile = join(dir, 'sensors.json');
+    env = {
+      HOME: home,
+      CUMULUS_CONFIG_DIR: join(dir, 'config'),
+      CUMULUS_SENSORS: profile,
+      CUMULUS_REPOSITORY: '',
+    };
+    writeTree(home, {
+      Documents: {
+        type: 'dir',
+        children: {
+          'letter.txt': { type: 'file', data: 'Dear owner,\n'.repeat(2000) },
+          cache: { type: 'dir', children: { 'big.bin': { type: 'file', data: 'x'.repeat(50_000) } } },
+        },
+      },
+      Pictures: {
+        type: 'dir',
+        children: {
+          'cat.jpg': { type: 'file', data: Buffer.alloc(300_000, 7) },
+          cache: { type: 'dir', children: { 'thumb.jpg': { type: 'file', data: 'thumbnail' } } },
+        },
+      },
+    });
+    await writeFile(profile, JSON.stringify(ON_BATTERY));
+    const data = join(dir, 'data');
+    const admin = await cumulus([
+      'server',
+      'admin',
+      'create',
+      '--data',
+      data,
+      '--email',
+      'owner@example.com',
+    ]);
+    assert.equal(admin.code, 0, admin.stderr);
+    server = start(['server', '--data', data, '--port', '0', '--log-level', 'warn']);
+    const url = await new Promise<string>((resolve, reject) => {
+      let seen = '';
+      server.stdout!.on('data', (chunk) => {
+        seen += chunk;
+        const match = seen.match(/listening on (http:\/\/\S+)/);
+        if (match) resolve(match[1]);
+      });
+      server.on('exit', () => reject(new Error(`the server exited: ${seen}`)));
+    });
+    const login = await cumulus(['login', url, '--email', 'owner@example.com', '--device-name', 'laptop']);
+    assert.equal(login.code, 0, login.stderr);
+  });
+
+  after(async () => {
+    for (const child of [agent, server]) {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.on('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('enables backup with the usual folders, and an exclude for one of them', async () => {
+    const enabled = await cumulus(['enable', '--yes']);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.match(enabled.stdout, /Backing up: .*Documents, .*Pictures/);
+    const added = await cumulus(['sources', 'add', join(home, 'Documents'), '--exclude', 'cache/']);
+    assert.equal(added.code, 0, added.stderr);
+  });
+
+  it('waits on battery, and says so', async () => {
+    agent = start(['agent', 'run']);
+    const status = await until(
+      'the agent says it waits for power',
+      (s) => s.agent.responsive && s.activity.kind === 'waiting',
+    );
+    assert.equal(status.activity.message, 'waiting: on battery (34%)');
+    assert.equal(status.lastSuccess, null);
+    const doctor = await json(['doctor', '--json']);
+    const power = doctor.checks.find((c: { id: string }) => c.id === 'power');
+    assert.equal(power.status, 'fail');
+    assert.match(power.evidence.join('\n'), /battery.*34%/);
+    assert.deepEqual(await json(['snapshots', '--json']), [], 'nothing was backed up');
+    const devices = await json(['devices', 'list', '--json']);
+    assert.equal(devices.devices[0].lastOutcome, 'skipped');
+    assert.match(devices.devices[0].lastReason, /on battery \(34%\)/);
+  });
+
+  it('backs up as soon as it is plugged in, each source with its own excludes', async () => {
+    await writeFile(profile, JSON.stringify(PLUGGED_IN));
+    const status = await until('the backup ran after plugging in', (s) => s.lastSuccess !== null);
+    const done = status.recent.find((r) => r.kind === 'success');
+    assert.match(done?.message ?? '', /^backed up: 3 new or changed file\(s\)/);
+    const snapshots = await json(['snapshots', '--json']);
+    assert.equal(snapshots.length, 1);
+    assert.equal(status.lastSuccess?.snapshotId, snapshots[0].id);
+
+    const target = join(dir, 'restored');
+    const restored = await cumulus(['restore', 'latest', '--target', target]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(compareTrees(join(home, 'Pictures'), join(target, 'Pictures')), []);
+    await access(join(target, 'Documents', 'letter.txt'));
+    await assert.rejects(access(join(target, 'Documents', 'cache')), "Documents' own exclude held");
+
+    const devices = await json(['devices', 'list', '--json']);
+    assert.equal(devices.devices[0].lastOutcome, 'success');
+    assert.equal(devices.devices[0].progress, null);
+  });
+
+  it('stops cleanly on SIGTERM and says the agent is not running', async () => {
+    const exited = new Promise<number | null>((resolve) => agent!.on('exit', resolve));
+    agent!.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const status = await json(['status', '--json']);
+    assert.equal(status.agent.running, false);
+    await mkdir(join(dir, 'config'), { recursive: true });
+    await assert.rejects(access(join(dir, 'config', 'agent.lock')), 'the lock is released');
+  });
+});
