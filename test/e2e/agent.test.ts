@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -173,6 +173,91 @@ describe('the agent daemon against a server process', () => {
     assert.equal(devices.devices[0].progress, null);
   });
 
+  /** diagnose runs `cumulus doctor --json` and returns its exit code and the check `id`. */
+  const diagnose = async (id: string, ...extra: string[]) => {
+    const run = await cumulus(['doctor', '--json', ...extra]);
+    const report = JSON.parse(run.stdout);
+    const check = report.checks.find((c: { id: string }) => c.id === id);
+    assert.ok(check, `doctor has a ${id} check: ${run.stdout}`);
+    return { code: run.code, report, check, text: check.evidence.join('\n') };
+  };
+  const admin = (args: string[]) => cumulus(['server', ...args, '--data', join(dir, 'data')]);
+
+  it('doctor: backup switched off, and --fix switches it on', async () => {
+    assert.equal((await cumulus(['disable', '--yes'])).code, 0);
+    const off = await diagnose('backup-switch');
+    assert.equal(off.check.status, 'fail');
+    assert.notEqual(off.code, 0, 'a failed check is a non-zero exit');
+    assert.match(off.text, /switched off/);
+    const fixed = await diagnose('backup-switch', '--fix', '--yes');
+    assert.deepEqual(
+      fixed.report.fixes.map((f: { check: string; outcome: string }) => [f.check, f.outcome]),
+      [['backup-switch', 'applied']],
+    );
+    assert.equal((await json(['status', '--json'])).backupEnabled, true);
+  });
+
+  it('doctor: a metered link', async () => {
+    await writeFile(profile, JSON.stringify({ ...PLUGGED_IN, network: { online: true, type: 'cellular' } }));
+    const { check, text } = await diagnose('network');
+    await writeFile(profile, JSON.stringify(PLUGGED_IN));
+    assert.equal(check.status, 'fail');
+    assert.match(text, /metered: yes/);
+    assert.match(check.fix.join('\n'), /unmetered Wi-Fi/);
+  });
+
+  it('doctor: storage full, with what would make it fit', async () => {
+    const { plans } = JSON.parse((await admin(['plan', 'list', '--json'])).stdout);
+    const original = plans.find((p: { isDefault: boolean }) => p.isDefault).id;
+    assert.equal(
+      (await admin(['plan', 'put', 'tiny', '--name', 'Tiny', '--quota', '1KB', '--hidden'])).code,
+      0,
+    );
+    assert.equal((await admin(['user', 'set-plan', 'owner@example.com', 'tiny'])).code, 0);
+    await writeFile(join(home, 'Pictures', 'new.jpg'), Buffer.alloc(20_000, 1));
+    const { check, text } = await diagnose('storage');
+    assert.equal((await admin(['user', 'set-plan', 'owner@example.com', original])).code, 0);
+    assert.equal(check.status, 'fail');
+    assert.match(text, /using 1\.\d kB of 1\.0 kB \(Tiny plan\), 0 B free/);
+    assert.match(text, /will not fit: needs 20 kB/);
+    assert.match(check.fix.join('\n'), /cumulus plan change|cumulus sources remove/);
+  });
+
+  it('doctor: the service is down', async () => {
+    const added = await admin([
+      'incident',
+      'add',
+      '--title',
+      'Disk trouble',
+      '--severity',
+      'major',
+      '--components',
+      'blob_storage',
+      '--json',
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    const { check, text } = await diagnose('service-status');
+    assert.equal((await admin(['incident', 'resolve', JSON.parse(added.stdout).id])).code, 0);
+    assert.equal(check.status, 'fail');
+    assert.match(text, /incident: Disk trouble/);
+  });
+
+  it('doctor: broken settings, and --fix resets them keeping the sources', async () => {
+    const settingsFile = join(dir, 'config', 'settings.json');
+    const before = JSON.parse(await readFile(settingsFile, 'utf8'));
+    await writeFile(settingsFile, JSON.stringify({ ...before, power: { requireAc: 'sometimes' } }));
+    const broken = await diagnose('settings');
+    assert.equal(broken.check.status, 'fail');
+    assert.match(broken.text, /power/);
+    await diagnose('settings', '--fix', '--yes');
+    const after = JSON.parse(await readFile(settingsFile, 'utf8'));
+    assert.deepEqual(
+      after.sources.map((s: { path: string }) => s.path),
+      before.sources.map((s: { path: string }) => s.path),
+    );
+    assert.equal((await diagnose('settings')).check.status, 'ok');
+  });
+
   it('stops cleanly on SIGTERM and says the agent is not running', async () => {
     const exited = new Promise<number | null>((resolve) => agent!.on('exit', resolve));
     agent!.kill('SIGTERM');
@@ -181,5 +266,31 @@ describe('the agent daemon against a server process', () => {
     assert.equal(status.agent.running, false);
     await mkdir(join(dir, 'config'), { recursive: true });
     await assert.rejects(access(join(dir, 'config', 'agent.lock')), 'the lock is released');
+  });
+
+  it('doctor: the agent is not running, and --fix starts it', async () => {
+    const down = await diagnose('agent');
+    assert.equal(down.check.status, 'fail');
+    assert.match(down.text, /no agent is running/);
+    await diagnose('agent', '--fix', '--yes');
+    const status = await json(['status', '--json']);
+    assert.equal(status.agent.responsive, true, 'the restarted agent answers');
+    process.kill(status.agent.pid, 'SIGTERM');
+  });
+
+  it('doctor: an agent below the minimum version', async () => {
+    const published = await admin(['release', 'publish', '99.0.0', '--minimum', '99.0.0']);
+    assert.equal(published.code, 0, published.stderr);
+    const { check, text } = await diagnose('update');
+    assert.equal(check.status, 'fail');
+    assert.match(text, /older than the minimum/);
+    assert.match(check.fix.join('\n'), /cumulus update/);
+  });
+
+  it('doctor: a revoked session', async () => {
+    assert.equal((await admin(['user', 'disable', 'owner@example.com'])).code, 0);
+    const { check, text } = await diagnose('sign-in');
+    assert.equal(check.status, 'fail');
+    assert.match(text, /revoked|signed out/);
   });
 });
