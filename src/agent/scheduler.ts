@@ -19,7 +19,7 @@ import {
   type ServerFacts,
   type Values,
 } from './conditions.ts';
-import { formatBytes, formatClock, formatDuration } from './format.ts';
+import { formatBytes, formatDuration, formatWhen } from './format.ts';
 import type {
   AgentServer,
   BackupOutcome,
@@ -158,7 +158,7 @@ export class Scheduler {
     if (backupSwitch.enabled && now < dueAt) {
       await this.#update((s) => {
         s.nextDueAt = dueAt;
-        const message = `next backup due at ${formatClock(dueAt)}`;
+        const message = `next backup due at ${formatWhen(dueAt)}`;
         recordReason(s, { kind: 'scheduled', message, values: { dueAt } }, now);
         s.activity = { kind: 'idle', since: s.reasons.at(-1)!.since, message };
       });
