@@ -282,4 +282,40 @@ describe('progress, the upload measurement and usage per source, against the rea
       storage.fix!.join('\n'),
     );
   });
+
+  it('a backup stopped midway resumes without sending again what it stored', async () => {
+    const ctx = machineContext(desktopEnv);
+    // The test above left the account on a plan too tight for this one.
+    await own.services.plans.put(LOCAL_ADMIN, 'roomy', { name: 'roomy', quotaBytes: 1e9, offered: false });
+    await own.services.plans.assign(LOCAL_ADMIN, desktop.accountId, 'roomy');
+    const videos = join(dir, 'desktop-home', 'Videos');
+    await mkdir(videos, { recursive: true });
+    const fileBytes = 2_000_000;
+    for (let i = 0; i < 12; i++) await writeFile(join(videos, `clip-${i}.bin`), randomBytes(fileBytes));
+    const sources = [{ path: videos, excludes: [] }];
+    const stop = new AbortController();
+    const unplugged = new Error('unplugged');
+    let doneWhenStopped = 0;
+    await assert.rejects(
+      ctx.runner.run(sources, {
+        signal: stop.signal,
+        onProgress: (p) => {
+          if (p.filesDone === 0 || stop.signal.aborted) return;
+          doneWhenStopped = p.filesDone;
+          stop.abort(unplugged);
+        },
+      }),
+      (error) => error === unplugged,
+    );
+    assert.ok(doneWhenStopped >= 1 && doneWhenStopped < 12, `stopped after ${doneWhenStopped} file(s)`);
+    const resumed = await ctx.runner.run(sources, {
+      signal: new AbortController().signal,
+      onProgress: () => {},
+    });
+    assert.equal(resumed.status, 'success');
+    assert.ok(
+      resumed.bytesAdded <= (12 - doneWhenStopped) * fileBytes + 100_000,
+      `sent ${resumed.bytesAdded} bytes after ${doneWhenStopped} of 12 files were stored`,
+    );
+  });
 });
