@@ -7,20 +7,14 @@
  * a restore on the account all show that backup.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusReport } from '../../src/agent/status.ts';
-import { CLI, cliEnv } from '../helpers/cli.ts';
+import { cumulusAsync, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
 import { compareTrees, writeTree } from '../helpers/trees.ts';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const ON_BATTERY = {
   power: { ac: false, batteryPercent: 34 },
@@ -34,19 +28,11 @@ describe('the agent daemon against a server process', () => {
   let home: string;
   let profile: string;
   let env: Record<string, string>;
-  let server: ChildProcess;
+  let server: ServerProcess | undefined;
   let agent: ChildProcess | undefined;
 
-  const start = (args: string[]) =>
-    spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  const cumulus = (args: string[]): Promise<Run> => {
-    const child = start(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk) => (stdout += chunk));
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  };
+  const start = (args: string[]) => cumulusAsync(args, env);
+  const cumulus = (args: string[]) => runCumulus(args, env);
   const json = async (args: string[]) => {
     const run = await cumulus(args);
     assert.ok(run.stdout !== '', `cumulus ${args.join(' ')}: ${run.stderr}`);
@@ -90,39 +76,25 @@ describe('the agent daemon against a server process', () => {
       },
     });
     await writeFile(profile, JSON.stringify(ON_BATTERY));
-    const data = join(dir, 'data');
-    const admin = await cumulus([
-      'server',
-      'admin',
-      'create',
-      '--data',
-      data,
+    server = await startServerProcess(join(dir, 'data'), 'owner@example.com', env);
+    const login = await cumulus([
+      'login',
+      server.url,
       '--email',
       'owner@example.com',
+      '--device-name',
+      'laptop',
     ]);
-    assert.equal(admin.code, 0, admin.stderr);
-    server = start(['server', '--data', data, '--port', '0', '--log-level', 'warn']);
-    const url = await new Promise<string>((resolve, reject) => {
-      let seen = '';
-      server.stdout!.on('data', (chunk) => {
-        seen += chunk;
-        const match = seen.match(/listening on (http:\/\/\S+)/);
-        if (match) resolve(match[1]);
-      });
-      server.on('exit', () => reject(new Error(`the server exited: ${seen}`)));
-    });
-    const login = await cumulus(['login', url, '--email', 'owner@example.com', '--device-name', 'laptop']);
     assert.equal(login.code, 0, login.stderr);
   });
 
   after(async () => {
-    for (const child of [agent, server]) {
-      if (child && child.exitCode === null) {
-        const exited = new Promise((resolve) => child.on('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+    if (agent && agent.exitCode === null) {
+      const exited = new Promise((resolve) => agent!.on('exit', resolve));
+      agent.kill('SIGTERM');
+      await exited;
     }
+    await server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -4,30 +4,23 @@
  * Storage with decrypted paths, and delete a source's data for exactly the promised bytes.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadDeviceState, saveDeviceState } from '../../src/client/device-state.ts';
-import { CLI, cliEnv } from '../helpers/cli.ts';
+import { type CliResult, runCumulus } from '../helpers/cli.ts';
 import { compareTrees } from '../helpers/trees.ts';
 import { approvedDevice, createAccount, startTestServer, type TestServer } from '../server/helpers.ts';
 import { PASSWORD, randomTree } from '../server/repository-helpers.ts';
 
-function cumulus(
-  configDir: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: cliEnv({ CUMULUS_CONFIG_DIR: configDir, CUMULUS_PASSWORD: PASSWORD, CUMULUS_REPOSITORY: '' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** cumulus runs the real command as the device whose state is in `configDir`. */
+function cumulus(configDir: string, args: string[]): Promise<CliResult> {
+  return runCumulus(args, {
+    CUMULUS_CONFIG_DIR: configDir,
+    CUMULUS_PASSWORD: PASSWORD,
+    CUMULUS_REPOSITORY: '',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 describe('cumulus backup, restore and storage through the server', () => {

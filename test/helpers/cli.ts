@@ -1,5 +1,5 @@
 /** Runs the real `cumulus` command in a child process, as a user would. */
-import { type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const CLI = resolve(import.meta.dirname, '../../src/cli/main.ts');
@@ -31,4 +31,58 @@ export function cumulusAsync(args: string[], env: Record<string, string> = {}, o
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,
   });
+}
+
+/**
+ * runCumulus runs the command to its end without blocking this process's event loop (so a
+ * server started in the test keeps answering), with `input` on its standard input.
+ */
+export function runCumulus(args: string[], env: Record<string, string> = {}, input = ''): Promise<CliResult> {
+  const child = cumulusAsync(args, env, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  child.stdin!.end(input);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** stop ends the server with SIGTERM and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * startServerProcess creates the admin account `email` (password CUMULUS_PASSWORD of
+ * `env`) in the data folder `data` and starts `cumulus server` on a free loopback port.
+ */
+export async function startServerProcess(
+  data: string,
+  email: string,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
+  const admin = await runCumulus(['server', 'admin', 'create', '--data', data, '--email', email], env);
+  if (admin.code !== 0) throw new Error(`cumulus server admin create failed: ${admin.stderr}`);
+  const child = cumulusAsync(['server', '--data', data, '--port', '0', '--log-level', 'warn'], env);
+  const url = await new Promise<string>((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk) => {
+      seen += chunk;
+      const match = seen.match(/listening on (http:\/\/\S+)/);
+      if (match) resolve(match[1]);
+    });
+    child.on('exit', () => reject(new Error(`the server exited: ${seen}`)));
+  });
+  return {
+    child,
+    url,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -15,6 +15,7 @@ import type { SessionInfo } from '../../src/api/account.ts';
 import type { Device } from '../../src/api/devices.ts';
 import type { Release } from '../../src/api/releases.ts';
 import type { StatusReport } from '../../src/api/status.ts';
+import { startServerProcess } from '../helpers/cli.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const PASSWORD = 'cli test password';
@@ -66,7 +67,7 @@ function waitFor(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<RegExp
 describe('cumulus CLI against a server process', () => {
   let dir: string;
   let data: string;
-  let server: ChildProcess;
+  let stopServer: (() => Promise<void>) | undefined;
   let url: string;
   const one = () => ({ CUMULUS_CONFIG_DIR: join(dir, 'one') });
   const two = () => ({ CUMULUS_CONFIG_DIR: join(dir, 'two') });
@@ -74,27 +75,13 @@ describe('cumulus CLI against a server process', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cumulus-cli-'));
     data = join(dir, 'data');
-    const admin = await cumulus([
-      'server',
-      'admin',
-      'create',
-      '--data',
-      data,
-      '--email',
-      'owner@example.com',
-    ]);
-    assert.equal(admin.code, 0, admin.stderr);
-    assert.match(admin.stdout, /created admin account owner@example.com/);
-    server = start(['server', '--data', data, '--port', '0', '--log-level', 'warn'], {});
-    url = (await waitFor(server.stdout!, /listening on (http:\/\/\S+)/))[1];
+    const running = await startServerProcess(data, 'owner@example.com', { CUMULUS_PASSWORD: PASSWORD });
+    url = running.url;
+    stopServer = running.stop;
   });
 
   after(async () => {
-    if (server.exitCode === null) {
-      const exited = new Promise((resolve) => server.on('exit', resolve));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await stopServer?.();
     await rm(dir, { recursive: true, force: true });
   });
 
