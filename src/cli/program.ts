@@ -3,6 +3,7 @@
  * file only builds the program and turns errors into one clear line and an exit code.
  */
 import { Command, CommanderError } from 'commander';
+import { agentVersion } from '../agent/version.ts';
 import { isCumulusError } from '../core/errors.ts';
 import { commandModules } from './commands/index.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
@@ -10,7 +11,7 @@ import { EXIT, exitCodeFor } from './exit-codes.ts';
 export function buildProgram(): Command {
   const program = new Command('cumulus')
     .description('Cumulus: end-to-end encrypted, deduplicated backups to a folder or a Cumulus server')
-    .version('0.1.0')
+    .version(agentVersion)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of commandModules) register(program);

@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pkg from '../../package.json' with { type: 'json' };
 import { parsePack } from '../../src/core/pack.ts';
 import { cumulus } from '../helpers/cli.ts';
 import { compareTrees, pseudoRandom, writeTree } from '../helpers/trees.ts';
@@ -306,4 +307,10 @@ describe('corruption is found and contained', () => {
     assert.equal(readFileSync(join(target, 'b.txt'), 'utf8'), 'small and intact\n');
     assert.equal(existsSync(join(target, 'a.bin')), false);
   });
+});
+
+test('--version reports the version of the installed package (what `cumulus update` verifies)', () => {
+  const result = cumulus(['--version']);
+  assert.equal(result.code, 0);
+  assert.equal(result.stdout.trim(), pkg.version);
 });
