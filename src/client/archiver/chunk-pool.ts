@@ -87,7 +87,7 @@ export class ChunkPool {
       const job = this.#queue.shift();
       if (job === undefined) break;
       slot.job = job;
-      slot.worker.postMessage({ type: 'job', jobId: 0, paths: job.paths, large: job.large });
+      slot.worker.postMessage({ type: 'job', paths: job.paths, large: job.large });
     }
     while (this.#spaceWaiters.length > 0 && this.#queue.length < this.#maxQueued)
       this.#spaceWaiters.shift()?.();

@@ -22,9 +22,9 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 /** ask sends chunk IDs to the main thread and resolves with which of them to seal and send. */
-function ask(jobId: number, ids: string[]): Promise<boolean[]> {
+function ask(ids: string[]): Promise<boolean[]> {
   const askId = nextAsk++;
-  post({ type: 'ask', jobId, askId, ids });
+  post({ type: 'ask', askId, ids });
   return new Promise((resolve) => answers.set(askId, resolve));
 }
 
@@ -34,12 +34,9 @@ interface Pending {
 }
 
 /** sendNeeded seals the chunks the main thread asked for and posts them in one message. */
-async function sendNeeded(jobId: number, pending: Pending[]): Promise<void> {
+async function sendNeeded(pending: Pending[]): Promise<void> {
   if (pending.length === 0 || init === undefined) return;
-  const need = await ask(
-    jobId,
-    pending.map((p) => p.id),
-  );
+  const need = await ask(pending.map((p) => p.id));
   const blobs: { id: string; sealed: Uint8Array; rawLength: number }[] = [];
   const transfer: ArrayBuffer[] = [];
   for (let i = 0; i < pending.length; i++) {
@@ -51,7 +48,7 @@ async function sendNeeded(jobId: number, pending: Pending[]): Promise<void> {
     blobs.push({ id: pending[i].id, sealed: bytes, rawLength: pending[i].data.length });
     transfer.push(bytes.buffer as ArrayBuffer);
   }
-  if (blobs.length > 0) post({ type: 'blobs', jobId, blobs }, transfer);
+  if (blobs.length > 0) post({ type: 'blobs', blobs }, transfer);
 }
 
 function errorText(error: unknown): string {
@@ -60,7 +57,7 @@ function errorText(error: unknown): string {
 }
 
 /** chunkLargeFile streams one file through the chunker in windows, so memory stays bounded. */
-async function chunkLargeFile(jobId: number, path: string): Promise<FileResult> {
+async function chunkLargeFile(path: string): Promise<FileResult> {
   if (init === undefined) throw new Error('worker not initialised');
   const { chunker, keys } = init;
   const window = Math.max(8 << 20, chunker.max);
@@ -99,7 +96,7 @@ async function chunkLargeFile(jobId: number, path: string): Promise<FileResult> 
         pending.push({ id, data });
         start = end;
       }
-      await sendNeeded(jobId, pending);
+      await sendNeeded(pending);
     }
   } catch (error) {
     return { chunks, bytesRead, error: errorText(error) };
@@ -113,7 +110,7 @@ async function chunkLargeFile(jobId: number, path: string): Promise<FileResult> 
  * chunkSmallFiles handles a batch of files no larger than the minimum chunk size: each is
  * one chunk, and the whole batch costs one round trip to the main thread.
  */
-async function chunkSmallFiles(jobId: number, paths: string[]): Promise<FileResult[]> {
+async function chunkSmallFiles(paths: string[]): Promise<FileResult[]> {
   if (init === undefined) throw new Error('worker not initialised');
   const results: FileResult[] = [];
   const pending: Pending[] = [];
@@ -137,7 +134,7 @@ async function chunkSmallFiles(jobId: number, paths: string[]): Promise<FileResu
     }
     results.push({ chunks: [id], bytesRead: data.length });
   }
-  await sendNeeded(jobId, pending);
+  await sendNeeded(pending);
   return results;
 }
 
@@ -175,11 +172,11 @@ port.on('message', (message: ToWorker) => {
       return;
     }
     case 'job': {
-      const { jobId, paths, large } = message;
-      const work = large ? chunkLargeFile(jobId, paths[0]).then((r) => [r]) : chunkSmallFiles(jobId, paths);
+      const { paths, large } = message;
+      const work = large ? chunkLargeFile(paths[0]).then((r) => [r]) : chunkSmallFiles(paths);
       work.then(
-        (files) => post({ type: 'done', jobId, files }),
-        (error: unknown) => post({ type: 'failed', jobId, message: errorText(error) }),
+        (files) => post({ type: 'done', files }),
+        (error: unknown) => post({ type: 'failed', message: errorText(error) }),
       );
       return;
     }

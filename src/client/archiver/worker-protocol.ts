@@ -15,13 +15,14 @@ export interface FileResult {
   error?: string;
 }
 
+/** A worker has one job at a time, so its messages need no job ID. */
 export type ToWorker =
   | { type: 'init'; init: WorkerInit }
-  | { type: 'job'; jobId: number; paths: string[]; large: boolean }
+  | { type: 'job'; paths: string[]; large: boolean }
   | { type: 'answer'; askId: number; need: boolean[] };
 
 export type FromWorker =
-  | { type: 'ask'; jobId: number; askId: number; ids: string[] }
-  | { type: 'blobs'; jobId: number; blobs: { id: string; sealed: Uint8Array; rawLength: number }[] }
-  | { type: 'done'; jobId: number; files: FileResult[] }
-  | { type: 'failed'; jobId: number; message: string };
+  | { type: 'ask'; askId: number; ids: string[] }
+  | { type: 'blobs'; blobs: { id: string; sealed: Uint8Array; rawLength: number }[] }
+  | { type: 'done'; files: FileResult[] }
+  | { type: 'failed'; message: string };
