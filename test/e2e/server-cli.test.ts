@@ -62,8 +62,12 @@ describe('cumulus backup, restore and storage through the server', () => {
     const result = await cumulus(desktop, ['restore', 'latest', '--device', 'laptop', '--target', target]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(compareTrees(documents, join(target, documents.split('/').at(-1)!)), []);
-    const snapshots = await cumulus(desktop, ['snapshots', '--json']);
-    assert.equal(JSON.parse(snapshots.stdout).length, 1);
+    const snapshots = JSON.parse((await cumulus(desktop, ['snapshots', '--json'])).stdout);
+    assert.deepEqual(
+      snapshots.map((s: { device: string }) => s.device),
+      ['laptop'],
+      "the server names the laptop's snapshot's device",
+    );
   });
 
   it('shows storage per source and frees exactly the promised bytes', async () => {

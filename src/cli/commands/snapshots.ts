@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { RemoteRepository } from '../../client/remote-repository.ts';
 import { bytes, table } from '../format.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
@@ -6,13 +7,18 @@ export function register(program: Command): void {
   withRepositoryOptions(program.command('snapshots').description('list snapshots, oldest first'))
     .option('--json', 'print as JSON')
     .action(async (options) => {
-      const snapshots = await withRepository(options, (vault) => vault.listSnapshots());
+      const { snapshots, deviceNames } = await withRepository(options, async (vault) => ({
+        snapshots: await vault.listSnapshots(),
+        // On an account, the server names the device that made each snapshot (as it is called now).
+        deviceNames: vault.repo instanceof RemoteRepository ? vault.repo.deviceNames : undefined,
+      }));
       if (options.json) {
         printJson(
           snapshots.map(({ record, info }) => ({
             id: record.id,
             time: info.time,
             host: info.host,
+            ...(deviceNames && { device: deviceNames.get(record.device) ?? null }),
             user: info.user,
             tags: info.tags,
             paths: info.sources.map((s) => s.path),
