@@ -3,12 +3,50 @@
  * live in an encapsulated plugin that adds an `application/octet-stream` parser and larger
  * body limits; every other route keeps the app's JSON-only, 1 MiB default.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as api from '../../api/repository.ts';
 import { CumulusError } from '../../core/errors.ts';
 import { done, route } from '../http/route.ts';
 import type { Services } from '../services/index.ts';
 import { HEARTBEAT_SECONDS, RepositoryService } from '../services/repository.ts';
+
+function tooLarge(limit: number): CumulusError {
+  return new CumulusError('too_large', `the request body is larger than ${limit} bytes`, {
+    hint: 'packs are about 16 MiB; send a smaller one',
+  });
+}
+
+/**
+ * receiveBytes reads a request body of at most `limit` bytes into one Buffer. With a
+ * Content-Length (what clients send) the Buffer is allocated once and each piece is copied
+ * straight into it, instead of keeping every piece and concatenating them at the end.
+ */
+export async function receiveBytes(
+  contentLength: string | undefined,
+  payload: AsyncIterable<Buffer>,
+  limit: number,
+): Promise<Buffer> {
+  const declared = contentLength === undefined ? undefined : Number(contentLength);
+  if (declared !== undefined && declared > limit) throw tooLarge(limit);
+  const body = Buffer.allocUnsafe(declared ?? 0);
+  const pieces: Buffer[] = [];
+  let received = 0;
+  for await (const piece of payload) {
+    if (declared === undefined) {
+      if (received + piece.length > limit) throw tooLarge(limit);
+      pieces.push(piece);
+    } else if (received + piece.length <= declared) piece.copy(body, received);
+    received += piece.length;
+  }
+  if (declared === undefined) return Buffer.concat(pieces, received);
+  if (received !== declared) {
+    throw new CumulusError(
+      'invalid_input',
+      `the body has ${received} bytes, its Content-Length says ${declared}`,
+    );
+  }
+  return body;
+}
 
 export async function repositoryRoutes(app: FastifyInstance, s: Services): Promise<void> {
   const repo = new RepositoryService(s);
@@ -45,8 +83,8 @@ export async function repositoryRoutes(app: FastifyInstance, s: Services): Promi
   await app.register(async (scoped) => {
     scoped.addContentTypeParser(
       'application/octet-stream',
-      { parseAs: 'buffer', bodyLimit: api.MAX_PACK_BYTES },
-      (_request, body, parsed) => parsed(null, body),
+      (request: FastifyRequest, payload: AsyncIterable<Buffer>) =>
+        receiveBytes(request.headers['content-length'], payload, api.MAX_PACK_BYTES),
     );
     scoped.removeContentTypeParser('application/json');
     scoped.addContentTypeParser(
