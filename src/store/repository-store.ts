@@ -243,11 +243,13 @@ export class RepositoryStore {
   }
 
   /**
-   * pendingBytes counts unreferenced blobs touched within the grace window: uploads not
-   * yet committed, which gc will not remove yet.
+   * claimedBytes is what a quota counts before an upload: bytes referenced by snapshots
+   * plus unreferenced blobs touched within the grace window (uploads not yet committed,
+   * which gc will not remove yet), read from the index at once.
    */
-  async pendingBytes(graceMs = DEFAULT_GRACE_MS): Promise<number> {
-    return (await this.meta.usage(this.#clock() - graceMs)).pendingBytes;
+  async claimedBytes(graceMs = DEFAULT_GRACE_MS): Promise<number> {
+    const { referencedBytes, pendingBytes } = await this.meta.usage(this.#clock() - graceMs);
+    return referencedBytes + pendingBytes;
   }
 
   storageBreakdown(): Promise<StorageBreakdown> {

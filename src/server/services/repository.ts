@@ -114,8 +114,7 @@ export class RepositoryService {
     if (await store.meta.hasPack(packId)) return 0;
     const quota = (await this.#plans.planOf(caller.accountId)).quotaBytes;
     const uploading = this.#uploading.get(caller.accountId) ?? 0;
-    const [usage, pending] = await Promise.all([store.usage(), store.pendingBytes()]);
-    const claimed = usage.referencedBytes + pending + uploading;
+    const claimed = (await store.claimedBytes()) + uploading;
     if (claimed + pack.length > quota) throw quotaExceeded(claimed, quota, pack.length);
     this.#uploading.set(caller.accountId, uploading + pack.length);
     try {
