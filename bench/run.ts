@@ -12,6 +12,7 @@ import { ensureCorpus, mutationSize, planBytes } from './corpus.ts';
 import { renderMemory, runMemoryBench } from './memory.ts';
 import { runPhases } from './phases.ts';
 import { failures, type PhaseName, phaseNames, phaseTitles, renderPhase, renderSweep } from './report.ts';
+import { renderServerBench, runServerBench } from './server.ts';
 import { type Chunker, gnuTimeMissing, makeTool, type Tool, type ToolName, toolNames } from './tools.ts';
 import { parseSize } from './units.ts';
 
@@ -28,6 +29,9 @@ const usage = `Usage: npm run bench -- [options]
   --memory              memory benchmark instead: one big file and many small files
   --big-size SIZE       size of the memory benchmark's big file (default 5G)
   --files N             number of files in the memory benchmark's tree (default 1000000)
+  --skip-server         skip the server benchmark (through the server vs local, N devices; ~15 s)
+  --server-mb N         corpus of the server benchmark in MiB (default 64)
+  --devices N           devices backing up at once in the server benchmark (default 20)
   --markdown            print Markdown tables (for the README)
   --json                print one JSON document on stdout instead of tables
   --keep-repos          keep the repositories in .bench/repos after the run
@@ -48,6 +52,9 @@ interface Options {
   markdown: boolean;
   json: boolean;
   keepRepos: boolean;
+  server: boolean;
+  serverMb: number;
+  devices: number;
 }
 
 function parseList<T extends string>(text: string, allowed: readonly T[], flag: string): T[] {
@@ -91,6 +98,9 @@ function parseOptions(argv: string[]): Options | undefined {
       markdown: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'keep-repos': { type: 'boolean', default: false },
+      'skip-server': { type: 'boolean', default: false },
+      'server-mb': { type: 'string', default: '64' },
+      devices: { type: 'string', default: '20' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -111,6 +121,9 @@ function parseOptions(argv: string[]): Options | undefined {
     markdown: values.markdown,
     json: values.json,
     keepRepos: values['keep-repos'],
+    server: !values['skip-server'] && !sweep,
+    serverMb: Math.round(positive(values['server-mb'], '--server-mb')),
+    devices: Math.round(positive(values.devices, '--devices')),
   };
 }
 
@@ -236,6 +249,17 @@ async function main(): Promise<number> {
       );
       const failed = failures(run.results);
       if (failed.length > 0) out.push('', 'Failures:', ...failed.map((failure) => `- ${failure}`));
+    }
+    if (options.server) {
+      const server = await runServerBench({ mb: options.serverMb, devices: options.devices, runs: 3 });
+      report.server = server;
+      ok &&= server.devices.errors === 0;
+      out.push(
+        heading('Through the server vs local (Cumulus, loopback)', options.markdown),
+        renderServerBench(server, options.markdown),
+        '',
+        `MiB = 2^20 bytes. ${server.mb} files of 1 MiB of random bytes; local and server runs alternate; client and server share this process. ${server.seconds.toFixed(0)} s.`,
+      );
     }
   }
   const seconds = (performance.now() - started) / 1000;
