@@ -455,6 +455,32 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.deepEqual(await packFiles(blobs), []);
     });
 
+    test('gc leaves the file of a pack being added, even while the index has yet to name it', async (t) => {
+      const { store, blobs, clock } = await setup(t, make);
+      const pack = makePack([100, 200]);
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const indexPacks = store.meta.indexPacks.bind(store.meta);
+      store.meta.indexPacks = async (...args) => {
+        await gate;
+        return indexPacks(...args);
+      };
+      const adding = store.addPack(pack.bytes, pack.id);
+      while ((await blobs.size(packName(pack.id))) === undefined) await new Promise(setImmediate);
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      await store.gc();
+      release();
+      await adding;
+      assert.equal(
+        await blobs.size(packName(pack.id)),
+        pack.bytes.length,
+        'the pack the index names is stored',
+      );
+      assert.deepEqual(await store.readBlob(pack.blobs[0].id), pack.blobs[0].sealed);
+    });
+
     test('checkPacks names a damaged or missing pack and the blobs it holds', async (t) => {
       const { store, blobs, add } = await setup(t, make);
       const good = makePack([100, 100]);

@@ -115,6 +115,14 @@ export class RepositoryStore {
   readonly #host: string;
   readonly #isProcessAlive: (pid: number) => boolean;
   readonly #heartbeats = new Set<NodeJS.Timeout>();
+  /**
+   * Packs addPack is writing or indexing in this process, by ID (with a count: the same
+   * pack may be sent twice at once). gc never deletes their files as orphans: between the
+   * write and the index a new pack looks exactly like one a crash left behind.
+   */
+  readonly #storing = new Map<string, number>();
+  /** Orphan pack files gc is deleting, by pack ID: addPack waits for them before it writes. */
+  readonly #deleting = new Map<string, Promise<void>>();
 
   constructor(
     meta: MetaStore,
@@ -143,9 +151,17 @@ export class RepositoryStore {
     }
     const entries = parsePack(pack);
     if (await this.meta.hasPack(id)) return { newBlobs: 0, bytes: 0 };
-    await this.blobs.put(packName(id), pack);
-    const { newBlobs } = await this.meta.indexPacks([{ id, size: pack.length, entries }], this.#clock());
-    return { newBlobs, bytes: pack.length };
+    this.#storing.set(id, (this.#storing.get(id) ?? 0) + 1);
+    try {
+      await this.#deleting.get(id);
+      await this.blobs.put(packName(id), pack);
+      const { newBlobs } = await this.meta.indexPacks([{ id, size: pack.length, entries }], this.#clock());
+      return { newBlobs, bytes: pack.length };
+    } finally {
+      const left = (this.#storing.get(id) ?? 1) - 1;
+      if (left > 0) this.#storing.set(id, left);
+      else this.#storing.delete(id);
+    }
   }
 
   /** missingBlobs returns the IDs the store lacks, and touches the ones it holds (see gc). */
@@ -383,14 +399,31 @@ export class RepositoryStore {
       report.freedBytes += sizes.get(id)!;
     }
     for (const orphan of orphans) {
-      // Indexed since we listed it (a writer re-sent it): it is no orphan any more.
+      // Indexed since we listed it, or being added right now (a writer re-sent it): no orphan.
       const id = packIdOf(orphan.name);
-      if (id !== undefined && (await this.meta.hasPack(id))) continue;
-      await this.blobs.delete(orphan.name);
+      if (id !== undefined && (this.#storing.has(id) || (await this.meta.hasPack(id)))) continue;
+      if (id !== undefined && this.#storing.has(id)) continue;
+      await this.#deleteOrphan(orphan.name, id);
       report.deletedPacks++;
       report.freedBytes += orphan.size;
     }
     return report;
+  }
+
+  /**
+   * #deleteOrphan deletes an unindexed pack file; an addPack of the same ID that starts
+   * meanwhile waits for the deletion before it writes the file again.
+   */
+  async #deleteOrphan(name: string, id: string | undefined): Promise<void> {
+    const deletion = this.blobs.delete(name);
+    if (id === undefined) return deletion;
+    const settled = deletion.catch(() => {});
+    this.#deleting.set(id, settled);
+    try {
+      await deletion;
+    } finally {
+      if (this.#deleting.get(id) === settled) this.#deleting.delete(id);
+    }
   }
 
   /** #orphans lists files under packs/ the index does not name, written before `cutoff`. */
