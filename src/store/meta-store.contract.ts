@@ -455,7 +455,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.deepEqual(await packFiles(blobs), []);
     });
 
-    test('gc leaves the file of a pack being added, even while the index has yet to name it', async (t) => {
+    test('gc leaves the files of a pack being added, even while the index has yet to name it', async (t) => {
       const { store, blobs, clock } = await setup(t, make);
       const pack = makePack([100, 200]);
       let release = () => {};
@@ -467,10 +467,14 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         await gate;
         return indexPacks(...args);
       };
+      // A temporary file of the same pack, as a folder store leaves it while writing.
+      const temporary = `${packName(pack.id)}.tmp-0a1b`;
+      await blobs.put(temporary, pack.bytes.subarray(0, 50));
       const adding = store.addPack(pack.bytes, pack.id);
       while ((await blobs.size(packName(pack.id))) === undefined) await new Promise(setImmediate);
       clock.advance(DEFAULT_GRACE_MS + MINUTE);
       await store.gc();
+      assert.equal(await blobs.size(temporary), 50, 'the temporary file of a pack being added stays');
       release();
       await adding;
       assert.equal(

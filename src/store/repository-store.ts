@@ -61,6 +61,9 @@ export function packIdOf(name: string): string | undefined {
   return match?.[2];
 }
 
+/** The end of the name of a file a BlobStore is still writing (FolderBlobStore: `<name>.tmp-<hex>`). */
+const TEMPORARY_SUFFIX = /\.tmp-[0-9a-f]+$/;
+
 function invalid(what: string, value: unknown): CumulusError {
   return new CumulusError('invalid_input', `${what} is not valid: ${JSON.stringify(value)?.slice(0, 80)}`);
 }
@@ -399,10 +402,12 @@ export class RepositoryStore {
       report.freedBytes += sizes.get(id)!;
     }
     for (const orphan of orphans) {
-      // Indexed since we listed it, or being added right now (a writer re-sent it): no orphan.
+      // A pack (or its temporary file) being added right now, or indexed since we listed it: no orphan.
+      const writing = packIdOf(orphan.name.replace(TEMPORARY_SUFFIX, ''));
+      if (writing !== undefined && this.#storing.has(writing)) continue;
       const id = packIdOf(orphan.name);
-      if (id !== undefined && (this.#storing.has(id) || (await this.meta.hasPack(id)))) continue;
-      if (id !== undefined && this.#storing.has(id)) continue;
+      if (id !== undefined && (await this.meta.hasPack(id))) continue;
+      if (writing !== undefined && this.#storing.has(writing)) continue;
       await this.#deleteOrphan(orphan.name, id);
       report.deletedPacks++;
       report.freedBytes += orphan.size;
