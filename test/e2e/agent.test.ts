@@ -259,6 +259,25 @@ describe('the agent daemon against a server process', () => {
     restartedAgent = status.agent.pid;
   });
 
+  it('doctor: an account key that does not open the repository', async () => {
+    const stateFile = join(dir, 'config', 'device.json');
+    const saved = await readFile(stateFile, 'utf8');
+    const state = JSON.parse(saved);
+    await writeFile(
+      stateFile,
+      JSON.stringify({ ...state, accountKey: Buffer.alloc(32, 9).toString('base64') }),
+    );
+    const { check, text, failing } = await diagnose('sign-in');
+    await writeFile(stateFile, saved);
+    assert.deepEqual(failing, ['sign-in']);
+    assert.match(text, /account key cannot open the repository: it cannot open snapshot [0-9a-f]{8}/);
+    assert.match(check.fix.join('\n'), /cumulus login/);
+    const healthy = await diagnose('sign-in');
+    assert.equal(healthy.check.status, 'ok');
+    assert.match(healthy.text, /account key opens repository [0-9a-f]{8}/);
+    assert.match(healthy.text, /clock within \d+ s of the server's/);
+  });
+
   it('doctor: an agent below the minimum version', async () => {
     const published = await admin(['release', 'publish', '99.0.0', '--minimum', '99.0.0']);
     assert.equal(published.code, 0, published.stderr);

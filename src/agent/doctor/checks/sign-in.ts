@@ -52,7 +52,19 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
     };
   }
   evidence.push('session valid');
-  const key = await facts.deps.deviceState.verifyKey();
+  let key: Awaited<ReturnType<typeof facts.deps.deviceState.verifyKey>>;
+  try {
+    key = await facts.deps.deviceState.verifyKey();
+  } catch (error) {
+    return {
+      ...base,
+      status: 'warn',
+      evidence: [
+        ...evidence,
+        `could not open the repository to test the account key: ${(error as Error).message}`,
+      ],
+    };
+  }
   if (!key.ok) {
     return {
       ...base,
@@ -74,5 +86,6 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
       fix: ['Set the clock automatically (on Linux: timedatectl set-ntp true).'],
     };
   }
+  evidence.push(`clock within ${formatDuration(Math.abs(skew))} of the server's`);
   return { ...base, status: 'ok', evidence };
 }
