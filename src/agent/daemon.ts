@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deviceStatePath } from '../client/device-state.ts';
 import { CumulusError } from '../core/errors.ts';
+import { BackupRequests } from './backup-request.ts';
 import type { AgentContext } from './context.ts';
 import { formatDuration } from './format.ts';
 import { Scheduler, type SchedulerTiming } from './scheduler.ts';
@@ -144,9 +145,12 @@ export async function runDaemon(
     const heartbeat = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
     log(`cumulus agent ${ctx.version} running (pid ${process.pid}, config ${ctx.paths.configDir})`);
     try {
-      await new Scheduler({ ...ctx, timing: options.timing, wakeups: fileWakeups(watchedFiles(ctx)) }).run(
-        signal,
-      );
+      await new Scheduler({
+        ...ctx,
+        timing: options.timing,
+        wakeups: fileWakeups(watchedFiles(ctx)),
+        requests: new BackupRequests(ctx.paths.backupRequest),
+      }).run(signal);
     } finally {
       clearInterval(heartbeat);
     }
@@ -161,7 +165,12 @@ export async function runDaemon(
 
 /** watchedFiles are the files whose change the scheduler acts on at once: what the owner or a test changes. */
 function watchedFiles(ctx: AgentContext): string[] {
-  const files = [ctx.paths.settings, ctx.paths.backupSwitch, deviceStatePath(ctx.paths.configDir)];
+  const files = [
+    ctx.paths.settings,
+    ctx.paths.backupSwitch,
+    ctx.paths.backupRequest,
+    deviceStatePath(ctx.paths.configDir),
+  ];
   if (ctx.env.CUMULUS_SENSORS) files.push(resolve(ctx.env.CUMULUS_SENSORS));
   return files;
 }
@@ -176,6 +185,7 @@ function clearTransient(state: AgentState, now: number, why: string): void {
     );
   }
   state.activity = { kind: 'idle', since: now, message: why };
+  state.runningRequest = null;
 }
 
 /** DaemonStarter starts a detached daemon; the default runs this same `cumulus` with `agent run`. */

@@ -14,6 +14,8 @@ export interface AgentPaths {
   state: string;
   lock: string;
   log: string;
+  /** Where `cumulus backup` leaves a "back up now" request for the running agent. */
+  backupRequest: string;
   home: string;
 }
 
@@ -31,6 +33,7 @@ export function agentPaths(env: NodeJS.ProcessEnv = process.env, platform = proc
     state: join(configDir, 'state.json'),
     lock: join(configDir, 'agent.lock'),
     log: join(configDir, 'agent.log'),
+    backupRequest: join(configDir, 'backup-now.json'),
     home,
   };
 }

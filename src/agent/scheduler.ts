@@ -11,6 +11,7 @@
  * next try. Every evaluation and outcome goes into the state journal and to the server.
  */
 import { isCumulusError } from '../core/errors.ts';
+import type { BackupRequest, RequestResult } from './backup-request.ts';
 import type { BackupSwitch } from './backup-switch.ts';
 import {
   type Blocker,
@@ -75,6 +76,8 @@ export interface SchedulerDeps {
   timing?: Partial<SchedulerTiming>;
   /** Changes that cut the wait between evaluations short. */
   wakeups?: Wakeups;
+  /** "Back up now" requests from `cumulus backup`, taken at every evaluation. */
+  requests?: { take(): Promise<BackupRequest | undefined> };
 }
 
 export type TickResult =
@@ -144,8 +147,13 @@ export class Scheduler {
     }
   }
 
-  /** tick is one evaluation: it starts a backup when one is due and every condition holds. */
+  /**
+   * tick is one evaluation: it runs a requested backup, or starts a scheduled one when it
+   * is due and every condition holds.
+   */
   async tick(signal?: AbortSignal): Promise<TickResult> {
+    const request = await this.#deps.requests?.take();
+    if (request) return this.#requested(request, signal);
     const { clock } = this.#deps;
     const now = clock.now();
     const [state, inspection, backupSwitch] = await Promise.all([
@@ -183,6 +191,19 @@ export class Scheduler {
   ): Promise<TickResult> {
     const { settings } = await this.#deps.settings.inspect();
     return this.#backup(settings, { ...options, manual: true });
+  }
+
+  /** requested runs a backup `cumulus backup` asked for and records how it ended under the request's id. */
+  async #requested(request: BackupRequest, signal?: AbortSignal): Promise<TickResult> {
+    await this.#update((s) => {
+      s.runningRequest = request.id;
+    });
+    const result = await this.backupNow({ ...(signal && { signal }) });
+    await this.#update((s) => {
+      s.runningRequest = null;
+      s.lastRequest = requestResult(request.id, result);
+    });
+    return result;
   }
 
   #dueAt(state: AgentState, settings: Settings): number {
@@ -433,6 +454,26 @@ export class Scheduler {
     await this.#deps.server
       .reportOutcome({ at: this.#deps.clock.now(), kind, message, values })
       .catch(() => {});
+  }
+}
+
+/** requestResult is what the state file keeps of a requested backup's end, for the command waiting on it. */
+function requestResult(id: string, result: TickResult): RequestResult {
+  switch (result.kind) {
+    case 'completed':
+      return { id, kind: 'completed', outcome: result.outcome };
+    case 'failed': {
+      const error = result.error;
+      return {
+        id,
+        kind: 'failed',
+        code: isCumulusError(error) ? error.code : 'internal',
+        message: (error as Error).message,
+        ...(isCumulusError(error) && error.hint !== undefined && { hint: error.hint }),
+      };
+    }
+    default:
+      return { id, kind: 'stopped', message: 'the agent stopped before the backup finished' };
   }
 }
 

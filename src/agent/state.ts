@@ -5,6 +5,7 @@
  * failure, deduplicated: consecutive evaluations blocked by the same conditions are one
  * entry ("waiting: on battery (34%) since 01:10") whose values and count are updated.
  */
+import type { RequestResult } from './backup-request.ts';
 import type { Values } from './conditions.ts';
 import { readJsonFile, writeJsonFile } from './json-file.ts';
 import type { BackupProgress } from './ports.ts';
@@ -56,6 +57,10 @@ export interface AgentState {
   lastFailure: { at: number; message: string; code: string; values: Values } | null;
   consecutiveFailures: number;
   reasons: ReasonEntry[];
+  /** The id of the "back up now" request the agent is running (src/agent/backup-request.ts). */
+  runningRequest?: string | null;
+  /** How the last request ended; `cumulus backup` waits for its id here. */
+  lastRequest?: RequestResult | null;
 }
 
 export const MAX_REASONS = 200;
@@ -71,6 +76,8 @@ export function emptyState(now: number): AgentState {
     lastFailure: null,
     consecutiveFailures: 0,
     reasons: [],
+    runningRequest: null,
+    lastRequest: null,
   };
 }
 

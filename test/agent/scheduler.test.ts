@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
+import { BackupRequests } from '../../src/agent/backup-request.ts';
 import { Scheduler, type SchedulerTiming } from '../../src/agent/scheduler.ts';
 import { CumulusError } from '../../src/core/errors.ts';
 import { GB, GOOD_PROFILE, makeWorld, type Profile, type World } from './fakes.ts';
@@ -376,5 +377,46 @@ describe('scheduler: the running loop', () => {
       reason.message,
       /1 file\(s\) could not be read \(first: \/home\/me\/Documents\/locked.db: permission denied\)/,
     );
+  });
+});
+
+describe('scheduler: "back up now" requests from `cumulus backup`', () => {
+  it('runs a request at once, even on battery and not due, and records its result under its id', async () => {
+    world = await makeWorld({ profile: { ...GOOD_PROFILE, power: { ac: false, batteryPercent: 34 } } });
+    const requests = new BackupRequests(world.ctx.paths.backupRequest);
+    const s = new Scheduler({ ...world.ctx, timing: TIMING, requests });
+    assert.equal((await s.tick()).kind, 'waiting', 'on battery, nothing scheduled runs');
+
+    const request = await requests.submit(world.clock.now());
+    const run = s.tick();
+    await world.clock.advance(20_000);
+    assert.equal((await run).kind, 'completed');
+    const state = await world.ctx.state.read(world.clock.now());
+    assert.equal(state.runningRequest, null);
+    assert.equal(state.lastRequest?.id, request.id);
+    assert.equal(state.lastRequest?.kind === 'completed' && state.lastRequest.outcome.snapshotId, 'snap-1');
+    assert.ok(state.reasons.some((r) => r.kind === 'started' && /as asked/.test(r.message)));
+    assert.equal(await requests.pending(), false, 'the request was taken');
+    assert.equal((await s.tick()).kind, 'not-due', 'taken once: the next evaluation is a normal one');
+  });
+
+  it('records a failed request with its code and message', async () => {
+    world = await makeWorld();
+    world.engine.failWith = new CumulusError(
+      'disk_full',
+      'no space left on the device while writing the cache',
+    );
+    const requests = new BackupRequests(world.ctx.paths.backupRequest);
+    const request = await requests.submit(world.clock.now());
+    const run = new Scheduler({ ...world.ctx, timing: TIMING, requests }).tick();
+    await world.clock.advance(20_000);
+    assert.equal((await run).kind, 'failed');
+    const { lastRequest } = await world.ctx.state.read(world.clock.now());
+    assert.deepEqual(lastRequest, {
+      id: request.id,
+      kind: 'failed',
+      code: 'disk_full',
+      message: 'no space left on the device while writing the cache',
+    });
   });
 });

@@ -148,6 +148,19 @@ describe('the agent daemon against a server process', () => {
     assert.equal(devices.devices[0].progress, null);
   });
 
+  it('`cumulus backup` while the agent runs: the agent backs up, the command shows the result', async () => {
+    await writeFile(join(home, 'Documents', 'new.txt'), 'written after the first backup');
+    const run = await cumulus(['backup']);
+    assert.equal(run.code, 0, run.stderr);
+    const saved = run.stdout.match(/snapshot ([0-9a-f]{8}) saved/);
+    assert.ok(saved, run.stdout);
+    const state = JSON.parse(await readFile(join(dir, 'config', 'state.json'), 'utf8'));
+    assert.equal(state.lastRequest?.kind, 'completed', 'the agent ran the request');
+    assert.ok(state.lastRequest.outcome.snapshotId.startsWith(saved[1]));
+    assert.equal(state.agent.pid, agent!.pid, 'the same agent process is running');
+    assert.equal((await json(['snapshots', '--json'])).length, 2);
+  });
+
   /** diagnose runs `cumulus doctor --json` and returns its exit code and the check `id`. */
   const diagnose = async (id: string, ...extra: string[]) => {
     const run = await cumulus(['doctor', '--json', ...extra]);
@@ -199,7 +212,7 @@ describe('the agent daemon against a server process', () => {
     const { check, text } = await diagnose('storage');
     assert.equal((await admin(['user', 'set-plan', 'owner@example.com', original])).code, 0);
     assert.equal(check.status, 'fail');
-    assert.match(text, /using 1\.\d kB of 1\.0 kB \(Tiny plan\), 0 B free/);
+    assert.match(text, /using \d\.\d kB of 1\.0 kB \(Tiny plan\), 0 B free/);
     assert.match(text, /will not fit: needs 20 kB/);
     assert.match(check.fix.join('\n'), /cumulus plan change|cumulus sources remove/);
   });

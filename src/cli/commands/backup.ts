@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { backUpNow } from '../../agent/back-up-now.ts';
 import { machineContext } from '../../agent/context.ts';
-import { Scheduler } from '../../agent/scheduler.ts';
 import { backup, dryRunBackup, type SourceSpec } from '../../client/archiver/archiver.ts';
 import { readPatternFile } from '../../client/excludes.ts';
 import { CumulusError } from '../../core/errors.ts';
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--json', 'print progress and the summary as JSON lines')
     .action(async (paths: string[], options) => {
       if (options.dryRun) return dryRun(paths, options);
-      if (paths.length === 0) return backUpNow(options);
+      if (paths.length === 0) return backUpDevice(options);
       const excludes = [...options.exclude, ...options.excludeFile.flatMap(readPatternFile)];
       const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
       const result = await withRepository(options, (vault, target) =>
@@ -112,23 +112,25 @@ async function deviceSources(options: BackupCommandOptions): Promise<SourceSpec[
   return settings.sources;
 }
 
-/** backUpNow is `cumulus backup` on a signed-in device: its sources, now, journaled like the agent's backups. */
-async function backUpNow(options: BackupCommandOptions): Promise<void> {
+/**
+ * backUpDevice is `cumulus backup` on a signed-in device: its sources, now — by the agent
+ * when it runs, else here — journaled like the agent's backups.
+ */
+async function backUpDevice(options: BackupCommandOptions): Promise<void> {
   await deviceSources(options);
   const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
   const started = Date.now();
-  const result = await new Scheduler(machineContext())
-    .backupNow({
-      onProgress: (p) =>
-        reporter.update({
-          filesDone: p.filesDone,
-          filesTotal: p.filesTotal ?? p.filesDone,
-          bytesDone: p.bytesDone,
-          bytesTotal: p.bytesTotal ?? p.bytesDone,
-          elapsedMs: Date.now() - started,
-        }),
-    })
-    .finally(() => reporter.stop());
+  const result = await backUpNow(machineContext(), {
+    onNotice: (line) => reporter.warn(line),
+    onProgress: (p) =>
+      reporter.update({
+        filesDone: p.filesDone,
+        filesTotal: p.filesTotal ?? p.filesDone,
+        bytesDone: p.bytesDone,
+        bytesTotal: p.bytesTotal ?? p.bytesDone,
+        elapsedMs: Date.now() - started,
+      }),
+  }).finally(() => reporter.stop());
   if (result.kind === 'failed') throw result.error;
   if (result.kind !== 'completed') {
     throw new CumulusError('partial', 'the backup stopped before it finished', {
