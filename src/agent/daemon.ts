@@ -130,7 +130,7 @@ export async function runDaemon(
   options: { timing?: Partial<SchedulerTiming>; log?: (line: string) => void } = {},
 ): Promise<void> {
   const log = options.log ?? (() => {});
-  await mkdir(ctx.paths.configDir, { recursive: true });
+  await mkdir(ctx.paths.stateDir, { recursive: true });
   const release = await acquireLock(ctx.paths.lock, ctx.clock.now());
   const startedAt = ctx.clock.now();
   const beat = () =>
@@ -143,7 +143,9 @@ export async function runDaemon(
     });
     await beat();
     const heartbeat = setInterval(() => void beat().catch(() => {}), HEARTBEAT_MS);
-    log(`cumulus agent ${ctx.version} running (pid ${process.pid}, config ${ctx.paths.configDir})`);
+    log(
+      `cumulus agent ${ctx.version} running (pid ${process.pid}, config ${ctx.paths.configDir}, state ${ctx.paths.stateDir})`,
+    );
     try {
       await new Scheduler({
         ...ctx,
@@ -193,7 +195,7 @@ export type DaemonStarter = (ctx: AgentContext) => Promise<void>;
 
 export const spawnDaemon: DaemonStarter = async (ctx) => {
   const bin = fileURLToPath(new URL('../../bin/cumulus.js', import.meta.url));
-  await mkdir(ctx.paths.configDir, { recursive: true });
+  await mkdir(ctx.paths.stateDir, { recursive: true });
   const out = openSync(ctx.paths.log, 'a');
   const child = spawn(process.execPath, [bin, 'agent', 'run'], {
     detached: true,

@@ -121,4 +121,12 @@ describe('agentPaths', () => {
     assert.equal(agentPaths({ HOME: '/h' }, 'linux').configDir, '/h/.config/cumulus');
     assert.equal(agentPaths({ HOME: '/h' }, 'darwin').configDir, '/h/Library/Application Support/Cumulus');
   });
+
+  it("keeps the agent's own files in the XDG state folder, or all in CUMULUS_CONFIG_DIR", () => {
+    assert.equal(agentPaths({ HOME: '/h' }, 'linux').state, '/h/.local/state/cumulus/state.json');
+    assert.equal(agentPaths({ XDG_STATE_HOME: '/s', HOME: '/h' }, 'linux').lock, '/s/cumulus/agent.lock');
+    assert.equal(agentPaths({ HOME: '/h' }, 'linux').settings, '/h/.config/cumulus/settings.json');
+    assert.equal(agentPaths({ CUMULUS_CONFIG_DIR: '/c', XDG_STATE_HOME: '/s' }, 'linux').log, '/c/agent.log');
+    assert.equal(agentPaths({ HOME: '/h' }, 'darwin').stateDir, '/h/Library/Application Support/Cumulus');
+  });
 });

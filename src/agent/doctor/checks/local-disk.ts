@@ -1,4 +1,4 @@
-/** checkLocalDisk: free space on the disk holding the agent's config and cache. */
+/** checkLocalDisk: free space on the disk where the agent keeps its state, journal and log. */
 import { formatBytes } from '../../format.ts';
 import type { DoctorFacts } from '../facts.ts';
 import type { CheckResult } from '../types.ts';
@@ -8,14 +8,14 @@ const WARN_BELOW = 1_000_000_000;
 
 export async function checkLocalDisk(facts: DoctorFacts): Promise<CheckResult> {
   const base = { id: 'local-disk', title: 'Local disk' } as const;
-  const dir = facts.deps.paths.configDir;
+  const dir = facts.deps.paths.stateDir;
   const { freeBytes, totalBytes } = await facts.deps.diskSpace(dir);
   const evidence = [`${formatBytes(freeBytes)} free of ${formatBytes(totalBytes)} on the disk of ${dir}`];
   if (freeBytes >= WARN_BELOW) return { ...base, status: 'ok', evidence };
   return {
     ...base,
     status: freeBytes < FAIL_BELOW ? 'fail' : 'warn',
-    evidence: [...evidence, 'the backup cache and state need room to work'],
+    evidence: [...evidence, "the agent's state, journal and log need room to work"],
     fix: ['Free some space on this disk (empty the trash, remove large downloads).'],
   };
 }
