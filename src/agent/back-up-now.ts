@@ -12,6 +12,8 @@ import type { BackupProgress } from './ports.ts';
 import { Scheduler, type TickResult } from './scheduler.ts';
 
 export interface BackUpNowOptions {
+  /** Stops a backup run here; a backup the agent runs goes on, and this stops following it. */
+  signal?: AbortSignal;
   onProgress: (progress: BackupProgress) => void;
   /** Said once when the request waits behind a backup the agent is already running. */
   onNotice?: (line: string) => void;
@@ -24,7 +26,10 @@ export interface BackUpNowOptions {
 export async function backUpNow(ctx: AgentContext, options: BackUpNowOptions): Promise<TickResult> {
   const health = await daemonHealth(ctx);
   if (!health.running || health.pid === undefined) {
-    return new Scheduler(ctx).backupNow({ onProgress: options.onProgress });
+    return new Scheduler(ctx).backupNow({
+      onProgress: options.onProgress,
+      ...(options.signal && { signal: options.signal }),
+    });
   }
   return handToAgent(ctx, health.pid, options);
 }
@@ -37,6 +42,10 @@ async function handToAgent(ctx: AgentContext, pid: number, options: BackUpNowOpt
   let waitingSaid = false;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, pollMs));
+    if (options.signal?.aborted) {
+      options.onNotice?.('the agent goes on with the backup; `cumulus status` follows it');
+      return { kind: 'stopped', blockers: [] };
+    }
     const state = await ctx.state.read(ctx.clock.now());
     if (state.lastRequest?.id === request.id) return tickResult(state.lastRequest);
     if (state.runningRequest === request.id && state.activity.progress)

@@ -96,4 +96,23 @@ describe('back up now, with an agent running', () => {
     await rm(world.ctx.paths.lock);
     assert.deepEqual(await done, { kind: 'stopped', blockers: [] });
   });
+
+  it('stops following on Ctrl-C and says the agent goes on with the backup', async () => {
+    world = await makeWorld();
+    await playAgent(world, true);
+    const interrupt = new AbortController();
+    const notices: string[] = [];
+    const done = backUpNow(world.ctx, {
+      pollMs: 5,
+      signal: interrupt.signal,
+      onNotice: (line) => notices.push(line),
+      onProgress: () => {},
+    });
+    const requests = new BackupRequests(world.ctx.paths.backupRequest);
+    await until(() => requests.pending());
+    interrupt.abort();
+    assert.deepEqual(await done, { kind: 'stopped', blockers: [] });
+    assert.match(notices.join('\n'), /the agent goes on with the backup/);
+    assert.equal(await requests.pending(), true, 'the request stays for the agent');
+  });
 });

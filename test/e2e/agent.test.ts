@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,6 +261,20 @@ describe('the agent daemon against a server process', () => {
     assert.equal(status.agent.running, false);
     await mkdir(join(dir, 'config'), { recursive: true });
     await assert.rejects(access(join(dir, 'config', 'agent.lock')), 'the lock is released');
+  });
+
+  it('`cumulus backup` with no agent, interrupted: exit 130, journaled as stopped, nothing left marked as running', async () => {
+    const big = join(home, 'Pictures', 'holiday.mov');
+    await writeFile(big, randomBytes(150_000_000));
+    const child = start(['backup']);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await until('the backup runs', (s) => s.activity.kind === 'backing-up');
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    await rm(big);
+    const status = await json(['status', '--json']);
+    assert.notEqual(status.activity.kind, 'backing-up');
+    assert.match(status.recent.at(-1).message, /^stopped: interrupted/);
   });
 
   it('doctor: the agent is not running, and --fix starts it', async () => {

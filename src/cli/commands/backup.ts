@@ -120,7 +120,13 @@ async function backUpDevice(options: BackupCommandOptions): Promise<void> {
   await deviceSources(options);
   const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
   const started = Date.now();
+  // Ctrl-C stops a backup run here cleanly (journaled as stopped); one the agent runs goes on.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const result = await backUpNow(machineContext(), {
+    signal: interrupt.signal,
     onNotice: (line) => reporter.warn(line),
     onProgress: (p) =>
       reporter.update({
@@ -130,8 +136,16 @@ async function backUpDevice(options: BackupCommandOptions): Promise<void> {
         bytesTotal: p.bytesTotal ?? p.bytesDone,
         elapsedMs: Date.now() - started,
       }),
-  }).finally(() => reporter.stop());
+  }).finally(() => {
+    reporter.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   if (result.kind === 'failed') throw result.error;
+  if (interrupt.signal.aborted && result.kind !== 'completed') {
+    process.exitCode = EXIT.interrupted;
+    return;
+  }
   if (result.kind !== 'completed') {
     throw new CumulusError('partial', 'the backup stopped before it finished', {
       hint: 'what was sent is kept; the next backup resumes from there',
