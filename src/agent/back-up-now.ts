@@ -11,6 +11,9 @@ import { daemonHealth } from './daemon.ts';
 import type { BackupProgress } from './ports.ts';
 import { Scheduler, type TickResult } from './scheduler.ts';
 
+/** A responsive agent takes a request at its next evaluation: at once on the file's watch, else at its poll (a minute). */
+const TAKE_TIMEOUT_MS = 90_000;
+
 export interface BackUpNowOptions {
   /** Stops a backup run here; a backup the agent runs goes on, and this stops following it. */
   signal?: AbortSignal;
@@ -19,8 +22,6 @@ export interface BackUpNowOptions {
   onNotice?: (line: string) => void;
   /** How often the state file is read while the agent works. */
   pollMs?: number;
-  /** How long a responsive agent may leave the request untaken (above its poll, for when file watches fail). */
-  takeTimeoutMs?: number;
 }
 
 export async function backUpNow(ctx: AgentContext, options: BackUpNowOptions): Promise<TickResult> {
@@ -38,7 +39,7 @@ async function handToAgent(ctx: AgentContext, pid: number, options: BackUpNowOpt
   const pollMs = options.pollMs ?? 250;
   const requests = new BackupRequests(ctx.paths.backupRequest);
   const request = await requests.submit(ctx.clock.now());
-  const takeBy = Date.now() + (options.takeTimeoutMs ?? 90_000);
+  const takeBy = Date.now() + TAKE_TIMEOUT_MS;
   let waitingSaid = false;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, pollMs));

@@ -21,9 +21,6 @@ export type RequestResult =
   | { id: string; kind: 'failed'; code: string; message: string; hint?: string }
   | { id: string; kind: 'stopped'; message: string };
 
-/** A request the agent has not taken after this long means it is not looking. */
-export const REQUEST_TAKE_TIMEOUT_MS = 15_000;
-
 export class BackupRequests {
   readonly path: string;
 
