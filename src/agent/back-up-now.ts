@@ -26,13 +26,15 @@ export interface BackUpNowOptions {
 
 export async function backUpNow(ctx: AgentContext, options: BackUpNowOptions): Promise<TickResult> {
   const health = await daemonHealth(ctx);
-  if (!health.running || health.pid === undefined) {
-    return new Scheduler(ctx).backupNow({
-      onProgress: options.onProgress,
-      ...(options.signal && { signal: options.signal }),
-    });
-  }
+  if (!health.running || health.pid === undefined) return backUpHere(ctx, options);
   return handToAgent(ctx, health.pid, options);
+}
+
+function backUpHere(ctx: AgentContext, options: BackUpNowOptions): Promise<TickResult> {
+  return new Scheduler(ctx).backupNow({
+    onProgress: options.onProgress,
+    ...(options.signal && { signal: options.signal }),
+  });
 }
 
 async function handToAgent(ctx: AgentContext, pid: number, options: BackUpNowOptions): Promise<TickResult> {
@@ -54,7 +56,8 @@ async function handToAgent(ctx: AgentContext, pid: number, options: BackUpNowOpt
     const health = await daemonHealth(ctx);
     const pending = await requests.pending();
     if (!health.running || health.pid !== pid) {
-      if (pending) await requests.take();
+      // Gone before taking the request: back up here instead; gone while running it: it stopped.
+      if (pending && (await requests.take())) return backUpHere(ctx, options);
       return { kind: 'stopped', blockers: [] };
     }
     if (!pending) continue;

@@ -115,4 +115,18 @@ describe('back up now, with an agent running', () => {
     assert.match(notices.join('\n'), /the agent goes on with the backup/);
     assert.equal(await requests.pending(), true, 'the request stays for the agent');
   });
+
+  it('backs up in the command itself when the agent stops before taking the request', async () => {
+    world = await makeWorld();
+    await playAgent(world, true);
+    const done = backUpNow(world.ctx, { pollMs: 5, onProgress: () => {} });
+    const requests = new BackupRequests(world.ctx.paths.backupRequest);
+    await until(() => requests.pending());
+    await rm(world.ctx.paths.lock);
+    while (world.engine.runs === 0) await world.clock.advance(1_000);
+    await world.clock.advance(20_000);
+    const result = await done;
+    assert.equal(result.kind, 'completed');
+    assert.equal(await requests.pending(), false, 'the request was withdrawn');
+  });
 });
