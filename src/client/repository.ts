@@ -36,7 +36,10 @@ export interface Repository {
   beginWrite(): Promise<WriteSession>;
   /** missingBlobs returns the subset of ids the repository does not hold; it touches the ones it holds. */
   missingBlobs(ids: string[]): Promise<Set<string>>;
-  /** putPack stores a finished pack durably and indexes its blobs. Idempotent. */
+  /**
+   * putPack stores a finished pack durably and indexes its blobs. Idempotent. Once the
+   * promise settles the caller may reuse the memory of `pack`: keep no reference to it.
+   */
   putPack(pack: Uint8Array, packId: string): Promise<void>;
   /** readBlob returns the sealed bytes of one blob. */
   readBlob(id: string): Promise<Buffer>;

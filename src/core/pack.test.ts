@@ -51,6 +51,25 @@ describe('pack files', () => {
     );
   });
 
+  it('come out the same built in place in any memory, which is used while the pack fits', () => {
+    fc.assert(
+      fc.property(blobs, fc.integer({ min: 0, max: 2000 }), (list, capacity) => {
+        const memory = Buffer.alloc(capacity);
+        const builder = new PackBuilder(memory);
+        let fits = true;
+        for (const blob of list) {
+          fits &&= builder.sizeWith(blob.bytes.length) <= capacity;
+          assert.equal(builder.sizeWith(blob.bytes.length), builder.size + blob.bytes.length + 37);
+          builder.add(blob.type, blob.id, blob.bytes);
+        }
+        const pack = builder.finish();
+        const { size: _, ...expected } = build(list);
+        assert.deepEqual(pack, expected);
+        assert.equal(pack.bytes.buffer === memory.buffer, fits && capacity >= build([]).size);
+      }),
+    );
+  });
+
   it('read the table from the end of the pack alone, as a store reads a large pack', () => {
     const pack = build([
       { type: 'data', id: 'a'.repeat(64), bytes: randomBytes(1000) },

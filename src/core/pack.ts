@@ -28,14 +28,40 @@ export function packId(pack: Uint8Array): string {
   return createHash('sha256').update(pack).digest('hex');
 }
 
-/** PackBuilder appends sealed blobs and produces the finished pack bytes. */
+/** tableSize is how many bytes the table and tail of a pack of `count` blobs take. */
+function tableSize(count: number): number {
+  return count * ENTRY_SIZE + TAIL_SIZE;
+}
+
+/** A builder without memory of its own starts this small and doubles as blobs arrive. */
+const INITIAL_CAPACITY = 64 << 10;
+
+/**
+ * PackBuilder copies sealed blobs into one buffer, head first, and writes the table behind
+ * them on finish: the pack is built in place, never concatenated. Given `memory`, it builds
+ * there while the pack fits (`sizeWith` tells), so a writer can reuse one buffer per pack
+ * in flight; a pack that outgrows its buffer moves to a larger one.
+ */
 export class PackBuilder {
-  #parts: Uint8Array[] = [];
+  #buffer: Buffer;
   #entries: PackEntry[] = [];
   #size = HEAD_SIZE;
 
+  constructor(memory: Buffer = Buffer.allocUnsafe(INITIAL_CAPACITY)) {
+    this.#buffer = memory;
+    this.#reserve(HEAD_SIZE);
+    HEAD_MAGIC.copy(this.#buffer, 0);
+    this.#buffer[HEAD_MAGIC.length] = VERSION;
+  }
+
+  /** size is the size of the pack finish() would return now. */
   get size(): number {
-    return this.#size + this.#entries.length * ENTRY_SIZE + TAIL_SIZE;
+    return this.#size + tableSize(this.#entries.length);
+  }
+
+  /** sizeWith is the size the pack would have with one more blob of `length` bytes. */
+  sizeWith(length: number): number {
+    return this.#size + length + tableSize(this.#entries.length + 1);
   }
 
   get count(): number {
@@ -46,17 +72,22 @@ export class PackBuilder {
     return this.#entries;
   }
 
+  /** add copies a sealed blob into the pack; the caller may reuse `sealed` afterwards. */
   add(type: BlobType, id: string, sealed: Uint8Array): void {
+    this.#reserve(this.sizeWith(sealed.length));
+    this.#buffer.set(sealed, this.#size);
     this.#entries.push({ type, id, offset: this.#size, length: sealed.length });
-    this.#parts.push(sealed);
     this.#size += sealed.length;
   }
 
+  /**
+   * finish writes the table and returns the pack: `bytes` is a view of the builder's
+   * memory (or of the larger buffer it moved to), valid until that memory is reused.
+   */
   finish(): { bytes: Buffer; id: string; entries: PackEntry[] } {
-    const head = Buffer.alloc(HEAD_SIZE);
-    HEAD_MAGIC.copy(head, 0);
-    head[HEAD_MAGIC.length] = VERSION;
-    const table = Buffer.alloc(this.#entries.length * ENTRY_SIZE + TAIL_SIZE);
+    const end = this.#size + tableSize(this.#entries.length);
+    this.#reserve(end);
+    const table = this.#buffer.subarray(this.#size, end);
     let at = 0;
     for (const entry of this.#entries) {
       table[at] = BLOB_TYPES.indexOf(entry.type);
@@ -67,8 +98,16 @@ export class PackBuilder {
     table.writeUInt32LE(this.#entries.length * ENTRY_SIZE, at);
     table.writeUInt32LE(this.#entries.length, at + 4);
     TAIL_MAGIC.copy(table, at + 8);
-    const bytes = Buffer.concat([head, ...this.#parts, table]);
+    const bytes = this.#buffer.subarray(0, end);
     return { bytes, id: packId(bytes), entries: this.#entries };
+  }
+
+  /** reserve moves the pack to a buffer of at least `needed` bytes (twice the old size or more). */
+  #reserve(needed: number): void {
+    if (needed <= this.#buffer.length) return;
+    const larger = Buffer.allocUnsafe(Math.max(needed, 2 * this.#buffer.length));
+    this.#buffer.copy(larger, 0, 0, this.#size);
+    this.#buffer = larger;
   }
 }
 

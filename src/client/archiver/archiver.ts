@@ -18,6 +18,7 @@ import { blobId, DEFAULT_ZSTD_LEVEL } from '../../core/seal.ts';
 import { encodeSnapshot, type SnapshotInfo, type SnapshotSummary } from '../../core/snapshot.ts';
 import { encodeTree, type TreeEntry } from '../../core/tree.ts';
 import { type ExcludeMatcher, excludeMatcher } from '../excludes.ts';
+import { freeNow } from '../free-memory.ts';
 import type { UnlockedRepository } from '../unlocked-repository.ts';
 import { ChunkPool, type ChunkSink, type SealedChunk } from './chunk-pool.ts';
 import { PackWriter } from './pack-writer.ts';
@@ -195,7 +196,11 @@ class Archiver implements ChunkSink {
   }
 
   async accept(chunks: SealedChunk[]): Promise<void> {
-    for (const chunk of chunks) await this.#store('data', chunk.id, chunk.sealed);
+    for (const chunk of chunks) {
+      await this.#store('data', chunk.id, chunk.sealed);
+      // The pack holds a copy, and the worker handed this memory over: free it now.
+      freeNow(chunk.sealed);
+    }
   }
 
   async #store(type: BlobType, id: string, sealed: Uint8Array): Promise<void> {

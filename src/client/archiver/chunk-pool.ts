@@ -22,6 +22,8 @@ export interface ChunkSink {
 interface Job {
   paths: string[];
   large: boolean;
+  /** The chunk IDs of a large file, as its worker sends them. */
+  chunks: string[];
   resolve: (files: FileResult[]) => void;
   reject: (error: Error) => void;
 }
@@ -35,6 +37,15 @@ interface Slot {
 
 const WORKER_URL = new URL('./chunk-worker.ts', import.meta.url);
 
+/**
+ * WORKER_HEAP_MB caps each worker's V8 heap. A worker's heap holds only its code and one
+ * window's worth of small objects (about 12 MB in all), but V8 lets dead buffers (what
+ * sealing leaves behind) pile up in proportion to the heap limit before it collects them:
+ * with the default limit each worker held 50–60 MB of them. At 32 MB the same backup
+ * peaked at 345 MB instead of 490 MB, and ran no slower.
+ */
+const WORKER_HEAP_MB = 32;
+
 export class ChunkPool {
   readonly #sink: ChunkSink;
   readonly #slots: Slot[] = [];
@@ -47,7 +58,7 @@ export class ChunkPool {
     this.#sink = sink;
     this.#maxQueued = options.maxQueued ?? 64;
     for (let i = 0; i < options.workers; i++) {
-      const worker = new Worker(WORKER_URL);
+      const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
       const slot: Slot = { worker, job: undefined, chain: Promise.resolve() };
       worker.postMessage({ type: 'init', init });
       worker.on('message', (message: FromWorker) => {
@@ -71,7 +82,7 @@ export class ChunkPool {
     }
     if (this.#failure !== undefined) throw this.#failure;
     const result = new Promise<FileResult[]>((resolve, reject) => {
-      this.#queue.push({ paths, large, resolve, reject });
+      this.#queue.push({ paths, large, chunks: [], resolve, reject });
     });
     this.#dispatch();
     return { result };
@@ -100,6 +111,9 @@ export class ChunkPool {
         slot.worker.postMessage({ type: 'answer', askId: message.askId, need });
         return;
       }
+      case 'chunks':
+        for (const id of message.ids) slot.job?.chunks.push(id);
+        return;
       case 'blobs':
         await this.#sink.accept(message.blobs);
         return;
@@ -107,6 +121,7 @@ export class ChunkPool {
       case 'failed': {
         const job = slot.job;
         slot.job = undefined;
+        if (message.type === 'done' && job?.large) message.files[0].chunks = job.chunks;
         if (message.type === 'done') job?.resolve(message.files);
         else job?.reject(new Error(`chunk worker failed: ${message.message}`));
         this.#dispatch();

@@ -56,19 +56,21 @@ function errorText(error: unknown): string {
   return e.code ? `${e.code}: ${e.message}` : String(error);
 }
 
-/** chunkLargeFile streams one file through the chunker in windows, so memory stays bounded. */
+/**
+ * chunkLargeFile streams one file through the chunker in windows, so memory stays bounded;
+ * the chunk IDs of each window are posted as 'chunks' before its blobs.
+ */
 async function chunkLargeFile(path: string): Promise<FileResult> {
   if (init === undefined) throw new Error('worker not initialised');
   const { chunker, keys } = init;
   const window = Math.max(8 << 20, chunker.max);
   buffer ??= Buffer.allocUnsafe(window + chunker.max);
   const buf = buffer;
-  const chunks: string[] = [];
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    return { chunks, bytesRead: 0, error: errorText(error) };
+    return { chunks: [], bytesRead: 0, error: errorText(error) };
   }
   let bytesRead = 0;
   try {
@@ -91,19 +93,18 @@ async function chunkLargeFile(path: string): Promise<FileResult> {
       while (start < filled && (eof || filled - start >= chunker.max)) {
         const end = cutPoint(keys.gear, chunker, buf, start, filled);
         const data = buf.subarray(start, end);
-        const id = blobId(keys.blobId, data);
-        chunks.push(id);
-        pending.push({ id, data });
+        pending.push({ id: blobId(keys.blobId, data), data });
         start = end;
       }
+      if (pending.length > 0) post({ type: 'chunks', ids: pending.map((p) => p.id) });
       await sendNeeded(pending);
     }
   } catch (error) {
-    return { chunks, bytesRead, error: errorText(error) };
+    return { chunks: [], bytesRead, error: errorText(error) };
   } finally {
     closeSync(fd);
   }
-  return { chunks, bytesRead };
+  return { chunks: [], bytesRead };
 }
 
 /**

@@ -21,8 +21,14 @@ export type ToWorker =
   | { type: 'job'; paths: string[]; large: boolean }
   | { type: 'answer'; askId: number; need: boolean[] };
 
+/**
+ * A large file's chunk IDs go to the main thread window by window ('chunks'), in order,
+ * and its FileResult carries none: the worker holds nothing that grows with the file, so
+ * its heap stays within a small fixed limit.
+ */
 export type FromWorker =
   | { type: 'ask'; askId: number; ids: string[] }
+  | { type: 'chunks'; ids: string[] }
   | { type: 'blobs'; blobs: { id: string; sealed: Uint8Array; rawLength: number }[] }
   | { type: 'done'; files: FileResult[] }
   | { type: 'failed'; message: string };
