@@ -8,20 +8,27 @@ import { isCumulusError } from '../core/errors.ts';
 import { commandModules } from './commands/index.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 
-export function buildProgram(): Command {
+/**
+ * buildProgram builds the program for one command line: with only the module of the
+ * command it names, or with every module for the help, the version or a name it does not know.
+ */
+export async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('cumulus')
     .description('Cumulus: end-to-end encrypted, deduplicated backups to a folder or a Cumulus server')
     .version(agentVersion)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of commandModules) register(program);
+  const named = Object.hasOwn(commandModules, argv[2] ?? '') ? commandModules[argv[2]!] : undefined;
+  const loaders = named ? [named] : [...new Set(Object.values(commandModules))];
+  const modules = new Set(await Promise.all(loaders.map((load) => load())));
+  for (const module of modules) module.register(program);
   return program;
 }
 
 /** run executes one command line and returns the exit code; no error escapes as a stack trace. */
 export async function run(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) {

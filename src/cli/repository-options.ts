@@ -6,7 +6,6 @@
 import type { Command } from 'commander';
 import { configDir, type DeviceState, loadDeviceState } from '../client/device-state.ts';
 import { openRepository } from '../client/local-keyring.ts';
-import { openRemoteVault } from '../client/remote-vault.ts';
 import type { UnlockedRepository } from '../client/unlocked-repository.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { KdfParams } from '../core/keys.ts';
@@ -51,8 +50,9 @@ export async function withRepository<T>(
 ): Promise<T> {
   const local = options.repo ?? process.env.CUMULUS_REPOSITORY;
   const device = local === undefined || local === '' ? await loadDeviceState(configDir()) : undefined;
+  // The server client and its schemas load only for the account: a folder does not need them.
   const vault = device
-    ? openRemoteVault(device)
+    ? (await import('../client/remote-vault.ts')).openRemoteVault(device)
     : await openRepository(repositoryPath(options), await readPassword(options));
   try {
     return await action(vault, { device });

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { backUpNow } from '../../agent/back-up-now.ts';
-import { machineContext } from '../../agent/context.ts';
 import { backup, dryRunBackup, type SourceSpec } from '../../client/archiver/archiver.ts';
 import { readPatternFile } from '../../client/excludes.ts';
 import { CumulusError } from '../../core/errors.ts';
@@ -96,6 +94,11 @@ function hasLocalRepository(options: BackupCommandOptions): boolean {
   return (options.repo ?? process.env.CUMULUS_REPOSITORY ?? '') !== '';
 }
 
+/** deviceAgent is this device's agent context, loaded only without paths: it pulls in the sensors and the server client. */
+async function deviceAgent() {
+  return (await import('../../agent/context.ts')).machineContext();
+}
+
 /** deviceSources are the signed-in device's sources with their excludes, for `backup` without paths. */
 async function deviceSources(options: BackupCommandOptions): Promise<SourceSpec[]> {
   if (hasLocalRepository(options)) {
@@ -103,7 +106,7 @@ async function deviceSources(options: BackupCommandOptions): Promise<SourceSpec[
       hint: "without paths, `cumulus backup` backs up the signed-in device's sources",
     });
   }
-  const { settings } = await machineContext().settings.inspect();
+  const { settings } = await (await deviceAgent()).settings.inspect();
   if (settings.sources.length === 0) {
     throw new CumulusError('usage', 'this device has no sources to back up', {
       hint: 'add one with `cumulus sources add PATH`, or name what to back up: cumulus backup PATH...',
@@ -125,7 +128,8 @@ async function backUpDevice(options: BackupCommandOptions): Promise<void> {
   const onSignal = () => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const result = await backUpNow(machineContext(), {
+  const { backUpNow } = await import('../../agent/back-up-now.ts');
+  const result = await backUpNow(await deviceAgent(), {
     signal: interrupt.signal,
     onNotice: (line) => reporter.warn(line),
     onProgress: (p) =>

@@ -1,66 +1,43 @@
 /**
- * Every command module registers itself on the program. Append-only list: one import
- * and one entry per module.
+ * Every command module registers itself on the program. A module is imported only when
+ * its command runs (or for the full help): importing all of them — the server, the
+ * engine, the HTTP schemas — was most of a quick command's time. One entry per top-level
+ * command; a module that registers two commands is named under both.
  */
 import type { Command } from 'commander';
-import * as accountCommand from './account.ts';
-import * as agentCommand from './agent.ts';
-import * as approve from './approve.ts';
-import * as backup from './backup.ts';
-import * as check from './check.ts';
-import * as devices from './devices.ts';
-import * as diff from './diff.ts';
-import * as disable from './disable.ts';
-import * as doctor from './doctor.ts';
-import * as enable from './enable.ts';
-import * as forget from './forget.ts';
-import * as init from './init.ts';
-import * as key from './key.ts';
-import * as login from './login.ts';
-import * as logout from './logout.ts';
-import * as ls from './ls.ts';
-import * as plan from './plan.ts';
-import * as prune from './prune.ts';
-import * as repair from './repair.ts';
-import * as restore from './restore.ts';
-import * as serverCommand from './server.ts';
-import * as settings from './settings.ts';
-import * as snapshots from './snapshots.ts';
-import * as sources from './sources.ts';
-import * as stats from './stats.ts';
-import * as status from './status.ts';
-import * as storage from './storage.ts';
-import * as update from './update.ts';
 
 export type Register = (program: Command) => void;
 
-export const commandModules: Register[] = [
-  init.register,
-  backup.register,
-  snapshots.register,
-  ls.register,
-  diff.register,
-  restore.register,
-  check.register,
-  forget.register,
-  prune.register,
-  stats.register,
-  key.register,
-  repair.register,
-  enable.register,
-  disable.register,
-  sources.register,
-  status.register,
-  settings.register,
-  agentCommand.register,
-  doctor.register,
-  update.register,
-  serverCommand.register,
-  login.register,
-  logout.register,
-  approve.register,
-  plan.register,
-  accountCommand.register,
-  devices.register,
-  storage.register,
-];
+export type CommandModule = () => Promise<{ register: Register }>;
+
+export const commandModules: Record<string, CommandModule> = {
+  init: () => import('./init.ts'),
+  backup: () => import('./backup.ts'),
+  snapshots: () => import('./snapshots.ts'),
+  ls: () => import('./ls.ts'),
+  diff: () => import('./diff.ts'),
+  restore: () => import('./restore.ts'),
+  check: () => import('./check.ts'),
+  forget: () => import('./forget.ts'),
+  prune: () => import('./prune.ts'),
+  stats: () => import('./stats.ts'),
+  key: () => import('./key.ts'),
+  repair: () => import('./repair.ts'),
+  enable: () => import('./enable.ts'),
+  disable: () => import('./disable.ts'),
+  sources: () => import('./sources.ts'),
+  status: () => import('./status.ts'),
+  settings: () => import('./settings.ts'),
+  agent: () => import('./agent.ts'),
+  doctor: () => import('./doctor.ts'),
+  update: () => import('./update.ts'),
+  server: () => import('./server.ts'),
+  start: () => import('./server.ts'),
+  login: () => import('./login.ts'),
+  logout: () => import('./logout.ts'),
+  approve: () => import('./approve.ts'),
+  plan: () => import('./plan.ts'),
+  account: () => import('./account.ts'),
+  devices: () => import('./devices.ts'),
+  storage: () => import('./storage.ts'),
+};
