@@ -1,17 +1,5 @@
 /** Plain-words formatting of the values the agent measures. */
-
-/** formatBytes prints bytes in decimal units, the way storage plans are sold: "1.2 GB", "310 MB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = unit === 0 || Math.abs(value) >= 10 ? 0 : 1;
-  return `${value.toFixed(digits)} ${units[unit]}`;
-}
+import { formatBytes } from '../core/units.ts';
 
 /** formatDuration prints a span as "45 s", "12 min", "3 h 20 min", "2 days". */
 export function formatDuration(ms: number): string {

@@ -11,6 +11,7 @@
  * next try. Every evaluation and outcome goes into the state journal and to the server.
  */
 import { isCumulusError } from '../core/errors.ts';
+import { formatBytes } from '../core/units.ts';
 import type { BackupRequest, RequestResult } from './backup-request.ts';
 import type { BackupSwitch } from './backup-switch.ts';
 import {
@@ -20,7 +21,7 @@ import {
   type ServerFacts,
   type Values,
 } from './conditions.ts';
-import { formatBytes, formatDuration, formatWhen } from './format.ts';
+import { formatDuration, formatWhen } from './format.ts';
 import type {
   AgentServer,
   BackupOutcome,

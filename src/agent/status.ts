@@ -2,9 +2,11 @@
  * agentStatus is what `cumulus status` shows: the last successful backup, what the agent
  * is doing or waiting for now and why, the next step, and storage used of the plan.
  */
+
+import { formatBytes } from '../core/units.ts';
 import type { AgentContext } from './context.ts';
 import { type DaemonHealth, daemonHealth } from './daemon.ts';
-import { formatBytes, formatClock, formatDuration, formatWhen } from './format.ts';
+import { formatClock, formatDuration, formatWhen } from './format.ts';
 import type { AgentState, ReasonEntry } from './state.ts';
 
 export interface StatusReport {

@@ -1,15 +1,5 @@
-/** Human formatting for the CLI: sizes, durations, rates, tables. */
-
-export function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+/** Human formatting for the CLI: durations, rates, tables (sizes: core/units.ts). */
+import { formatBytes } from '../core/units.ts';
 
 export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -20,7 +10,7 @@ export function duration(ms: number): string {
 }
 
 export function rate(bytesDone: number, ms: number): string {
-  return ms <= 0 ? '-' : `${bytes((bytesDone * 1000) / ms)}/s`;
+  return ms <= 0 ? '-' : `${formatBytes((bytesDone * 1000) / ms)}/s`;
 }
 
 /** table renders rows under headers with columns padded to their widest cell. */

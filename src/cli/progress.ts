@@ -3,7 +3,8 @@
  * --json, nothing otherwise. The engines emit typed events; only this file draws them.
  */
 import cliProgress from 'cli-progress';
-import { bytes, rate } from './format.ts';
+import { formatBytes } from '../core/units.ts';
+import { rate } from './format.ts';
 
 export interface ProgressSnapshot {
   filesDone: number;
@@ -49,8 +50,8 @@ export function progressReporter(options: { json: boolean; label: string }): Pro
       bar.setTotal(Math.max(p.bytesTotal, p.bytesDone, 1));
       bar.update(p.bytesDone, {
         files: p.filesTotal > 0 ? `${p.filesDone}/${p.filesTotal}` : String(p.filesDone),
-        done: bytes(p.bytesDone),
-        total: bytes(p.bytesTotal),
+        done: formatBytes(p.bytesDone),
+        total: formatBytes(p.bytesTotal),
         rate: rate(p.bytesDone, p.elapsedMs),
       });
     },

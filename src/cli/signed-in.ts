@@ -1,7 +1,7 @@
 /**
  * Helpers for the commands that act as this signed-in device: its state and a client
  * holding its token, answers typed at the terminal (or one line of standard input when it
- * is not a terminal), and decimal sizes as plans are sold.
+ * is not a terminal), and sizes typed in decimal units as plans are sold (parseSize).
  */
 import { createInterface } from 'node:readline';
 import { AccountClient } from '../client/account-client.ts';
@@ -43,18 +43,6 @@ export async function readAnswer(question: string): Promise<string> {
   } finally {
     rl.close();
   }
-}
-
-/** gigabytes prints a size in decimal units (1 GB = 10^9 bytes), the units plans are named in. */
-export function gigabytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${Number(value.toFixed(2))} ${units[unit]}`;
 }
 
 /** parseSize reads a size like 500MB, 5GB, 2TB or a plain number of bytes (decimal units). */

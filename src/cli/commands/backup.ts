@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { backup, dryRunBackup, type SourceSpec } from '../../client/archiver/archiver.ts';
 import { readPatternFile } from '../../client/excludes.ts';
 import { CumulusError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/units.ts';
 import { EXIT } from '../exit-codes.ts';
-import { bytes, duration, table } from '../format.ts';
+import { duration, table } from '../format.ts';
 import { progressReporter } from '../progress.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
@@ -65,7 +66,7 @@ export function register(program: Command): void {
         process.stdout.write(
           [
             `Files:  ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnchanged} unchanged`,
-            `Read:   ${bytes(s.bytesRead)} of ${bytes(s.logicalBytes)}; added to the repository: ${bytes(s.bytesAdded)}`,
+            `Read:   ${formatBytes(s.bytesRead)} of ${formatBytes(s.logicalBytes)}; added to the repository: ${formatBytes(s.bytesAdded)}`,
             `Took:   ${duration(s.durationMs)}`,
             `snapshot ${result.snapshotId.slice(0, 8)} saved`,
             '',
@@ -162,7 +163,7 @@ async function backUpDevice(options: BackupCommandOptions): Promise<void> {
     process.stdout.write(
       [
         `Files:  ${outcome.filesNew} new, ${outcome.filesChanged} changed`,
-        `Added to the account: ${bytes(outcome.bytesAdded)}`,
+        `Added to the account: ${formatBytes(outcome.bytesAdded)}`,
         `Took:   ${duration(outcome.durationMs)}`,
         `snapshot ${outcome.snapshotId.slice(0, 8)} saved`,
         '',
@@ -188,7 +189,7 @@ async function dryRun(paths: string[], options: BackupCommandOptions): Promise<v
     return;
   }
   const s = result.summary;
-  const rows = result.sources.map((src) => [src.path, String(src.filesToRead), bytes(src.bytesToRead)]);
+  const rows = result.sources.map((src) => [src.path, String(src.filesToRead), formatBytes(src.bytesToRead)]);
   process.stdout.write(
     [
       table(['SOURCE', 'FILES TO READ', 'BYTES TO READ'], rows),

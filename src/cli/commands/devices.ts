@@ -6,18 +6,19 @@ import type { Command } from 'commander';
 import * as devices from '../../api/devices.ts';
 import type { AccountClient } from '../../client/account-client.ts';
 import { CumulusError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/units.ts';
 import { printJson } from '../repository-options.ts';
-import { gigabytes, signedIn } from '../signed-in.ts';
+import { signedIn } from '../signed-in.ts';
 
 /** describeProgress says how far a running backup is: "backing up: 1.2 GB of 3.4 GB (120 of 900 files), 300 MB uploaded". */
 function describeProgress(p: devices.BackupProgress): string {
   const bytes =
     p.bytesTotal === undefined
-      ? `${gigabytes(p.bytesDone)} read`
-      : `${gigabytes(p.bytesDone)} of ${gigabytes(p.bytesTotal)}`;
+      ? `${formatBytes(p.bytesDone)} read`
+      : `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`;
   const files =
     p.filesTotal === undefined ? `${p.filesDone} files` : `${p.filesDone} of ${p.filesTotal} files`;
-  return `backing up: ${bytes} (${files}), ${gigabytes(p.bytesUploaded)} uploaded, as of ${p.at}`;
+  return `backing up: ${bytes} (${files}), ${formatBytes(p.bytesUploaded)} uploaded, as of ${p.at}`;
 }
 
 function describeDevice(d: devices.Device): string {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { applyRetention, type RetentionPolicy } from '../../client/retention.ts';
 import type { Snapshot } from '../../client/unlocked-repository.ts';
 import { CumulusError } from '../../core/errors.ts';
-import { bytes } from '../format.ts';
+import { formatBytes } from '../../core/units.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 const count = (value: string) => {
@@ -73,7 +73,7 @@ export function register(program: Command): void {
         const verb = result.dryRun ? 'would remove' : 'removed';
         for (const id of result.removed) process.stdout.write(`${verb} snapshot ${id.slice(0, 8)}\n`);
         process.stdout.write(`${result.removed.length} snapshot(s) ${verb}\n`);
-        if (result.prune) process.stdout.write(`pruned: ${bytes(result.prune.freedBytes)} freed\n`);
+        if (result.prune) process.stdout.write(`pruned: ${formatBytes(result.prune.freedBytes)} freed\n`);
       }
     });
 }

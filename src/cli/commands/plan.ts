@@ -1,13 +1,14 @@
 /** `cumulus plan` shows the account's plan and usage, lists the plans offered, and switches plan. */
 import type { Command } from 'commander';
 import * as plans from '../../api/plans.ts';
+import { formatBytes } from '../../core/units.ts';
 import { printJson } from '../repository-options.ts';
-import { gigabytes, signedIn } from '../signed-in.ts';
+import { signedIn } from '../signed-in.ts';
 
 function printStatus(status: plans.PlanStatus): void {
   const percent = status.quotaBytes === 0 ? 100 : Math.round((status.usedBytes / status.quotaBytes) * 100);
   process.stdout.write(
-    `plan ${status.plan.name} (${status.plan.id}): ${gigabytes(status.usedBytes)} of ${gigabytes(status.quotaBytes)} used (${percent}%)\n`,
+    `plan ${status.plan.name} (${status.plan.id}): ${formatBytes(status.usedBytes)} of ${formatBytes(status.quotaBytes)} used (${percent}%)\n`,
   );
   if (status.warningLevel > 0) {
     process.stdout.write(
@@ -33,7 +34,7 @@ export function register(program: Command): void {
       process.stdout.write('plans offered:\n');
       for (const p of offered.plans)
         process.stdout.write(
-          `  ${p.id.padEnd(10)} ${p.name.padEnd(10)} ${gigabytes(p.quotaBytes)}${p.id === status.plan.id ? '  (current)' : ''}\n`,
+          `  ${p.id.padEnd(10)} ${p.name.padEnd(10)} ${formatBytes(p.quotaBytes)}${p.id === status.plan.id ? '  (current)' : ''}\n`,
         );
     });
   plan

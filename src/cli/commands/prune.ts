@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { bytes } from '../format.ts';
+import { formatBytes } from '../../core/units.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
@@ -26,7 +26,7 @@ export function register(program: Command): void {
       if (options.json) printJson(report);
       else {
         process.stdout.write(
-          `${options.dryRun ? 'would free' : 'freed'} ${bytes(report.freedBytes)}: ${report.deletedBlobs} blob(s) removed, ${report.deletedPacks} pack(s) deleted, ${report.repackedPacks} repacked\n`,
+          `${options.dryRun ? 'would free' : 'freed'} ${formatBytes(report.freedBytes)}: ${report.deletedBlobs} blob(s) removed, ${report.deletedPacks} pack(s) deleted, ${report.repackedPacks} repacked\n`,
         );
         if (report.keptYoungBlobs > 0) {
           process.stdout.write(

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { findDeviceSnapshot } from '../../client/remote-vault.ts';
 import { restore } from '../../client/restorer.ts';
+import { formatBytes } from '../../core/units.ts';
 import { EXIT } from '../exit-codes.ts';
-import { bytes, duration } from '../format.ts';
+import { duration } from '../format.ts';
 import { progressReporter } from '../progress.ts';
 import { withRepository, withRepositoryOptions } from '../repository-options.ts';
 
@@ -58,7 +59,7 @@ export function register(program: Command): void {
         );
       } else {
         process.stdout.write(
-          `restored ${c.files} files, ${c.dirs} folders, ${c.symlinks} links (${bytes(c.bytes)}) from ${snapshotId.slice(0, 8)} in ${duration(result.durationMs)}\n`,
+          `restored ${c.files} files, ${c.dirs} folders, ${c.symlinks} links (${formatBytes(c.bytes)}) from ${snapshotId.slice(0, 8)} in ${duration(result.durationMs)}\n`,
         );
       }
       if (result.failed.length > 0) {

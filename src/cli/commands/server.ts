@@ -11,12 +11,13 @@ import { COMPONENTS, type ComponentId } from '../../api/status.ts';
 import { checked } from '../../api/validate.ts';
 import { derivePasswordKeys, newKdfParams } from '../../client/account-keys.ts';
 import { CumulusError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/units.ts';
 import { parseServerConfig, type ServerFlags } from '../../server/config.ts';
 import { LOCAL_ADMIN } from '../../server/services/caller.ts';
 import { openServerData, type ServerData, startServer } from '../../server/start.ts';
 import { readNewPassword } from '../password.ts';
 import { kdfFromEnvironment, printJson } from '../repository-options.ts';
-import { gigabytes, parseSize } from '../signed-in.ts';
+import { parseSize } from '../signed-in.ts';
 
 const DATA_HELP = 'data folder (or CUMULUS_DATA_DIR; default ./data)';
 
@@ -167,7 +168,7 @@ export function register(program: Command): void {
         if (options.json) return printJson({ users });
         for (const u of users) {
           process.stdout.write(
-            `${u.email}  ${u.role}  plan ${u.planId}  ${u.devices} device(s)  ${gigabytes(u.usedBytes)} used${u.disabled ? '  DISABLED' : ''}\n`,
+            `${u.email}  ${u.role}  plan ${u.planId}  ${u.devices} device(s)  ${formatBytes(u.usedBytes)} used${u.disabled ? '  DISABLED' : ''}\n`,
           );
         }
       }),
@@ -213,7 +214,7 @@ export function register(program: Command): void {
         if (options.json) return printJson({ plans });
         for (const p of plans) {
           process.stdout.write(
-            `${p.id}  ${p.name}  ${gigabytes(p.quotaBytes)}${p.offered ? '' : '  (not offered)'}${p.isDefault ? '  (default)' : ''}\n`,
+            `${p.id}  ${p.name}  ${formatBytes(p.quotaBytes)}${p.offered ? '' : '  (not offered)'}${p.isDefault ? '  (default)' : ''}\n`,
           );
         }
       }),
@@ -234,7 +235,7 @@ export function register(program: Command): void {
           offered: !options.hidden,
           ...(options.default ? { isDefault: true } : {}),
         });
-        process.stdout.write(`plan ${saved.id}: ${saved.name}, ${gigabytes(saved.quotaBytes)}\n`);
+        process.stdout.write(`plan ${saved.id}: ${saved.name}, ${formatBytes(saved.quotaBytes)}\n`);
       }),
     );
 

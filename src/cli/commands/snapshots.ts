@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { RemoteRepository } from '../../client/remote-repository.ts';
-import { bytes, table } from '../format.ts';
+import { formatBytes } from '../../core/units.ts';
+import { table } from '../format.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
@@ -33,7 +34,7 @@ export function register(program: Command): void {
         new Date(info.time).toLocaleString(),
         info.host,
         info.tags.join(','),
-        bytes(info.summary.logicalBytes),
+        formatBytes(info.summary.logicalBytes),
         info.sources.map((s) => s.path).join(', '),
       ]);
       process.stdout.write(

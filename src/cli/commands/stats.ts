@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { bytes } from '../format.ts';
+import { formatBytes } from '../../core/units.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
@@ -16,9 +16,9 @@ export function register(program: Command): void {
         process.stdout.write(
           [
             `snapshots:      ${usage.snapshots}`,
-            `logical size:   ${bytes(usage.logicalBytes)} (all files of all snapshots)`,
-            `stored size:    ${bytes(usage.referencedBytes)} (${usage.referencedBlobs} blobs in use)`,
-            `on disk:        ${bytes(usage.totalPackBytes)} in ${usage.packs} packs`,
+            `logical size:   ${formatBytes(usage.logicalBytes)} (all files of all snapshots)`,
+            `stored size:    ${formatBytes(usage.referencedBytes)} (${usage.referencedBlobs} blobs in use)`,
+            `on disk:        ${formatBytes(usage.totalPackBytes)} in ${usage.packs} packs`,
             `ratio:          ${ratio.toFixed(2)}x (logical / stored)`,
             '',
           ].join('\n'),

@@ -15,27 +15,28 @@ import {
   namedStorageReport,
 } from '../../client/storage-report.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
+import { formatBytes } from '../../core/units.ts';
 import { table } from '../format.ts';
 import { printJson } from '../repository-options.ts';
-import { gigabytes, readAnswer, type SignedInDevice, signedIn } from '../signed-in.ts';
+import { readAnswer, type SignedInDevice, signedIn } from '../signed-in.ts';
 
 function printReport(report: NamedStorageReport): void {
-  process.stdout.write(`${gigabytes(report.usedBytes)} of ${gigabytes(report.quotaBytes)} used\n\n`);
+  process.stdout.write(`${formatBytes(report.usedBytes)} of ${formatBytes(report.quotaBytes)} used\n\n`);
   const rows: string[][] = [];
   for (const d of report.devices) {
     rows.push([
       `${d.deviceName || '(removed device)'}${d.current ? ' (this device)' : ''}`,
-      gigabytes(d.logicalSize),
-      gigabytes(d.storedBytes),
-      gigabytes(d.exclusiveBytes),
+      formatBytes(d.logicalSize),
+      formatBytes(d.storedBytes),
+      formatBytes(d.exclusiveBytes),
       String(d.snapshots),
     ]);
     for (const s of d.sources)
       rows.push([
         `  ${s.path}`,
-        gigabytes(s.logicalSize),
-        gigabytes(s.storedBytes),
-        gigabytes(s.exclusiveBytes),
+        formatBytes(s.logicalSize),
+        formatBytes(s.storedBytes),
+        formatBytes(s.exclusiveBytes),
         String(s.snapshots),
       ]);
   }
@@ -80,7 +81,7 @@ async function deleteSource(
     });
   }
   await confirm(
-    `Delete ${source.path} from every backup of ${owner.deviceName}? This frees ${gigabytes(source.exclusiveBytes)}.`,
+    `Delete ${source.path} from every backup of ${owner.deviceName}? This frees ${formatBytes(source.exclusiveBytes)}.`,
     options.yes,
   );
   const result = await device.client.call(api.deleteSource, {
@@ -92,7 +93,9 @@ async function deleteSource(
 function printResult(result: { freedBytes: number; usedBytes: number }, json: boolean | undefined): void {
   if (json) printJson(result);
   else
-    process.stdout.write(`freed ${gigabytes(result.freedBytes)}; now ${gigabytes(result.usedBytes)} used\n`);
+    process.stdout.write(
+      `freed ${formatBytes(result.freedBytes)}; now ${formatBytes(result.usedBytes)} used\n`,
+    );
 }
 
 export function register(program: Command): void {
@@ -143,7 +146,7 @@ export function register(program: Command): void {
       const report = await namedStorageReport(device.state, device.client);
       const owner = findDevice(report, name, device.state.deviceId);
       await confirm(
-        `Delete every backup of ${owner.deviceName} (${owner.snapshots} snapshots)? This frees ${gigabytes(owner.exclusiveBytes)}.`,
+        `Delete every backup of ${owner.deviceName} (${owner.snapshots} snapshots)? This frees ${formatBytes(owner.exclusiveBytes)}.`,
         options.yes,
       );
       const result = await device.client.call(api.deleteDeviceBackups, {

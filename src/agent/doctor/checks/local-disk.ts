@@ -1,5 +1,5 @@
 /** checkLocalDisk: free space on the disk where the agent keeps its state, journal and log. */
-import { formatBytes } from '../../format.ts';
+import { formatBytes } from '../../../core/units.ts';
 import type { DoctorFacts } from '../facts.ts';
 import type { CheckResult } from '../types.ts';
 

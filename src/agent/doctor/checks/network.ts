@@ -4,8 +4,9 @@
  * finish at that rate within `uploadWindowMs` (a night, by default).
  */
 import { isCumulusError } from '../../../core/errors.ts';
+import { formatBytes } from '../../../core/units.ts';
 import { meteredCounts, networkBlocker } from '../../conditions.ts';
-import { formatBytes, formatDuration, formatRate } from '../../format.ts';
+import { formatDuration, formatRate } from '../../format.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
 import type { CheckResult, CheckStatus } from '../types.ts';

@@ -4,7 +4,7 @@
  * to exclude (with the bytes each saves), backed-up data to delete (with the bytes each
  * frees), and the smallest plan that holds it all.
  */
-import { formatBytes } from '../../format.ts';
+import { formatBytes } from '../../../core/units.ts';
 import type { Plan, Prediction, Usage } from '../../ports.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';

@@ -1,0 +1,15 @@
+/**
+ * formatBytes prints a size in decimal units, the way storage plans are sold and the way
+ * every Cumulus command and message says it: "1.2 GB", "310 MB", "5.0 kB", "0 B".
+ */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = unit === 0 || Math.abs(value) >= 10 ? 0 : 1;
+  return `${value.toFixed(digits)} ${units[unit]}`;
+}
