@@ -1,4 +1,9 @@
 // The entry point of the `cumulus` command (bin/cumulus.js imports it).
-import { run } from './program.ts';
+import { enableCompileCache } from 'node:module';
 
+// Node keeps the compiled, type-stripped modules on disk between runs: without it, compiling
+// them again was most of a quick command's time (0.2 s of `cumulus backup --help`). The program
+// is imported after this line so that it is cached too.
+enableCompileCache();
+const { run } = await import('./program.ts');
 process.exitCode = await run(process.argv);
