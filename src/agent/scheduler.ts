@@ -291,7 +291,7 @@ export class Scheduler {
       for (let attempt = 1; ; attempt++) {
         try {
           const outcome = await runner.run(sources, { signal, onProgress });
-          await this.#completed(outcome);
+          await this.#completed(outcome, settings);
           return { kind: 'completed', outcome };
         } catch (error) {
           if (signal.aborted) return await this.#stopped(signal.reason);
@@ -359,7 +359,7 @@ export class Scheduler {
     };
   }
 
-  async #completed(outcome: BackupOutcome): Promise<void> {
+  async #completed(outcome: BackupOutcome, settings: Settings): Promise<void> {
     const now = this.#deps.clock.now();
     const summary = `${outcome.filesNew + outcome.filesChanged} new or changed file(s), ${formatBytes(outcome.bytesAdded)} added in ${formatDuration(outcome.durationMs)}`;
     const kind: ReasonKind = outcome.status;
@@ -375,6 +375,8 @@ export class Scheduler {
     await this.#update((s) => {
       s.lastCompletedAt = now;
       s.consecutiveFailures = 0;
+      // Said now, not at the next evaluation a poll later: status shows when the next one is due.
+      s.nextDueAt = this.#dueAt(s, settings);
       if (outcome.status === 'success') {
         s.lastSuccess = {
           at: now,

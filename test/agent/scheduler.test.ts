@@ -36,6 +36,7 @@ describe('scheduler: when every condition holds', () => {
     assert.equal(world.engine.uploads, 10);
     const state = await world.ctx.state.read(world.clock.now());
     assert.equal(state.lastSuccess?.snapshotId, 'snap-1');
+    assert.equal(state.nextDueAt, state.lastCompletedAt! + 24 * HOUR, 'the next due time is known at once');
     assert.match(state.reasons.at(-1)!.message, /^backed up: 10 new or changed file\(s\), 10 MB added/);
     assert.equal(world.server.reports.at(-1)?.kind, 'success');
     assert.ok(world.server.progress.length > 0, 'progress went to the server');
