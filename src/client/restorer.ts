@@ -10,6 +10,7 @@ import { CumulusError, fromSystemError, isCumulusError } from '../core/errors.ts
 import { openBlob } from '../core/seal.ts';
 import type { TreeEntry } from '../core/tree.ts';
 import { excludeMatcher } from './excludes.ts';
+import { freeNow } from './free-memory.ts';
 import type { Snapshot, UnlockedRepository } from './unlocked-repository.ts';
 
 export interface RestoreOptions {
@@ -40,10 +41,16 @@ export interface RestoreResult {
 
 type FileEntry = TreeEntry & { type: 'file' };
 
-/** Files are written in batches whose blobs are fetched together, pack range by pack range. */
-const BATCH_BYTES = 32 << 20;
+/**
+ * Files are written in batches of at most BATCH_BYTES whose blobs are fetched together,
+ * pack range by pack range, and written 16 at a time. A file larger than a batch is
+ * written alone, after its batch, LARGE_FILE_WINDOW chunks at a time. Memory: one batch
+ * of sealed blobs and the plaintexts being written, or one window of a large file.
+ */
+const BATCH_BYTES = 8 << 20;
 const BATCH_FILES = 512;
 const WRITE_CONCURRENCY = 16;
+const LARGE_FILE_WINDOW = 4;
 
 async function assertTargetUsable(target: string, overwrite: boolean): Promise<void> {
   let names: string[];
@@ -201,9 +208,10 @@ class Restorer {
 
   async #queueFile(abs: string, rel: string, entry: FileEntry): Promise<void> {
     this.counters.bytesTotal += entry.size;
+    const size = entry.size <= BATCH_BYTES ? entry.size : 0;
+    if (this.#batch.length >= BATCH_FILES || this.#batchBytes + size > BATCH_BYTES) await this.#flush();
     this.#batch.push({ abs, rel, entry });
-    this.#batchBytes += entry.size;
-    if (this.#batch.length >= BATCH_FILES || this.#batchBytes >= BATCH_BYTES) await this.#flush();
+    this.#batchBytes += size;
   }
 
   async #flush(): Promise<void> {
@@ -213,18 +221,14 @@ class Restorer {
     const small = batch.filter((f) => f.entry.size <= BATCH_BYTES);
     const ids = [...new Set(small.flatMap((f) => f.entry.chunks))];
     const sealed = ids.length > 0 ? await this.#vault.repo.readBlobs(ids) : new Map<string, Buffer>();
-    const queue = [...batch];
     const worker = async () => {
-      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-        await this.#writeFile(
-          file.abs,
-          file.rel,
-          file.entry,
-          file.entry.size <= BATCH_BYTES ? sealed : undefined,
-        );
-      }
+      for (let file = small.shift(); file !== undefined; file = small.shift())
+        await this.#writeFile(file.abs, file.rel, file.entry, sealed);
     };
     await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
+    sealed.clear();
+    for (const file of batch.filter((f) => f.entry.size > BATCH_BYTES))
+      await this.#writeFile(file.abs, file.rel, file.entry, undefined);
   }
 
   /** writeFile writes one file; `sealed` holds its blobs, or is undefined for a large file read window by window. */
@@ -239,9 +243,8 @@ class Restorer {
       await rm(abs, { force: true, recursive: true });
       handle = await open(abs, 'w', 0o600);
       let position = 0;
-      const windowSize = 16;
-      for (let i = 0; i < entry.chunks.length; i += windowSize) {
-        const ids = entry.chunks.slice(i, i + windowSize);
+      for (let i = 0; i < entry.chunks.length; i += LARGE_FILE_WINDOW) {
+        const ids = entry.chunks.slice(i, i + LARGE_FILE_WINDOW);
         const blobs = sealed ?? (await this.#vault.repo.readBlobs(ids));
         for (const id of ids) {
           const bytes = blobs.get(id);
@@ -251,6 +254,8 @@ class Restorer {
           await handle.write(plain, 0, plain.length, position);
           position += plain.length;
           this.counters.bytes += plain.length;
+          // Written: free it now (when it is a buffer of its own) rather than at the next GC.
+          freeNow(plain);
         }
       }
       await handle.close();
