@@ -1,5 +1,6 @@
 /** Plain-words formatting of the values the agent measures. */
 import { formatBytes } from '../core/units.ts';
+import type { BackupProgress } from './ports.ts';
 
 /** formatDuration prints a span as "45 s", "12 min", "3 h 20 min", "2 days". */
 export function formatDuration(ms: number): string {
@@ -28,4 +29,15 @@ export function formatWhen(at: number): string {
 /** formatRate prints bytes per second as "12 MB/s". */
 export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** describeProgress says how far a backup is: "1.2 GB of 3.4 GB (120 of 900 files) read, 300 MB uploaded". */
+export function describeProgress(p: BackupProgress): string {
+  const bytes =
+    p.bytesTotal === undefined
+      ? formatBytes(p.bytesDone)
+      : `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`;
+  const files =
+    p.filesTotal === undefined ? `${p.filesDone} files` : `${p.filesDone} of ${p.filesTotal} files`;
+  return `${bytes} (${files}) read, ${formatBytes(p.bytesUploaded)} uploaded`;
 }

@@ -6,7 +6,7 @@
 import { formatBytes } from '../core/units.ts';
 import type { AgentContext } from './context.ts';
 import { type DaemonHealth, daemonHealth } from './daemon.ts';
-import { formatClock, formatDuration, formatWhen } from './format.ts';
+import { describeProgress, formatClock, formatDuration, formatWhen } from './format.ts';
 import type { AgentState, ReasonEntry } from './state.ts';
 
 export interface StatusReport {
@@ -79,12 +79,7 @@ export function renderStatus(r: StatusReport, now: number): string {
     `Now:          ${r.agent.running ? '' : 'nothing, the agent is not running; last known: '}${r.activity.message}${r.activity.kind === 'waiting' ? ` since ${formatClock(r.activity.since)}` : ''}`,
   ];
   const p = r.activity.progress;
-  if (p && r.activity.kind === 'backing-up') {
-    const total = p.bytesTotal ? ` of ${formatBytes(p.bytesTotal)}` : '';
-    lines.push(
-      `Progress:     ${p.filesDone} file(s), ${formatBytes(p.bytesDone)}${total} read, ${formatBytes(p.bytesUploaded)} uploaded`,
-    );
-  }
+  if (p && r.activity.kind === 'backing-up') lines.push(`Progress:     ${describeProgress(p)}`);
   if (r.lastFailure && (!r.lastSuccess || r.lastFailure.at > r.lastSuccess.at)) {
     lines.push(`Last failure: ${formatWhen(r.lastFailure.at)}: ${r.lastFailure.message}`);
   }

@@ -3,23 +3,12 @@
  * and its reason, and the progress of a backup running now; renames and removes them.
  */
 import type { Command } from 'commander';
+import { describeProgress } from '../../agent/format.ts';
 import * as devices from '../../api/devices.ts';
 import type { AccountClient } from '../../client/account-client.ts';
 import { CumulusError } from '../../core/errors.ts';
-import { formatBytes } from '../../core/units.ts';
 import { printJson } from '../repository-options.ts';
 import { signedIn } from '../signed-in.ts';
-
-/** describeProgress says how far a running backup is: "backing up: 1.2 GB of 3.4 GB (120 of 900 files), 300 MB uploaded". */
-function describeProgress(p: devices.BackupProgress): string {
-  const bytes =
-    p.bytesTotal === undefined
-      ? `${formatBytes(p.bytesDone)} read`
-      : `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`;
-  const files =
-    p.filesTotal === undefined ? `${p.filesDone} files` : `${p.filesDone} of ${p.filesTotal} files`;
-  return `backing up: ${bytes} (${files}), ${formatBytes(p.bytesUploaded)} uploaded, as of ${p.at}`;
-}
 
 function describeDevice(d: devices.Device): string {
   const last = d.lastAttemptAt
@@ -28,7 +17,7 @@ function describeDevice(d: devices.Device): string {
   return (
     `${d.id}  "${d.name}"${d.current ? ' (this device)' : ''}  ${d.platform}  agent ${d.agentVersion}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +
     `    last backup ${d.lastBackupAt ?? 'never'}; ${last}\n` +
-    (d.progress ? `    ${describeProgress(d.progress)}\n` : '')
+    (d.progress ? `    backing up: ${describeProgress(d.progress)}, as of ${d.progress.at}\n` : '')
   );
 }
 
