@@ -10,7 +10,6 @@ import { CumulusError, fromSystemError, isCumulusError } from '../core/errors.ts
 import { openBlob } from '../core/seal.ts';
 import type { TreeEntry } from '../core/tree.ts';
 import { excludeMatcher } from './excludes.ts';
-import { freeNow } from './free-memory.ts';
 import type { Snapshot, UnlockedRepository } from './unlocked-repository.ts';
 
 export interface RestoreOptions {
@@ -45,7 +44,8 @@ type FileEntry = TreeEntry & { type: 'file' };
  * Files are written in batches of at most BATCH_BYTES whose blobs are fetched together,
  * pack range by pack range, and written 16 at a time. A file larger than a batch is
  * written alone, after its batch, LARGE_FILE_WINDOW chunks at a time. Memory: one batch
- * of sealed blobs and the plaintexts being written, or one window of a large file.
+ * of sealed blobs and the plaintexts being written, or one window of a large file (plus
+ * what V8 has not collected yet: opening a blob leaves its decrypted copy behind).
  */
 const BATCH_BYTES = 8 << 20;
 const BATCH_FILES = 512;
@@ -254,8 +254,6 @@ class Restorer {
           await handle.write(plain, 0, plain.length, position);
           position += plain.length;
           this.counters.bytes += plain.length;
-          // Written: free it now (when it is a buffer of its own) rather than at the next GC.
-          freeNow(plain);
         }
       }
       await handle.close();
