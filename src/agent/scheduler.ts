@@ -9,6 +9,8 @@
  * chance (the engine skips what is already stored). A dropped connection is retried with
  * exponential backoff; any other failure waits `failureRetryMs`, doubling, before the
  * next try. Every evaluation and outcome goes into the state journal and to the server.
+ * A "back up now" request (`cumulus backup`) runs at the next evaluation, whatever the
+ * schedule and the conditions, since the owner asked.
  */
 import { isCumulusError } from '../core/errors.ts';
 import { formatBytes } from '../core/units.ts';
