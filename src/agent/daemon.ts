@@ -130,7 +130,7 @@ export async function runDaemon(
   options: { timing?: Partial<SchedulerTiming>; log?: (line: string) => void } = {},
 ): Promise<void> {
   const log = options.log ?? (() => {});
-  await mkdir(ctx.paths.stateDir, { recursive: true });
+  await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
   const release = await acquireLock(ctx.paths.lock, ctx.clock.now());
   const startedAt = ctx.clock.now();
   const beat = () =>
@@ -195,8 +195,8 @@ export type DaemonStarter = (ctx: AgentContext) => Promise<void>;
 
 export const spawnDaemon: DaemonStarter = async (ctx) => {
   const bin = fileURLToPath(new URL('../../bin/cumulus.js', import.meta.url));
-  await mkdir(ctx.paths.stateDir, { recursive: true });
-  const out = openSync(ctx.paths.log, 'a');
+  await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
+  const out = openSync(ctx.paths.log, 'a', 0o600);
   const child = spawn(process.execPath, [bin, 'agent', 'run'], {
     detached: true,
     stdio: ['ignore', out, out],

@@ -15,10 +15,14 @@ export async function readJsonFile(path: string): Promise<unknown> {
   return JSON.parse(text);
 }
 
-/** writeJsonFile replaces the file in one rename, so a reader never sees half of it. */
+/**
+ * writeJsonFile replaces the file in one rename, so a reader never sees half of it. The
+ * file is its owner's only (0600, in a 0700 folder when it creates it): settings and the
+ * journal name the owner's folders and files.
+ */
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await rename(temp, path);
 }
