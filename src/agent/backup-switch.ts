@@ -7,6 +7,8 @@ import { readJsonFile, writeJsonFile } from './json-file.ts';
 export interface SwitchState {
   enabled: boolean;
   changedAt: number | null;
+  /** Why the switch file could not be read, when it could not: the switch then counts as off. */
+  damaged?: string;
 }
 
 export class BackupSwitch {
@@ -20,9 +22,9 @@ export class BackupSwitch {
     let raw: unknown;
     try {
       raw = await readJsonFile(this.path);
-    } catch {
+    } catch (error) {
       // An unreadable switch file means nobody can tell it was switched on: it is off.
-      return { enabled: false, changedAt: null };
+      return { enabled: false, changedAt: null, damaged: `${this.path}: ${(error as Error).message}` };
     }
     const data = raw as Partial<SwitchState> | undefined;
     return {

@@ -122,6 +122,17 @@ describe('doctor names each of the nine faults, with its evidence and fix', () =
     assert.deepEqual(failing(fixed), []);
   });
 
+  it('1b. a damaged backup switch counts as off, says so, and --fix rewrites it', async () => {
+    const h = await healthyDevice();
+    world = h.world;
+    await writeFile(world.ctx.paths.backupSwitch, '{"enabled": tr');
+    const report = await runDoctor(h.deps);
+    assert.deepEqual(failing(report), ['backup-switch']);
+    assert.match(check(report, 'backup-switch').evidence[0], /backup switch cannot be read .*counts as off/);
+    await runDoctor(h.deps, { fix: true, ask: async () => true });
+    assert.equal((await world.ctx.backupSwitch.read()).enabled, true);
+  });
+
   it('2. metered link', async () => {
     const h = await healthyDevice();
     world = h.world;

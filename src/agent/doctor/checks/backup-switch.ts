@@ -23,9 +23,11 @@ export async function checkBackupSwitch(facts: DoctorFacts): Promise<CheckResult
       ...base,
       status: 'fail',
       evidence: [
-        state.changedAt
-          ? `backup was switched off at ${formatWhen(state.changedAt)}`
-          : 'backup has never been switched on',
+        state.damaged
+          ? `the backup switch cannot be read (${state.damaged}), so it counts as off`
+          : state.changedAt
+            ? `backup was switched off at ${formatWhen(state.changedAt)}`
+            : 'backup has never been switched on',
       ],
       fix: ['Switch backup on: cumulus enable'],
       autoFix: {
