@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { isCumulusError } from '../../core/errors.ts';
 import { TEST_KDF } from '../../core/keys.ts';
 import { initRepository } from '../local-keyring.ts';
 import type { UnlockedRepository } from '../unlocked-repository.ts';
@@ -79,4 +81,25 @@ test('a dry run names what the next backup would read, per source, and writes no
     [1, 1, 2],
   );
   assert.equal((await vault.listSnapshots()).length, 1);
+});
+
+test('a backup stopped while the walk waits for room in the queue fails as stopped, and nothing else', async (t) => {
+  const { work, vault } = await setup(t);
+  const source = join(work, 'many');
+  await mkdir(source);
+  // Each file is above the minimum chunk, so one job: 12 jobs do not fit the queue of one worker.
+  for (let i = 0; i < 12; i++) await writeFile(join(source, `f${i}`), randomBytes(40_000));
+  const stop = new AbortController();
+  await assert.rejects(
+    backup(vault, {
+      paths: [source],
+      workers: 1,
+      signal: stop.signal,
+      onEvent: (event) => {
+        if (event.type === 'progress' && event.counters.filesDone > 0) stop.abort(new Error('unplugged'));
+      },
+    }),
+    (error) => isCumulusError(error, 'partial'),
+  );
+  assert.deepEqual(await vault.listSnapshots(), []);
 });

@@ -424,6 +424,12 @@ class Archiver implements ChunkSink {
     const previous = new Map(parent?.map((e) => [e.name, e]));
     const entries: TreeEntry[] = [];
     const pendingFiles: Promise<void>[] = [];
+    const pending = (work: Promise<void>): void => {
+      // Awaited through `done`; when the walk fails before `done` exists (a stopped backup
+      // waiting for room in the queue), a failed one must not count as unhandled meanwhile.
+      work.catch(() => {});
+      pendingFiles.push(work);
+    };
     let batch: { entry: TreeEntry & { type: 'file' }; abs: string; isNew: boolean }[] = [];
     let batchBytes = 0;
     const flushBatch = async () => {
@@ -435,7 +441,7 @@ class Archiver implements ChunkSink {
         files.map((f) => f.abs),
         false,
       );
-      pendingFiles.push(
+      pending(
         result.then((r) => {
           for (const [i, f] of files.entries()) this.#fileDone(source, f.entry, f.abs, f.isNew, r[i]);
         }),
@@ -471,7 +477,7 @@ class Archiver implements ChunkSink {
           this.#fileDone(source, entry, abs, isNew, { chunks: [], bytesRead: size });
         } else if (size > this.#vault.config.chunker.min) {
           const { result } = await this.#pool.chunk([abs], true);
-          pendingFiles.push(result.then(([r]) => this.#fileDone(source, entry, abs, isNew, r)));
+          pending(result.then(([r]) => this.#fileDone(source, entry, abs, isNew, r)));
         } else {
           batch.push({ entry, abs, isNew });
           batchBytes += size;
@@ -514,7 +520,7 @@ class Archiver implements ChunkSink {
         tree: '',
       };
       entries.push(entry);
-      pendingFiles.push(
+      pending(
         tree.then((id) => {
           entry.tree = id;
           source.refs.add(id);
