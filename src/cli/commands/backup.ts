@@ -101,13 +101,16 @@ async function deviceAgent() {
 }
 
 /** deviceSources are the signed-in device's sources with their excludes, for `backup` without paths. */
-async function deviceSources(options: BackupCommandOptions): Promise<SourceSpec[]> {
+async function deviceSources(
+  options: BackupCommandOptions,
+  agent?: Awaited<ReturnType<typeof deviceAgent>>,
+): Promise<SourceSpec[]> {
   if (hasLocalRepository(options)) {
     throw new CumulusError('usage', 'name the files and folders to back up', {
       hint: "without paths, `cumulus backup` backs up the signed-in device's sources",
     });
   }
-  const { settings } = await (await deviceAgent()).settings.inspect();
+  const { settings } = await (agent ?? (await deviceAgent())).settings.inspect();
   if (settings.sources.length === 0) {
     throw new CumulusError('usage', 'this device has no sources to back up', {
       hint: 'add one with `cumulus sources add PATH`, or name what to back up: cumulus backup PATH...',
@@ -121,7 +124,8 @@ async function deviceSources(options: BackupCommandOptions): Promise<SourceSpec[
  * when it runs, else here — journaled like the agent's backups.
  */
 async function backUpDevice(options: BackupCommandOptions): Promise<void> {
-  await deviceSources(options);
+  const agent = await deviceAgent();
+  await deviceSources(options, agent);
   const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
   const started = Date.now();
   // Ctrl-C stops a backup run here cleanly (journaled as stopped); one the agent runs goes on.
@@ -130,7 +134,7 @@ async function backUpDevice(options: BackupCommandOptions): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const { backUpNow } = await import('../../agent/back-up-now.ts');
-  const result = await backUpNow(await deviceAgent(), {
+  const result = await backUpNow(agent, {
     signal: interrupt.signal,
     onNotice: (line) => reporter.warn(line),
     onProgress: (p) =>
