@@ -9,14 +9,13 @@ import { openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deviceStatePath } from '../client/device-state.ts';
 import { CumulusError } from '../core/errors.ts';
 import { BackupRequests } from './backup-request.ts';
 import type { AgentContext } from './context.ts';
 import { formatDuration } from './format.ts';
 import { Scheduler, type SchedulerTiming } from './scheduler.ts';
-import { systemdStarter } from './service.ts';
+import { agentCommand, systemdStarter } from './service.ts';
 import { type AgentState, recordReason } from './state.ts';
 import { fileWakeups } from './wakeups.ts';
 
@@ -194,10 +193,10 @@ function clearTransient(state: AgentState, now: number, why: string): void {
 export type DaemonStarter = (ctx: AgentContext) => Promise<void>;
 
 export const spawnDaemon: DaemonStarter = async (ctx) => {
-  const bin = fileURLToPath(new URL('../../bin/cumulus.js', import.meta.url));
+  const [node, ...args] = agentCommand();
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
   const out = openSync(ctx.paths.log, 'a', 0o600);
-  const child = spawn(process.execPath, [bin, 'agent', 'run'], {
+  const child = spawn(node!, args, {
     detached: true,
     stdio: ['ignore', out, out],
     env: ctx.env,

@@ -23,7 +23,7 @@ describe('installService', () => {
       });
       assert.equal(result.file, join(home, '.config', 'systemd', 'user', UNIT_NAME));
       const unit = await readFile(result.file, 'utf8');
-      assert.match(unit, /^ExecStart=.*node\S* \S*bin\/cumulus\.js agent run$/m);
+      assert.match(unit, /^ExecStart=.*node\S* --max-semi-space-size=2 \S*bin\/cumulus\.js agent run$/m);
       assert.match(unit, /^Environment=CUMULUS_CONFIG_DIR=\/srv\/cumulus config$/m);
       assert.doesNotMatch(unit, /PATH/);
       assert.match(unit, /^WantedBy=default.target$/m);

@@ -22,8 +22,15 @@ export interface ServiceInstall {
 
 export type ToolRunner = (command: string, args: string[]) => Promise<string | undefined>;
 
+/**
+ * agentCommand is how the long-running agent is started, by the service and by `agent
+ * restart`. A 2 MB young generation keeps a backup's peak memory lower at the same speed
+ * (0.25-scale corpus, 3 runs each: 377–415 against 412–441 MB, 2.0–2.3 against 2.1–2.8 s),
+ * and only a flag of the process can set it.
+ */
 export function agentCommand(): string[] {
-  return [process.execPath, fileURLToPath(new URL('../../bin/cumulus.js', import.meta.url)), 'agent', 'run'];
+  const bin = fileURLToPath(new URL('../../bin/cumulus.js', import.meta.url));
+  return [process.execPath, '--max-semi-space-size=2', bin, 'agent', 'run'];
 }
 
 export function systemdUnit(command: string[], env: NodeJS.ProcessEnv): string {
