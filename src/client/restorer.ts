@@ -240,7 +240,8 @@ class Restorer {
   ): Promise<void> {
     let handle: Awaited<ReturnType<typeof open>> | undefined;
     try {
-      await rm(abs, { force: true, recursive: true });
+      // Into an empty target nothing is in the way; with overwrite, a folder or link may be.
+      if (this.#options.overwrite) await rm(abs, { force: true, recursive: true });
       handle = await open(abs, 'w', 0o600);
       let position = 0;
       for (let i = 0; i < entry.chunks.length; i += LARGE_FILE_WINDOW) {
@@ -256,10 +257,11 @@ class Restorer {
           this.counters.bytes += plain.length;
         }
       }
+      // Through the open file, not the path again; the mtime after the last write.
+      await handle.chmod(entry.mode);
+      await handle.utimes(seconds(entry.mtimeNs), seconds(entry.mtimeNs));
       await handle.close();
       handle = undefined;
-      await chmod(abs, entry.mode);
-      await utimes(abs, seconds(entry.mtimeNs), seconds(entry.mtimeNs));
       this.counters.files++;
       this.#progress();
     } catch (error) {

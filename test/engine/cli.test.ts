@@ -150,7 +150,11 @@ describe('a local repository through the CLI', () => {
 
   test('a restore into a folder that is not empty is refused unless --overwrite', () => {
     const target = join(work, 'occupied');
-    writeTree(target, { 'mine.txt': { type: 'file', data: 'keep me' } });
+    writeTree(target, {
+      'mine.txt': { type: 'file', data: 'keep me' },
+      // A folder where the snapshot has a file: --overwrite replaces it.
+      'notes.txt': { type: 'dir', children: { 'old.txt': { type: 'file', data: 'in the way' } } },
+    });
     const refused = cumulus(['restore', '--repo', repo, 'latest', '--target', target]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /not empty/);
