@@ -1,12 +1,12 @@
 /**
  * BackupRequests carry "back up now" from `cumulus backup` to the running agent, so one
  * process backs the device up and writes its state: the command drops a request file in
- * the config folder (the agent's wakeups see it at once), the agent takes it and runs the
+ * the agent's state folder (the agent's wakeups see it at once), the agent takes it and runs the
  * backup, and records the result under the request's id in the state file, where the
  * command follows the progress and reads the result.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { access, readFile, rename, rm } from 'node:fs/promises';
 import { writeJsonFile } from './json-file.ts';
 import type { BackupOutcome } from './ports.ts';
 
@@ -62,7 +62,7 @@ export class BackupRequests {
   /** pending says whether a request waits for the agent. */
   async pending(): Promise<boolean> {
     try {
-      await readFile(this.path);
+      await access(this.path);
       return true;
     } catch {
       return false;
