@@ -112,7 +112,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   installAccessHooks(app, services);
   const secretRoutes: RouteOptions = {
-    rateLimit: { max: options.rateLimit.secretPerMinute, timeWindow: 60_000 },
+    secretLimit: app.rateLimit({ max: options.rateLimit.secretPerMinute, timeWindow: 60_000 }),
   };
   authRoutes(app, services, secretRoutes);
   accountRoutes(app, services, secretRoutes);

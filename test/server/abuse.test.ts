@@ -4,6 +4,7 @@
  * logs that never hold a secret.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import * as auth from '../../src/api/auth.ts';
@@ -77,6 +78,93 @@ describe('growing delays and rate limits', () => {
     assert.ok(limited, 'the limit of 20 per minute was reached');
     assert.equal(limited.status, 429);
     assert.equal(limited.body.error.code, 'rate_limited');
+  });
+});
+
+describe('secret guesses sent in parallel', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  const wrongKey = () => randomBytes(32).toString('base64');
+
+  /** burst sends every request at once and counts the answers by status. */
+  async function burst(requests: (() => Promise<{ status: number }>)[]): Promise<Map<number, number>> {
+    const statuses = await Promise.all(requests.map((send) => send()));
+    const counts = new Map<number, number>();
+    for (const { status } of statuses) counts.set(status, (counts.get(status) ?? 0) + 1);
+    return counts;
+  }
+
+  it('22 wrong passwords at once get no more tries than one after another', async () => {
+    await createAccount(server, 'par@example.com', PASSWORD);
+    const counts = await burst(
+      Array.from(
+        { length: 22 },
+        () => () =>
+          request(server.url, 'POST', '/api/auth/login', {
+            json: { email: 'par@example.com', authKey: wrongKey(), device: device('x') },
+          }),
+      ),
+    );
+    assert.equal(counts.get(401), 4, 'three free failures and the one that starts the wait');
+    assert.equal(counts.get(429), 18);
+  });
+
+  it('every route that checks the password shares one count: a burst over all of them stops after four', async () => {
+    await createAccount(server, 'tok@example.com', PASSWORD);
+    const { token } = (await firstDevice(server, 'tok@example.com', PASSWORD)).state;
+    const kdf = (
+      await request(server.url, 'POST', '/api/auth/prelogin', { json: { email: 'tok@example.com' } })
+    ).body.kdf;
+    const wrapped = randomBytes(60).toString('base64');
+    const bodies: [string, () => Json][] = [
+      ['/api/auth/login', () => ({ email: 'tok@example.com', authKey: wrongKey(), device: device('x') })],
+      ['/api/account/totp/begin', () => ({ authKey: wrongKey() })],
+      ['/api/account/totp/disable', () => ({ authKey: wrongKey() })],
+      [
+        '/api/account/recovery-key',
+        () => ({ authKey: wrongKey(), recovery: { authKey: wrongKey(), wrappedKey: wrapped } }),
+      ],
+      [
+        '/api/account/password',
+        () => ({ currentAuthKey: wrongKey(), kdf, authKey: wrongKey(), wrappedKey: wrapped }),
+      ],
+    ];
+    const counts = await burst(
+      Array.from({ length: 100 }, (_, i) => {
+        const [path, body] = bodies[i % bodies.length];
+        return () => request(server.url, 'POST', path, { token, json: body() });
+      }),
+    );
+    assert.equal(counts.get(401), 4, JSON.stringify([...counts]));
+    assert.equal(counts.get(429), 96);
+  });
+});
+
+describe('one per-address limit over every secret route', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ config: { rateLimit: { perMinute: 100_000, secretPerMinute: 20 } } });
+  });
+  after(() => server.close());
+
+  it('requests spread over several secret routes count against one limit', async () => {
+    const paths = [
+      '/api/auth/prelogin',
+      '/api/auth/login',
+      '/api/auth/sign-in/code',
+      '/api/auth/sign-in/recovery',
+    ];
+    const statuses: number[] = [];
+    for (let i = 0; i < 24; i++) {
+      const { status } = await request(server.url, 'POST', paths[i % paths.length], { json: {} });
+      statuses.push(status);
+    }
+    assert.deepEqual(statuses.slice(0, 20), Array(20).fill(400), 'the first 20 reach the schema');
+    assert.deepEqual(statuses.slice(20), Array(4).fill(429), 'each route alone is far below 20');
   });
 });
 

@@ -4,7 +4,7 @@
  * the authenticated caller. Authentication and the agent version gate run in hooks that
  * read the route's config, so routes registered any other way get them too.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AGENT_VERSION_HEADER, ErrorBody } from '../../api/common.ts';
 import type { Access, Endpoint, EndpointInput, EndpointOutput } from '../../api/endpoint.ts';
 import { CumulusError } from '../../core/errors.ts';
@@ -32,8 +32,13 @@ export interface RouteContext<E extends Endpoint> {
 }
 
 export interface RouteOptions {
-  /** A stricter per-address limit than the global one, for routes that check secrets. */
+  /** A per-address limit of this route alone, instead of the global one. */
   rateLimit?: { max: number; timeWindow: number };
+  /**
+   * A stricter per-address limit than the global one, for routes that check secrets: one
+   * hook, and so one count, shared by every such route.
+   */
+  secretLimit?: onRequestHookHandler;
 }
 
 export function agentVersionOf(request: FastifyRequest): string | undefined {
@@ -90,6 +95,7 @@ export function route<E extends Endpoint>(
       backup: endpoint.backup ?? false,
       ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     },
+    ...(options.secretLimit ? { onRequest: options.secretLimit } : {}),
     schema: {
       summary: endpoint.summary,
       tags: [endpoint.tag],

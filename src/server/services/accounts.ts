@@ -187,11 +187,10 @@ export class AccountsService {
    */
   async signInWithPassword(email: string, authKey: string, ip: string): Promise<AccountRow> {
     const normalized = normalizeEmail(email);
-    this.#guard.check('password', normalized, ip);
+    const attempt = this.#guard.begin('password', normalized, ip);
     const row = await this.#db.get<AccountRow>('SELECT * FROM accounts WHERE email = ?', [normalized]);
     const ok = row ? await verifySecret(authKey, row.auth_hash) : await this.#decoyVerify(authKey);
     if (!row || !ok) {
-      this.#guard.failed('password', normalized, ip);
       await this.#audit.record({
         event: 'sign_in_failed',
         accountId: row?.id ?? null,
@@ -201,7 +200,7 @@ export class AccountsService {
       });
       throw wrongPassword();
     }
-    this.#guard.succeeded('password', normalized);
+    attempt.succeeded();
     if (row.disabled_at !== null) {
       throw new CumulusError('forbidden', 'this account is disabled', {
         hint: "ask the server's admin to enable it again",

@@ -62,15 +62,14 @@ export class TotpService {
         hint: 'start with `cumulus account totp enable`',
       });
     }
-    this.#guard.check('totp', row.id, caller.ip);
+    const attempt = this.#guard.begin('totp', row.id, caller.ip);
     const step = this.#acceptedStep(row.totp_pending_secret, row.email, code);
     if (step === undefined) {
-      this.#guard.failed('totp', row.id, caller.ip);
       throw new CumulusError('unauthorized', 'the authenticator code is wrong', {
         hint: "check the phone's clock and type the current code",
       });
     }
-    this.#guard.succeeded('totp', row.id);
+    attempt.succeeded();
     await this.#db.transaction(async (tx) => {
       await tx.run(
         'UPDATE accounts SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ? WHERE id = ?',
