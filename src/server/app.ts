@@ -9,7 +9,8 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { errorHandler, notFoundHandler, rateLimitError } from './http/errors.ts';
+import { serveConsole } from './http/console.ts';
+import { errorHandler, rateLimitError } from './http/errors.ts';
 import { installAccessHooks, type RouteOptions } from './http/route.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -31,6 +32,8 @@ export interface AppOptions {
   rateLimit: { perMinute: number; secretPerMinute: number };
   /** Largest JSON body in bytes. */
   bodyLimit: number;
+  /** The web console's built files (web/dist). */
+  consoleDir: string;
 }
 
 /**
@@ -80,7 +83,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
   // JSON is the only body this API reads; anything else is refused with 415.
   app.removeContentTypeParser('text/plain');
 
@@ -122,5 +124,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   releaseRoutes(app, services);
   adminRoutes(app, services);
   await repositoryRoutes(app, services);
+  await serveConsole(app, options.consoleDir);
   return app;
 }

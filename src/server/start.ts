@@ -4,7 +4,7 @@
  * the admin CLI (`cumulus server admin create`, `user add`, `incident`, `release`).
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -20,9 +20,13 @@ export interface StartOptions
   repositories?: AccountRepositories;
   /** How long gc keeps an unreferenced blob after its last touch (default 15 minutes). */
   gcGraceMs?: number;
+  /** The web console's built files (default: web/dist of this package). */
+  consoleDir?: string;
   /** Where log lines go instead of standard output. */
   logStream?: { write(line: string): void };
 }
+
+const CONSOLE_DIR = resolve(import.meta.dirname, '../../web/dist');
 
 export interface ServerData {
   services: Services;
@@ -81,6 +85,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       https,
       rateLimit: config.rateLimit,
       bodyLimit: config.bodyLimit,
+      consoleDir: options.consoleDir ?? CONSOLE_DIR,
     });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
