@@ -121,6 +121,14 @@ describe('sealBlob and openBlob', () => {
     assert.notDeepEqual(sealed(plaintext).bytes, sealed(plaintext).bytes);
   });
 
+  it('never repeat a nonce, across refills of the nonce pool', () => {
+    const plaintext = Buffer.from('same');
+    const nonces = new Set<string>();
+    const count = 10_000;
+    for (let i = 0; i < count; i++) nonces.add(sealed(plaintext).bytes.subarray(0, 12).toString('hex'));
+    assert.equal(nonces.size, count);
+  });
+
   it('say corrupt when any byte is flipped, stored or compressed', () => {
     for (const plaintext of [Buffer.from('a short stored blob'), textLike(300)]) {
       const { id, bytes } = sealed(plaintext);

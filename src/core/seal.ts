@@ -3,7 +3,15 @@
  * the HMAC of its plaintext, compressed with zstd when that pays, and sealed with
  * AES-256-GCM bound to its ID, so a blob cannot be swapped for another unnoticed.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  type KeyObject,
+  randomFillSync,
+  timingSafeEqual,
+} from 'node:crypto';
 import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { CumulusError } from './errors.ts';
 import type { Subkeys } from './keys.ts';
@@ -73,10 +81,39 @@ export function blobId(key: Buffer, plaintext: Uint8Array): string {
   return createHash('sha256').update(pads.outer).update(inner).digest('hex');
 }
 
+/** The size is known, so zstd sizes its tables for the blob: a small blob costs less to start. */
 function zstd(data: Uint8Array, level: number): Buffer {
   return zstdCompressSync(data, {
     params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 0 },
+    pledgedSrcSize: data.length,
   });
+}
+
+const cipherKeys = new WeakMap<Uint8Array, KeyObject>();
+
+/** cipherKeyOf imports an encryption key once: createCipheriv with raw bytes imports them on every blob. */
+function cipherKeyOf(key: Uint8Array): KeyObject {
+  let keyObject = cipherKeys.get(key);
+  if (keyObject === undefined) {
+    keyObject = createSecretKey(key);
+    cipherKeys.set(key, keyObject);
+  }
+  return keyObject;
+}
+
+/** Nonces are cut from a pool of random bytes refilled in one call, not one call per blob. */
+const NONCE_POOL = 4096 * NONCE_SIZE;
+const noncePool = Buffer.allocUnsafeSlow(NONCE_POOL);
+let nonceOffset = NONCE_POOL;
+
+function freshNonce(): Buffer {
+  if (nonceOffset === NONCE_POOL) {
+    randomFillSync(noncePool);
+    nonceOffset = 0;
+  }
+  const nonce = noncePool.subarray(nonceOffset, nonceOffset + NONCE_SIZE);
+  nonceOffset += NONCE_SIZE;
+  return nonce;
 }
 
 function saves(compressed: number, original: number): boolean {
@@ -111,11 +148,11 @@ export function sealBlob(
   plaintext: Uint8Array,
   options: { level?: number; nonce?: Buffer } = {},
 ): Buffer {
-  const nonce = options.nonce ?? randomBytes(NONCE_SIZE);
+  const nonce = options.nonce ?? freshNonce();
   if (nonce.length !== NONCE_SIZE) throw new Error(`nonce must be ${NONCE_SIZE} bytes`);
   const compressed = compressedOrNot(plaintext, options.level ?? DEFAULT_ZSTD_LEVEL);
   const body = compressed ?? plaintext;
-  const cipher = createCipheriv('aes-256-gcm', keys.encryption, nonce).setAAD(idBytes(id));
+  const cipher = createCipheriv('aes-256-gcm', cipherKeyOf(keys.encryption), nonce).setAAD(idBytes(id));
   return Buffer.concat([
     nonce,
     cipher.update(Buffer.of(compressed === undefined ? STORED : ZSTD)),
