@@ -110,12 +110,16 @@ export interface Release {
   notes?: string;
 }
 
-/** OutcomeReport is the last outcome the server keeps per device for the console. */
+/**
+ * OutcomeReport is the last outcome the server keeps per device for the console: codes
+ * (condition IDs, error codes) and numbers only, since a message in words could name a
+ * file, and the server sees no file's name or path.
+ */
 export interface OutcomeReport {
   at: number;
   kind: 'success' | 'partial' | 'failed' | 'waiting' | 'stopped';
-  message: string;
-  values: Record<string, string | number | boolean>;
+  codes: string[];
+  values: Record<string, number | boolean>;
 }
 
 /**

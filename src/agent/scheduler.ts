@@ -253,7 +253,8 @@ export class Scheduler {
       );
       s.activity = { kind: 'waiting', since: s.reasons.at(-1)!.since, message };
     });
-    if (state.reasons.at(-1)?.count === 1) await this.#report('waiting', message, valuesOf(blockers));
+    if (state.reasons.at(-1)?.count === 1)
+      await this.#report('waiting', conditionsOf(blockers), valuesOf(blockers));
   }
 
   /**
@@ -391,7 +392,7 @@ export class Scheduler {
       s.activity = { kind: 'idle', since: now, message };
       recordReason(s, { kind, message, values }, now);
     });
-    await this.#report(kind, message, values);
+    await this.#report(kind, outcome.status === 'success' ? [] : ['problems'], values);
   }
 
   async #stopped(reason: unknown): Promise<TickResult> {
@@ -409,7 +410,11 @@ export class Scheduler {
         this.#deps.clock.now(),
       );
     });
-    await this.#report('stopped', message, values);
+    await this.#report(
+      'stopped',
+      reason instanceof StopRequest ? conditionsOf(blockers) : ['interrupted'],
+      values,
+    );
     return { kind: 'stopped', blockers };
   }
 
@@ -423,7 +428,7 @@ export class Scheduler {
       s.activity = { kind: 'idle', since: now, message: `failed: ${message}` };
       recordReason(s, { kind: 'failed', message: `failed: ${message}`, conditions: [code], values }, now);
     });
-    await this.#report('failed', `failed: ${message}`, values);
+    await this.#report('failed', [code], values);
     return { kind: 'failed', error };
   }
 
@@ -455,9 +460,15 @@ export class Scheduler {
     return this.#deps.state.update(this.#deps.clock.now(), change);
   }
 
-  async #report(kind: OutcomeReport['kind'], message: string, values: Values): Promise<void> {
+  /** #report tells the server an outcome by its codes and numbers; the words, which may quote a path, stay here. */
+  async #report(kind: OutcomeReport['kind'], codes: string[], values: Values): Promise<void> {
+    const numbers = Object.fromEntries(
+      Object.entries(values).filter(
+        (entry): entry is [string, number | boolean] => typeof entry[1] !== 'string',
+      ),
+    );
     await this.#deps.server
-      .reportOutcome({ at: this.#deps.clock.now(), kind, message, values })
+      .reportOutcome({ at: this.#deps.clock.now(), kind, codes, values: numbers })
       .catch(() => {});
   }
 }

@@ -32,6 +32,26 @@ export type BackupProgress = Static<typeof BackupProgress>;
  */
 export const PROGRESS_STALE_MS = 10 * 60_000;
 
+/**
+ * Reason says why a backup attempt ended as it did, as codes and numbers only — condition
+ * IDs (`power`, `network`), error codes (`quota_exceeded`), `problems` — never words,
+ * names or paths: a message could quote a file's path, and the server must never see one.
+ * The device puts them in words.
+ */
+export const Reason = Type.Object(
+  {
+    codes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,39}$' }), { maxItems: 10 }),
+    values: Type.Record(
+      Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,39}$' }),
+      // One schema of two types: a union would let the validator coerce `false` to 0.
+      Type.Unsafe<number | boolean>({ type: ['number', 'boolean'] }),
+      { maxProperties: 20, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Reason = Static<typeof Reason>;
+
 export const Device = Type.Object({
   id: Id,
   name: Type.String(),
@@ -46,7 +66,7 @@ export const Device = Type.Object({
   lastBackupAt: OptionalTimestamp,
   lastAttemptAt: OptionalTimestamp,
   lastOutcome: Type.Union([Outcome, Type.Null()]),
-  lastReason: Type.Union([Type.String(), Type.Null()]),
+  lastReason: Type.Union([Reason, Type.Null()]),
   /** The running backup's last progress; null when none runs or the last report is stale. */
   progress: Type.Union([BackupProgress, Type.Null()]),
 });
@@ -55,8 +75,8 @@ export type Device = Static<typeof Device>;
 export const BackupReport = Type.Object({
   attemptAt: Timestamp,
   outcome: Outcome,
-  /** Why it failed or was skipped, in plain words ("on battery, 34%"). */
-  reason: Type.Optional(Type.String({ maxLength: 500 })),
+  /** Why it failed, was partial or was skipped ({ codes: ['power'], values: { batteryPercent: 34 } }). */
+  reason: Type.Optional(Reason),
 });
 export type BackupReport = Static<typeof BackupReport>;
 

@@ -363,7 +363,9 @@ describe('scheduler: the running loop', () => {
     const reason = await lastReason(world);
     assert.equal(reason.message, 'failed: storage full — needs 1.2 GB, 310 MB free');
     assert.equal(reason.values.freeBytes, 310_000_000);
-    assert.equal(world.server.reports.at(-1)?.message, reason.message);
+    const report = world.server.reports.at(-1);
+    assert.deepEqual(report?.codes, ['quota_exceeded'], 'the server gets the code, not the words');
+    assert.equal(report?.values.freeBytes, 310_000_000);
   });
 
   it('records a partial backup with the files it could not read', async () => {
@@ -378,6 +380,10 @@ describe('scheduler: the running loop', () => {
       reason.message,
       /1 file\(s\) could not be read \(first: \/home\/me\/Documents\/locked.db: permission denied\)/,
     );
+    const report = world.server.reports.at(-1);
+    assert.deepEqual(report?.codes, ['problems']);
+    assert.equal(report?.values.problems, 1);
+    assert.doesNotMatch(JSON.stringify(report), /locked|Documents|permission/, 'no path reaches the server');
   });
 });
 

@@ -135,7 +135,7 @@ describe('the agent against the real server', () => {
     );
     const laptop = devices.find((d) => d.id === state.deviceId)!;
     assert.equal(laptop.lastOutcome, 'skipped');
-    assert.equal(laptop.lastReason, 'waiting: on battery (34%)');
+    assert.deepEqual(laptop.lastReason, { codes: ['power'], values: { ac: false, batteryPercent: 34 } });
   });
 
   it('the doctor sees the real server: an old agent, then a revoked session', async () => {
@@ -218,7 +218,7 @@ describe('progress, the upload measurement and usage per source, against the rea
       (await devicesOf(stranger)).every((d) => d.progress === null),
       "another account's devices show none of it",
     );
-    await ctx.server.reportOutcome({ at: Date.now() + 1, kind: 'success', message: 'backed up', values: {} });
+    await ctx.server.reportOutcome({ at: Date.now() + 1, kind: 'success', codes: [], values: {} });
     assert.equal((await devicesOf(desktop))[0].progress, null);
   });
 

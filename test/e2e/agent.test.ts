@@ -125,7 +125,10 @@ describe('the agent daemon against a server process', () => {
     assert.deepEqual(await json(['snapshots', '--json']), [], 'nothing was backed up');
     const devices = await json(['devices', 'list', '--json']);
     assert.equal(devices.devices[0].lastOutcome, 'skipped');
-    assert.match(devices.devices[0].lastReason, /on battery \(34%\)/);
+    assert.deepEqual(devices.devices[0].lastReason, {
+      codes: ['power'],
+      values: { ac: false, batteryPercent: 34 },
+    });
   });
 
   it('backs up as soon as it is plugged in, each source with its own excludes', async () => {

@@ -50,6 +50,8 @@ export function runCumulus(args: string[], env: Record<string, string> = {}, inp
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  /** Everything the server wrote to its standard output and error: its log. */
+  output(): string;
   /** stop ends the server with SIGTERM and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -62,12 +64,14 @@ export async function startServerProcess(
   data: string,
   email: string,
   env: Record<string, string> = {},
+  logLevel = 'warn',
 ): Promise<ServerProcess> {
   const admin = await runCumulus(['server', 'admin', 'create', '--data', data, '--email', email], env);
   if (admin.code !== 0) throw new Error(`cumulus server admin create failed: ${admin.stderr}`);
-  const child = cumulusAsync(['server', '--data', data, '--port', '0', '--log-level', 'warn'], env);
+  const child = cumulusAsync(['server', '--data', data, '--port', '0', '--log-level', logLevel], env);
+  let seen = '';
+  child.stderr!.on('data', (chunk) => (seen += chunk));
   const url = await new Promise<string>((resolve, reject) => {
-    let seen = '';
     child.stdout!.on('data', (chunk) => {
       seen += chunk;
       const match = seen.match(/listening on (http:\/\/\S+)/);
@@ -78,6 +82,7 @@ export async function startServerProcess(
   return {
     child,
     url,
+    output: () => seen,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.on('exit', resolve));

@@ -16,11 +16,13 @@ import {
   firstDevice,
   pendingSignIn,
   rejectsWith,
+  request,
   startTestServer,
   type TestServer,
 } from './helpers.ts';
 
 const PASSWORD = 'old password 1';
+const BATTERY = { codes: ['power'], values: { ac: false, batteryPercent: 34 } };
 
 describe('account', () => {
   let server: TestServer;
@@ -130,14 +132,41 @@ describe('account', () => {
     });
     assert.equal(ok.lastBackupAt, '2030-01-01T02:00:00.000Z');
     const skipped = await clientOf(laptop).call(devices.reportBackup, {
-      body: { attemptAt: '2030-01-02T02:00:00.000Z', outcome: 'skipped', reason: 'on battery, 34%' },
+      body: { attemptAt: '2030-01-02T02:00:00.000Z', outcome: 'skipped', reason: BATTERY },
     });
     assert.deepEqual(
       [skipped.lastBackupAt, skipped.lastAttemptAt, skipped.lastOutcome, skipped.lastReason],
-      ['2030-01-01T02:00:00.000Z', '2030-01-02T02:00:00.000Z', 'skipped', 'on battery, 34%'],
+      ['2030-01-01T02:00:00.000Z', '2030-01-02T02:00:00.000Z', 'skipped', BATTERY],
     );
     const [listed] = (await clientOf(laptop).call(devices.listDevices, {})).devices;
-    assert.equal(listed.lastReason, 'on battery, 34%');
+    assert.deepEqual(listed.lastReason, BATTERY);
+  });
+
+  it('refuses a reason in words, where only codes and numbers belong: words could quote a path', async () => {
+    await createAccount(server, 'uli@example.com', PASSWORD);
+    const { token } = (await firstDevice(server, 'uli@example.com', PASSWORD)).state;
+    const attemptAt = '2030-01-02T02:00:00.000Z';
+    const refused = [
+      'partial: 1 file(s) could not be read (first: /home/uli/Medical-Records: gone)',
+      { codes: ['/home/uli/Medical-Records'], values: {} },
+      { codes: ['problems'], values: { first: '/home/uli/Medical-Records' } },
+      { codes: ['problems'], values: {}, message: '/home/uli/Medical-Records' },
+    ];
+    for (const reason of refused) {
+      const response = await request(server.url, 'POST', '/api/device/report', {
+        token,
+        json: { attemptAt, outcome: 'partial', reason },
+      });
+      if (response.status === 200)
+        assert.doesNotMatch(
+          JSON.stringify(response.body),
+          /Medical/,
+          `${JSON.stringify(reason)} is not kept`,
+        );
+      else assert.equal(response.status, 400, JSON.stringify(reason));
+    }
+    const listed = await request(server.url, 'GET', '/api/devices', { token });
+    assert.doesNotMatch(JSON.stringify(listed.body), /Medical/);
   });
 
   it("another account's device, session and sign-in IDs are simply not found", async () => {

@@ -223,7 +223,7 @@ describe('backup progress and the upload measurement', () => {
       body: {
         attemptAt: new Date(now).toISOString(),
         outcome: 'skipped',
-        reason: 'waiting: on battery (34%)',
+        reason: { codes: ['power'], values: { batteryPercent: 34 } },
       },
     });
     await sendProgress(laptop, progressAt(now + 1_000));
@@ -238,7 +238,7 @@ describe('backup progress and the upload measurement', () => {
       const code = await new Promise((resolve) => child.on('close', resolve));
       assert.equal(code, 0, stderr);
       const laptopLines = stdout.slice(stdout.indexOf(laptop.deviceId));
-      assert.match(laptopLines, /last attempt \S+: skipped \(waiting: on battery \(34%\)\)/);
+      assert.match(laptopLines, /last attempt \S+: skipped \(power; batteryPercent 34\)/);
       assert.match(
         laptopLines,
         /backing up: 1\.2 GB of 3\.4 GB \(120 of 900 files\) read, 300 MB uploaded, as of /,

@@ -112,7 +112,7 @@ export function accountServer(configDir: string, agentVersion: string): AgentSer
         body: {
           attemptAt: new Date(report.at).toISOString(),
           outcome: OUTCOMES[report.kind],
-          reason: report.message.slice(0, 500),
+          reason: { codes: report.codes, values: report.values },
         },
       });
     },

@@ -10,9 +10,15 @@ import { CumulusError } from '../../core/errors.ts';
 import { printJson } from '../repository-options.ts';
 import { signedIn } from '../signed-in.ts';
 
+/** describeReason puts a reported reason in words: its codes, then its numbers (the server holds no words). */
+function describeReason(reason: devices.Reason): string {
+  const values = Object.entries(reason.values).map(([name, value]) => `${name} ${value}`);
+  return [reason.codes.join(', '), ...values].filter((part) => part !== '').join('; ');
+}
+
 function describeDevice(d: devices.Device): string {
   const last = d.lastAttemptAt
-    ? `last attempt ${d.lastAttemptAt}: ${d.lastOutcome}${d.lastReason ? ` (${d.lastReason})` : ''}`
+    ? `last attempt ${d.lastAttemptAt}: ${d.lastOutcome}${d.lastReason ? ` (${describeReason(d.lastReason)})` : ''}`
     : 'no backup reported yet';
   return (
     `${d.id}  "${d.name}"${d.current ? ' (this device)' : ''}  ${d.platform}  agent ${d.agentVersion}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +

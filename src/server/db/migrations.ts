@@ -129,4 +129,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE devices ADD COLUMN progress_at INTEGER;
   ALTER TABLE devices ADD COLUMN progress_received_at INTEGER;
   `,
+  // Reasons are codes and numbers (JSON) now; the free-text ones before could quote a file's path.
+  `
+  UPDATE devices SET last_reason = NULL;
+  `,
 ];

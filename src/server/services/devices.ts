@@ -5,7 +5,13 @@
  * another account's device ID is simply not found.
  */
 import type { DeviceInfo } from '../../api/auth.ts';
-import { type BackupProgress, type BackupReport, type Device, PROGRESS_STALE_MS } from '../../api/devices.ts';
+import {
+  type BackupProgress,
+  type BackupReport,
+  type Device,
+  PROGRESS_STALE_MS,
+  type Reason,
+} from '../../api/devices.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
@@ -102,7 +108,7 @@ export class DevicesService {
       lastBackupAt: iso(row.last_backup_at),
       lastAttemptAt: iso(row.last_attempt_at),
       lastOutcome: row.last_outcome,
-      lastReason: row.last_reason,
+      lastReason: row.last_reason === null ? null : (JSON.parse(row.last_reason) as Reason),
       progress: this.#progressOf(row),
     };
   }
@@ -192,7 +198,7 @@ export class DevicesService {
       [
         attemptAt,
         report.outcome,
-        report.reason ?? null,
+        report.reason ? JSON.stringify({ codes: report.reason.codes, values: report.reason.values }) : null,
         backedUp ? 1 : 0,
         attemptAt,
         caller.deviceId,
