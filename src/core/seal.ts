@@ -177,7 +177,11 @@ export function openBlob(keys: Subkeys, id: string, sealed: Uint8Array): Buffer 
   const view = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   let payload: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keys.encryption, view.subarray(0, NONCE_SIZE));
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      cipherKeyOf(keys.encryption),
+      view.subarray(0, NONCE_SIZE),
+    );
     decipher.setAAD(idBytes(id)).setAuthTag(view.subarray(view.length - TAG_SIZE));
     const head = decipher.update(view.subarray(NONCE_SIZE, view.length - TAG_SIZE));
     const tail = decipher.final();
