@@ -7,6 +7,8 @@
  * `application/octet-stream`, see BLOB_FRAME).
  */
 import { type Static, Type } from 'typebox';
+import { BLOB_PROBLEMS, type BlobRead } from '../core/blob-read.ts';
+import { CumulusError } from '../core/errors.ts';
 import { Id, Ok, RepositoryConfig } from './common.ts';
 import { endpoint } from './endpoint.ts';
 
@@ -22,10 +24,81 @@ export const MAX_PACK_BYTES = 64 << 20;
 /** MAX_COMMIT_BYTES is the largest commit body: refs of about 6 million blobs in base64. */
 export const MAX_COMMIT_BYTES = 256 << 20;
 /**
- * BLOB_FRAME describes the read-blobs response: for each blob found, its 32-byte ID, its
- * length as a 4-byte big-endian unsigned integer, then its sealed bytes.
+ * BLOB_FRAME describes the read-blobs response: for each blob answered, its 32-byte ID,
+ * a status byte (0: found; 1 + the index of its code in BLOB_PROBLEMS: not readable), a
+ * 4-byte big-endian length, then that many bytes: the sealed blob, or for a problem the
+ * UTF-8 JSON `{reason, packId?}`.
  */
-export const BLOB_FRAME = { idBytes: 32, lengthBytes: 4 } as const;
+export const BLOB_FRAME = { idBytes: 32, statusBytes: 1, lengthBytes: 4 } as const;
+const FRAME_HEADER = BLOB_FRAME.idBytes + BLOB_FRAME.statusBytes + BLOB_FRAME.lengthBytes;
+/**
+ * MAX_READ_ANSWER_BYTES bounds a read-blobs answer: the server stops once it has sent
+ * this much (it always answers at least one ID), and the client asks again for the IDs
+ * not answered. An answer is at most this plus one pack run (8 MiB) or one blob.
+ */
+export const MAX_READ_ANSWER_BYTES = 16 << 20;
+
+/** blobFrame returns one entry of a read-blobs answer as its header and payload (the sealed bytes are not copied). */
+export function blobFrame(id: string, read: BlobRead): [Buffer, Buffer] {
+  const payload = read.ok
+    ? read.bytes
+    : Buffer.from(JSON.stringify({ reason: read.reason, packId: read.packId }), 'utf8');
+  const header = Buffer.allocUnsafe(FRAME_HEADER);
+  header.write(id, 0, BLOB_FRAME.idBytes, 'hex');
+  header.writeUInt8(read.ok ? 0 : 1 + BLOB_PROBLEMS.indexOf(read.code), BLOB_FRAME.idBytes);
+  header.writeUInt32BE(payload.length, BLOB_FRAME.idBytes + BLOB_FRAME.statusBytes);
+  return [header, payload];
+}
+
+function cutShort(): CumulusError {
+  return new CumulusError('network', 'the blobs the server sent were cut short', {
+    hint: 'the connection dropped; try again',
+  });
+}
+
+/**
+ * unframeBlobs reads a read-blobs answer (BLOB_FRAME); the sealed bytes are views into
+ * `framed`. An answer cut short is 'network' (ask again); an unknown status byte or
+ * problem payload is 'update_required' (a newer server).
+ */
+export function unframeBlobs(framed: Buffer): Map<string, BlobRead> {
+  const blobs = new Map<string, BlobRead>();
+  let offset = 0;
+  while (offset < framed.length) {
+    if (offset + FRAME_HEADER > framed.length) throw cutShort();
+    const id = framed.toString('hex', offset, offset + BLOB_FRAME.idBytes);
+    const status = framed.readUInt8(offset + BLOB_FRAME.idBytes);
+    const length = framed.readUInt32BE(offset + BLOB_FRAME.idBytes + BLOB_FRAME.statusBytes);
+    const start = offset + FRAME_HEADER;
+    if (start + length > framed.length) throw cutShort();
+    const payload = framed.subarray(start, start + length);
+    blobs.set(id, status === 0 ? { ok: true, bytes: payload } : problemOf(status, payload));
+    offset = start + length;
+  }
+  return blobs;
+}
+
+function problemOf(status: number, payload: Buffer): BlobRead {
+  const code = BLOB_PROBLEMS[status - 1];
+  let body: { reason?: unknown; packId?: unknown } | undefined;
+  try {
+    body = JSON.parse(payload.toString('utf8')) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  if (code === undefined || typeof body?.reason !== 'string') {
+    throw new CumulusError(
+      'update_required',
+      `the server answered a blob read with unknown status ${status}`,
+      {
+        hint: 'update Cumulus on this device',
+      },
+    );
+  }
+  return typeof body.packId === 'string'
+    ? { ok: false, code, reason: body.reason, packId: body.packId }
+    : { ok: false, code, reason: body.reason };
+}
 
 const IdList = Type.Array(HexId, { minItems: 0, maxItems: MAX_IDS });
 
@@ -85,11 +158,15 @@ export const missingBlobs = endpoint({
   response: Type.Object({ missing: Type.Array(HexId) }),
 });
 
-/** readBlobs answers with BLOB_FRAME bytes, not JSON; `response` documents only the error shape. */
+/**
+ * readBlobs answers with BLOB_FRAME bytes, not JSON (`response` documents only the error
+ * shape): one entry per ID answered, found or not, until MAX_READ_ANSWER_BYTES.
+ */
 export const readBlobs = endpoint({
   method: 'POST',
   url: '/api/repo/blobs/read',
-  summary: 'Sealed bytes of these blobs, framed (ID, 4-byte length, bytes); 404 when one is missing',
+  summary:
+    'Sealed bytes of these blobs, or why one cannot be read, framed (ID, status, length, bytes); ask again for IDs not answered',
   tag: 'repository',
   access: 'session',
   backup: true,

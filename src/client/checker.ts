@@ -7,6 +7,7 @@
 import { isCumulusError } from '../core/errors.ts';
 import { openBlob } from '../core/seal.ts';
 import { decodeSnapshot } from '../core/snapshot.ts';
+import { sealedBytes } from './repository.ts';
 import type { UnlockedRepository } from './unlocked-repository.ts';
 
 export interface DamagedPack {
@@ -41,9 +42,9 @@ interface Damage {
  */
 async function damagedBlobs(vault: UnlockedRepository, ids: string[]): Promise<string[]> {
   const bad: string[] = [];
-  for (const id of ids) {
+  for (const [id, read] of await vault.repo.readBlobs(ids)) {
     try {
-      openBlob(vault.keys, id, await vault.repo.readBlob(id));
+      openBlob(vault.keys, id, sealedBytes(id, read));
     } catch (error) {
       if (!isCumulusError(error)) throw error;
       bad.push(id);
@@ -127,7 +128,7 @@ export async function check(
     referenced.add(record.id);
     let paths = new Map<string, string>();
     try {
-      const info = decodeSnapshot(openBlob(vault.keys, record.id, await vault.repo.readBlob(record.id)));
+      const info = decodeSnapshot(await vault.readPlain(record.id));
       paths = new Map(info.sources.map((s) => [s.id, s.path]));
     } catch (error) {
       if (!isCumulusError(error)) throw error;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { isCumulusError } from '../core/errors.ts';
-import { commitOf, makePack } from '../store/testing.ts';
+import { commitOf, makePack, readSealed } from '../store/testing.ts';
 import { createLocalRepository, openLocalRepository } from './local-repository.ts';
 import type { RepositoryConfig } from './repository.ts';
 
@@ -99,7 +99,7 @@ test('after index.sqlite is deleted, rebuildIndex restores packs and blobs', asy
   t.after(() => reopened.close());
   assert.equal((await reopened.usage()).packs, 0);
   assert.deepEqual(await reopened.rebuildIndex(), { packs: 2, blobs: 3, damagedPacks: [] });
-  assert.deepEqual(await reopened.readBlob(data.blobs[1].id), data.blobs[1].sealed);
+  assert.deepEqual(await readSealed(reopened, data.blobs[1].id), data.blobs[1].sealed);
   assert.deepEqual(await reopened.listBlobIds('snapshot'), [snapshot.blobs[0].id]);
   assert.deepEqual(await reopened.forgottenSnapshots(), new Set([snapshot.blobs[0].id]));
 });

@@ -13,7 +13,7 @@ import { FolderBlobStore } from '../store/folder-blob-store.ts';
 import { RepositoryStore } from '../store/repository-store.ts';
 import { SqliteMetaStore } from '../store/sqlite-meta-store.ts';
 import type { GcOptions, GcReport, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
-import type { PackCheck, Repository, RepositoryConfig, WriteSession } from './repository.ts';
+import type { BlobRead, PackCheck, Repository, RepositoryConfig, WriteSession } from './repository.ts';
 
 const KEY_ID = /^[0-9a-f]{16,64}$/;
 const INDEX_FILE = 'index.sqlite';
@@ -63,11 +63,7 @@ export class LocalRepository implements Repository {
     await this.store.addPack(pack, packId);
   }
 
-  readBlob(id: string): Promise<Buffer> {
-    return this.store.readBlob(id);
-  }
-
-  readBlobs(ids: string[]): Promise<Map<string, Buffer>> {
+  readBlobs(ids: readonly string[]): Promise<Map<string, BlobRead>> {
     return this.store.readBlobs(ids);
   }
 

@@ -14,7 +14,7 @@ import type { Endpoint, EndpointInput, EndpointOutput } from '../api/endpoint.ts
 import * as api from '../api/repository.ts';
 import { CumulusError, isCumulusError } from '../core/errors.ts';
 import type { BlobType } from '../core/pack.ts';
-import type { GcReport, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
+import type { BlobRead, GcReport, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
 import { AccountClient, CLIENT_VERSION, errorFromResponse } from './account-client.ts';
 import type { PackCheck, Repository, RepositoryConfig, WriteSession } from './repository.ts';
 
@@ -186,19 +186,19 @@ export class RemoteRepository implements Repository {
     await this.#retrying(() => this.#raw('PUT', path, pack, 'application/octet-stream'));
   }
 
-  async readBlob(id: string): Promise<Buffer> {
-    return (await this.readBlobs([id])).get(id)!;
-  }
-
-  async readBlobs(ids: string[]): Promise<Map<string, Buffer>> {
-    const unique = [...new Set(ids)];
-    const blobs = new Map<string, Buffer>();
-    for (let i = 0; i < unique.length; i += READ_BATCH) {
-      const body = JSON.stringify({ ids: unique.slice(i, i + READ_BATCH) });
+  /** readBlobs asks in batches and asks again for the IDs an answer left out (it is bounded in bytes). */
+  async readBlobs(ids: readonly string[]): Promise<Map<string, BlobRead>> {
+    const blobs = new Map<string, BlobRead>();
+    let pending = [...new Set(ids)];
+    while (pending.length > 0) {
+      const body = JSON.stringify({ ids: pending.slice(0, READ_BATCH) });
       const framed = await this.#retrying(() =>
         this.#raw('POST', api.readBlobs.url, body, 'application/json'),
       );
-      for (const [id, bytes] of unframeBlobs(framed)) blobs.set(id, bytes);
+      const answered = api.unframeBlobs(framed);
+      if (answered.size === 0) throw new Error('the server answered a blob read with no blob');
+      for (const [id, read] of answered) blobs.set(id, read);
+      pending = pending.filter((id) => !blobs.has(id));
     }
     return blobs;
   }
@@ -266,26 +266,4 @@ export function encodeRefs(ids: readonly string[]): string {
   const bytes = Buffer.allocUnsafe(ids.length * 32);
   for (const [i, id] of ids.entries()) bytes.write(id, i * 32, 'hex');
   return bytes.toString('base64');
-}
-
-/** unframeBlobs reads a read-blobs answer (api.BLOB_FRAME). A truncated answer is 'network': ask again. */
-export function unframeBlobs(framed: Buffer): Map<string, Buffer> {
-  const { idBytes, lengthBytes } = api.BLOB_FRAME;
-  const blobs = new Map<string, Buffer>();
-  let offset = 0;
-  while (offset < framed.length) {
-    if (offset + idBytes + lengthBytes > framed.length) break;
-    const id = framed.toString('hex', offset, offset + idBytes);
-    const length = framed.readUInt32BE(offset + idBytes);
-    const start = offset + idBytes + lengthBytes;
-    if (start + length > framed.length) break;
-    blobs.set(id, framed.subarray(start, start + length));
-    offset = start + length;
-  }
-  if (offset !== framed.length) {
-    throw new CumulusError('network', 'the blobs the server sent were cut short', {
-      hint: 'the connection dropped; try again',
-    });
-  }
-  return blobs;
 }

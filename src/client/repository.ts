@@ -4,8 +4,10 @@
  * over a folder) and RemoteRepository (the Cumulus server over HTTP). The archiver,
  * restorer and checker cannot tell them apart.
  */
+import { CumulusError } from '../core/errors.ts';
 import type { PackEntry } from '../core/pack.ts';
 import type {
+  BlobRead,
   GcOptions,
   GcReport,
   RepositoryConfig,
@@ -41,10 +43,12 @@ export interface Repository {
    * promise settles the caller may reuse the memory of `pack`: keep no reference to it.
    */
   putPack(pack: Uint8Array, packId: string): Promise<void>;
-  /** readBlob returns the sealed bytes of one blob. */
-  readBlob(id: string): Promise<Buffer>;
-  /** readBlobs returns sealed bytes of many blobs, reading each pack range once where it can. */
-  readBlobs(ids: string[]): Promise<Map<string, Buffer>>;
+  /**
+   * readBlobs answers every distinct ID asked with a BlobRead: the sealed bytes, or why
+   * that one blob cannot be read (a missing or damaged pack costs only its own blobs).
+   * Each contiguous range of a pack is read once.
+   */
+  readBlobs(ids: readonly string[]): Promise<Map<string, BlobRead>>;
 
   listSnapshots(): Promise<SnapshotRecord[]>;
   commitSnapshot(commit: SnapshotCommit): Promise<void>;
@@ -66,4 +70,18 @@ export interface Repository {
   close(): Promise<void>;
 }
 
-export type { PackEntry, RepositoryConfig };
+/**
+ * sealedBytes returns the bytes of one blob's BlobRead, or throws its problem as a
+ * CumulusError: 'blob_missing' for a blob or pack that is not there, 'corrupt' for a
+ * damaged pack. No answer at all for an ID is a bug of the implementation.
+ */
+export function sealedBytes(id: string, read: BlobRead | undefined): Buffer {
+  if (read === undefined) throw new Error(`readBlobs gave no answer for blob ${id}`);
+  if (read.ok) return read.bytes;
+  throw new CumulusError(read.code === 'pack_damaged' ? 'corrupt' : 'blob_missing', read.reason, {
+    hint: 'run `cumulus check` to see which snapshots and files are affected',
+    details: { code: read.code, blob: id, ...(read.packId === undefined ? {} : { pack: read.packId }) },
+  });
+}
+
+export type { BlobRead, PackEntry, RepositoryConfig };

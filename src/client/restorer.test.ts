@@ -40,7 +40,7 @@ test('restore reads at most one batch of about 8 MiB of blobs at once, large fil
   vault.repo.readBlobs = async (ids) => {
     const blobs = await readBlobs(ids);
     let bytes = 0;
-    for (const blob of blobs.values()) bytes += blob.length;
+    for (const blob of blobs.values()) bytes += blob.ok ? blob.bytes.length : 0;
     mostAtOnce = Math.max(mostAtOnce, bytes);
     return blobs;
   };

@@ -10,6 +10,7 @@ import { CumulusError, fromSystemError, isCumulusError } from '../core/errors.ts
 import { openBlob } from '../core/seal.ts';
 import type { TreeEntry } from '../core/tree.ts';
 import { excludeMatcher } from './excludes.ts';
+import { type BlobRead, sealedBytes } from './repository.ts';
 import type { Snapshot, UnlockedRepository } from './unlocked-repository.ts';
 
 export interface RestoreOptions {
@@ -220,7 +221,7 @@ class Restorer {
     this.#batchBytes = 0;
     const small = batch.filter((f) => f.entry.size <= BATCH_BYTES);
     const ids = [...new Set(small.flatMap((f) => f.entry.chunks))];
-    const sealed = ids.length > 0 ? await this.#vault.repo.readBlobs(ids) : new Map<string, Buffer>();
+    const sealed = ids.length > 0 ? await this.#vault.repo.readBlobs(ids) : new Map<string, BlobRead>();
     const worker = async () => {
       for (let file = small.shift(); file !== undefined; file = small.shift())
         await this.#writeFile(file.abs, file.rel, file.entry, sealed);
@@ -236,7 +237,7 @@ class Restorer {
     abs: string,
     rel: string,
     entry: FileEntry,
-    sealed: Map<string, Buffer> | undefined,
+    sealed: Map<string, BlobRead> | undefined,
   ): Promise<void> {
     let handle: Awaited<ReturnType<typeof open>> | undefined;
     try {
@@ -248,10 +249,7 @@ class Restorer {
         const ids = entry.chunks.slice(i, i + LARGE_FILE_WINDOW);
         const blobs = sealed ?? (await this.#vault.repo.readBlobs(ids));
         for (const id of ids) {
-          const bytes = blobs.get(id);
-          if (bytes === undefined)
-            throw new CumulusError('blob_missing', `data blob ${id.slice(0, 8)} is missing`);
-          const plain = openBlob(this.#vault.keys, id, bytes);
+          const plain = openBlob(this.#vault.keys, id, sealedBytes(id, blobs.get(id)));
           await handle.write(plain, 0, plain.length, position);
           position += plain.length;
           this.counters.bytes += plain.length;

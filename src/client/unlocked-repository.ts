@@ -9,7 +9,7 @@ import { openBlob, sealBlob } from '../core/seal.ts';
 import { decodeSnapshot, type SnapshotInfo } from '../core/snapshot.ts';
 import { decodeTree, type TreeEntry } from '../core/tree.ts';
 import type { SnapshotRecord } from '../store/types.ts';
-import type { Repository, RepositoryConfig } from './repository.ts';
+import { type Repository, type RepositoryConfig, sealedBytes } from './repository.ts';
 
 /** Snapshot is what a person sees of a snapshot: the store's record and its decrypted description. */
 export interface Snapshot {
@@ -38,7 +38,7 @@ export class UnlockedRepository {
   }
 
   async readPlain(id: string): Promise<Buffer> {
-    return openBlob(this.keys, id, await this.repo.readBlob(id));
+    return openBlob(this.keys, id, sealedBytes(id, (await this.repo.readBlobs([id])).get(id)));
   }
 
   /** readTree returns a directory's entries; trees are small and re-read often, so they are cached. */
@@ -58,12 +58,7 @@ export class UnlockedRepository {
     const sealed = await this.repo.readBlobs(records.map((r) => r.id));
     const snapshots: Snapshot[] = [];
     for (const record of records) {
-      const bytes = sealed.get(record.id);
-      if (bytes === undefined)
-        throw new CumulusError(
-          'blob_missing',
-          `snapshot ${record.id.slice(0, 8)} is missing its description`,
-        );
+      const bytes = sealedBytes(record.id, sealed.get(record.id));
       snapshots.push({ record, info: decodeSnapshot(openBlob(this.keys, record.id, bytes)) });
     }
     return snapshots.sort((a, b) => a.record.time.localeCompare(b.record.time));
@@ -108,8 +103,9 @@ export class UnlockedRepository {
   async prefetchTrees(ids: string[]): Promise<void> {
     const wanted = ids.filter((id) => !this.#trees.has(id));
     if (wanted.length < 2) return;
-    for (const [id, sealed] of await this.repo.readBlobs(wanted)) {
-      this.#trees.set(id, decodeTree(openBlob(this.keys, id, sealed)));
+    // A tree that cannot be read is left out: readTree reports it when the walk reaches it.
+    for (const [id, read] of await this.repo.readBlobs(wanted)) {
+      if (read.ok) this.#trees.set(id, decodeTree(openBlob(this.keys, id, read.bytes)));
     }
   }
 

@@ -18,6 +18,7 @@ import {
   ManualClock,
   makePack,
   randomId,
+  readSealed,
   type TestBlob,
   type TestPack,
 } from './testing.ts';
@@ -95,10 +96,16 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       };
       const wanted = [a.blobs[0], a.blobs[1], a.blobs[3], b.blobs[0]];
       const got = await store.readBlobs(wanted.map((x) => x.id));
-      for (const blob of wanted) assert.deepEqual(got.get(blob.id), blob.sealed);
+      for (const blob of wanted) assert.deepEqual(got.get(blob.id), { ok: true, bytes: blob.sealed });
       assert.equal(reads.length, 3, 'a0+a1 in one read, a3 in another, b0 in a third');
-      assert.deepEqual(await store.readBlob(a.blobs[2].id), a.blobs[2].sealed);
-      await assert.rejects(store.readBlobs([absent]), (e) => isCumulusError(e, 'blob_missing'));
+      assert.deepEqual(await readSealed(store, a.blobs[2].id), a.blobs[2].sealed);
+      const mixed = await store.readBlobs([absent, a.blobs[2].id]);
+      assert.deepEqual(mixed.get(absent), {
+        ok: false,
+        code: 'blob_missing',
+        reason: `blob ${absent} is not in the index`,
+      });
+      assert.deepEqual(mixed.get(a.blobs[2].id), { ok: true, bytes: a.blobs[2].sealed });
     });
 
     test('commit, forget and usage count each stored blob once', async (t) => {
@@ -274,7 +281,8 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         (await store.storageBreakdown()).devices.map((d) => d.device),
         ['A'],
       );
-      for (const kept of [y1, shared, a2.blob]) assert.deepEqual(await store.readBlob(kept.id), kept.sealed);
+      for (const kept of [y1, shared, a2.blob])
+        assert.deepEqual(await readSealed(store, kept.id), kept.sealed);
     });
 
     test('gc deletes garbage packs, repacks mostly-garbage ones, keeps young blobs; dry run changes nothing', async (t) => {
@@ -319,7 +327,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         'below the threshold',
       );
       for (const blob of [live1, live2, young.blobs[0], s.blob])
-        assert.deepEqual(await store.readBlob(blob.id), blob.sealed);
+        assert.deepEqual(await readSealed(store, blob.id), blob.sealed);
       assert.ok((await store.checkPacks({ readData: true })).every((c) => c.ok));
       const indexed = (await store.meta.listPacks()).map((p) => packName(p.id)).sort();
       assert.deepEqual(await packFiles(blobs), indexed, 'no file left behind, none missing');
@@ -343,7 +351,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       const report = await store.gc();
       assert.equal(report.repackedPacks, 0);
       for (const blob of [allGarbage.blobs[0], mostlyGarbage.blobs[1]]) {
-        assert.deepEqual(await store.readBlob(blob.id), blob.sealed);
+        assert.deepEqual(await readSealed(store, blob.id), blob.sealed);
       }
       assert.equal(await store.locate(allGarbage.blobs[1].id), undefined, 'its untouched neighbour went');
     });
@@ -367,7 +375,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         // Back to the prototype's method.
         Reflect.deleteProperty(target, step);
         for (const blob of [repacked.blobs[0], s.blob])
-          assert.deepEqual(await store.readBlob(blob.id), blob.sealed, step);
+          assert.deepEqual(await readSealed(store, blob.id), blob.sealed, step);
         clock.advance(DEFAULT_GRACE_MS + MINUTE);
         await store.gc();
         assert.ok(
@@ -376,7 +384,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         );
         const indexed = (await store.meta.listPacks()).map((p) => packName(p.id)).sort();
         assert.deepEqual(await packFiles(blobs), indexed, `${step}: no orphan left`);
-        assert.deepEqual(await store.readBlob(repacked.blobs[0].id), repacked.blobs[0].sealed);
+        assert.deepEqual(await readSealed(store, repacked.blobs[0].id), repacked.blobs[0].sealed);
         await store.forgetSnapshots([s.blob.id]);
       }
     });
@@ -446,7 +454,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
 
       const rebuilt = await store.rebuildIndex();
       assert.deepEqual(rebuilt, { packs: 1, blobs: 2, damagedPacks: [] });
-      assert.deepEqual(await store.readBlob(orphan.blobs[1].id), orphan.blobs[1].sealed);
+      assert.deepEqual(await readSealed(store, orphan.blobs[1].id), orphan.blobs[1].sealed);
 
       await store.meta.resetIndex();
       clock.advance(DEFAULT_GRACE_MS);
@@ -482,7 +490,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         pack.bytes.length,
         'the pack the index names is stored',
       );
-      assert.deepEqual(await store.readBlob(pack.blobs[0].id), pack.blobs[0].sealed);
+      assert.deepEqual(await readSealed(store, pack.blobs[0].id), pack.blobs[0].sealed);
     });
 
     test('checkPacks names a damaged or missing pack and the blobs it holds', async (t) => {
@@ -529,7 +537,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.deepEqual(await store.listSnapshots(), [], 'snapshot rows are for the client to re-commit');
       assert.deepEqual(await store.listBlobIds('snapshot'), [s.blob.id]);
       assert.deepEqual(await store.listBlobIds('tree'), [p1.blobs[1].id]);
-      assert.deepEqual(await store.readBlob(p1.blobs[0].id), p1.blobs[0].sealed);
+      assert.deepEqual(await readSealed(store, p1.blobs[0].id), p1.blobs[0].sealed);
       await store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: p1.blobs }));
       assert.equal((await store.usage()).referencedBytes, 100 + 40 + s.blob.length);
     });

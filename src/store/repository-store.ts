@@ -24,6 +24,7 @@ import {
 import type { MetaStore, PackGarbage } from './meta-store.ts';
 import type {
   BlobLocation,
+  BlobRead,
   BlobStore,
   GcOptions,
   GcReport,
@@ -44,6 +45,8 @@ const ID_BATCH = 50_000;
 /** Bytes read at once when hashing a pack, and read first when looking for its table. */
 const READ_CHUNK = 8 << 20;
 const TABLE_GUESS = 64 << 10;
+/** The longest range one blob read asks of the BlobStore: bounds what a read holds at once. */
+const MAX_RUN_BYTES = 8 << 20;
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
 const SOURCE_ID = /^[0-9a-f]{2,64}$/;
@@ -184,29 +187,56 @@ export class RepositoryStore {
     return (await this.meta.locateBlobs([id]))[0];
   }
 
-  async readBlob(id: string): Promise<Buffer> {
-    const blobs = await this.readBlobs([id]);
-    return blobs.get(id)!;
+  /**
+   * readBlobs answers every distinct ID with a BlobRead (see src/store/types.ts): the
+   * sealed bytes, or why this one blob cannot be read. A missing or unreadable pack costs
+   * only the blobs stored in it. Each contiguous run of a pack is read at once.
+   */
+  async readBlobs(ids: readonly string[]): Promise<Map<string, BlobRead>> {
+    const result = new Map<string, BlobRead>();
+    for await (const [id, read] of this.streamBlobs(ids)) result.set(id, read);
+    return result;
   }
 
-  /** readBlobs returns sealed blobs by ID, reading each contiguous run of a pack at once. */
-  async readBlobs(ids: readonly string[]): Promise<Map<string, Buffer>> {
+  /**
+   * streamBlobs yields the answers readBlobs collects, one pack run at a time (a run
+   * spans at most MAX_RUN_BYTES unless one blob is larger), so a caller that passes them
+   * on holds one run, not the whole answer. Unknown IDs come first.
+   */
+  async *streamBlobs(ids: readonly string[]): AsyncGenerator<[string, BlobRead]> {
     checkIds(ids);
     const wanted = [...new Set(ids)];
     const locations = await this.meta.locateBlobs(wanted);
-    if (locations.length !== wanted.length) {
-      const found = new Set(locations.map((l) => l.id));
-      const missing = wanted.filter((id) => !found.has(id));
-      throw new CumulusError('blob_missing', `${missing.length} blob(s) are not in the repository`, {
-        hint: 'run `cumulus check` to see which snapshots are affected',
-        details: { count: missing.length, ids: missing.slice(0, 5) },
-      });
+    const found = new Set(locations.map((l) => l.id));
+    for (const id of wanted) {
+      if (!found.has(id))
+        yield [id, { ok: false, code: 'blob_missing', reason: `blob ${id} is not in the index` }];
     }
-    const result = new Map<string, Buffer>();
     for (const [pack, blobs] of Map.groupBy(locations, (l) => l.packId)) {
-      for (const [id, bytes] of await this.#readRuns(pack, blobs)) result.set(id, bytes);
+      let failed: BlobRead | undefined;
+      for (const run of contiguousRuns(blobs, MAX_RUN_BYTES)) {
+        let bytes: Buffer | undefined;
+        const start = run[0].offset;
+        if (failed === undefined) {
+          const end = run[run.length - 1].offset + run[run.length - 1].length;
+          try {
+            bytes = await this.blobs.get(packName(pack), { offset: start, length: end - start });
+          } catch (error) {
+            failed = packFailure(pack, error);
+          }
+        }
+        for (const blob of run) {
+          yield [
+            blob.id,
+            bytes === undefined
+              ? failed!
+              : { ok: true, bytes: bytes.subarray(blob.offset - start, blob.offset - start + blob.length) },
+          ];
+        }
+        // A missing pack stays missing; a damaged one may still hold readable runs.
+        if (failed !== undefined && !failed.ok && failed.code === 'pack_damaged') failed = undefined;
+      }
     }
-    return result;
   }
 
   async #readPack(pack: string, range?: { offset: number; length: number }): Promise<Buffer> {
@@ -598,14 +628,45 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
-/** contiguousRuns groups blob locations of one pack into runs that touch end to start. */
-function contiguousRuns(blobs: readonly BlobLocation[]): BlobLocation[][] {
+/**
+ * packFailure is the BlobRead of every blob of a run whose pack read failed: missing
+ * file → pack_missing; shorter than the index says or an I/O error → pack_damaged. Other
+ * errors are bugs and propagate.
+ */
+function packFailure(pack: string, error: unknown): BlobRead {
+  const damaged = (what: string): BlobRead => ({
+    ok: false,
+    code: 'pack_damaged',
+    packId: pack,
+    reason: `pack ${pack} ${what}`,
+  });
+  if (isCumulusError(error, 'not_found'))
+    return { ok: false, code: 'pack_missing', packId: pack, reason: `pack ${pack} is missing from storage` };
+  if (isCumulusError(error, 'corrupt')) return damaged('is shorter than the index says');
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (!isCumulusError(error) && typeof errno === 'string') return damaged(`cannot be read (${errno})`);
+  throw error;
+}
+
+/**
+ * contiguousRuns groups blob locations of one pack into runs that touch end to start,
+ * each spanning at most `maxBytes` (a single larger blob is a run of its own).
+ */
+function contiguousRuns(
+  blobs: readonly BlobLocation[],
+  maxBytes = Number.POSITIVE_INFINITY,
+): BlobLocation[][] {
   const sorted = [...blobs].sort((a, b) => a.offset - b.offset);
   const runs: BlobLocation[][] = [];
   for (const blob of sorted) {
     const run = runs[runs.length - 1];
     const last = run?.[run.length - 1];
-    if (last !== undefined && last.offset + last.length === blob.offset) run.push(blob);
+    if (
+      last !== undefined &&
+      last.offset + last.length === blob.offset &&
+      blob.offset + blob.length - run[0].offset <= maxBytes
+    )
+      run.push(blob);
     else runs.push([blob]);
   }
   return runs;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type BlobType, PackBuilder } from '../core/pack.ts';
-import type { SnapshotCommit } from './types.ts';
+import type { BlobRead, SnapshotCommit } from './types.ts';
 
 export interface TestBlob {
   id: string;
@@ -79,4 +79,15 @@ export function commitOf(
 /** bytesOf sums the lengths of blobs, counting each ID once. */
 export function bytesOf(blobs: readonly TestBlob[]): number {
   return [...new Map(blobs.map((b) => [b.id, b.length])).values()].reduce((a, b) => a + b, 0);
+}
+
+/** readSealed reads one blob through any blob reader and returns its bytes; a BlobRead problem is thrown as an Error naming its code. */
+export async function readSealed(
+  reader: { readBlobs(ids: readonly string[]): Promise<Map<string, BlobRead>> },
+  id: string,
+): Promise<Buffer> {
+  const read = (await reader.readBlobs([id])).get(id);
+  if (read === undefined) throw new Error(`no answer for blob ${id}`);
+  if (!read.ok) throw new Error(`${read.code}: ${read.reason}`);
+  return read.bytes;
 }

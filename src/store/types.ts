@@ -3,6 +3,7 @@
  * packs, blob IDs, sizes, snapshot IDs and times, and which blobs each snapshot source
  * references. See docs/format.md.
  */
+import type { BlobRead } from '../core/blob-read.ts';
 import type { BlobType } from '../core/pack.ts';
 
 /**
@@ -151,3 +152,5 @@ export interface StorageBreakdown {
   referencedBytes: number;
   devices: DeviceUsage[];
 }
+
+export type { BlobRead };

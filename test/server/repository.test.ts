@@ -19,6 +19,7 @@ import {
   newAccount,
   randomTree,
   secondDevice,
+  storeOf,
   type TestDevice,
   vaultOf,
 } from './repository-helpers.ts';
@@ -83,7 +84,11 @@ describe('repository API across devices and accounts', () => {
 
   it("answers 404 for another account's snapshot, blob, device and write-session IDs, and never shares data", async () => {
     const [snapshot] = await laptop.vault.repo.listSnapshots();
-    await rejectsWith(stranger.vault.repo.readBlobs([snapshot.id]), 'blob_missing');
+    assert.deepEqual((await stranger.vault.repo.readBlobs([snapshot.id])).get(snapshot.id), {
+      ok: false,
+      code: 'blob_missing',
+      reason: `blob ${snapshot.id} is not in the index`,
+    });
     await rejectsWith(stranger.vault.repo.forgetSnapshots([snapshot.id]), 'snapshot_not_found');
     assert.equal((await stranger.vault.repo.listSnapshots()).length, 0);
     // Dedup never spans accounts: the stranger is told it lacks every blob the laptop holds.
@@ -133,6 +138,61 @@ describe('repository API across devices and accounts', () => {
       },
     });
     assert.equal(refs.status, 400);
+  });
+});
+
+describe('repository API reads: per-blob answers, bounded in bytes', () => {
+  let server: TestServer;
+  let laptop: TestDevice;
+  let tree: string;
+  before(async () => {
+    server = await startTestServer();
+    laptop = await newAccount(server, 'reads@example.com');
+    tree = await randomTree(3, 9 << 20, 5);
+    await backUp(laptop, [tree]);
+  });
+  after(() => server.close());
+
+  it('answers at most MAX_READ_ANSWER_BYTES plus one run per request; the client asks again for the rest', async () => {
+    const { store } = await storeOf(server, laptop.state.accountId);
+    const ids = await store.listBlobIds('data');
+    const answer = await fetch(`${server.url}${api.readBlobs.url}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${laptop.state.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids }),
+    });
+    assert.equal(answer.status, 200);
+    const framed = Buffer.from(await answer.arrayBuffer());
+    const answered = api.unframeBlobs(framed);
+    assert.ok(answered.size > 0 && answered.size < ids.length, `${answered.size} of ${ids.length} answered`);
+    assert.ok(framed.length <= api.MAX_READ_ANSWER_BYTES + (8 << 20), `${framed.length} bytes in one answer`);
+    const all = await laptop.vault.repo.readBlobs(ids);
+    assert.equal([...all.values()].filter((r) => r.ok).length, ids.length);
+  });
+
+  it('a pack missing on the server costs only its blobs: the rest of the snapshot restores', async () => {
+    const { store } = await storeOf(server, laptop.state.accountId);
+    const ids = await store.listBlobIds('data');
+    const lost = (await store.locate(ids[0]))!.packId;
+    await rm(join(server.dataDir, 'accounts', laptop.state.accountId, 'packs', lost.slice(0, 2), lost));
+    const reads = await laptop.vault.repo.readBlobs(ids);
+    const failed = [...reads].filter(([, r]) => !r.ok);
+    assert.ok(failed.length > 0 && failed.length < ids.length);
+    for (const [, read] of failed)
+      assert.deepEqual(read, {
+        ok: false,
+        code: 'pack_missing',
+        packId: lost,
+        reason: `pack ${lost} is missing from storage`,
+      });
+    const target = await mkdtemp(join(tmpdir(), 'cumulus-restore-'));
+    const result = await restore(laptop.vault, await laptop.vault.findSnapshot('latest'), { target });
+    assert.ok(result.failed.length > 0 && result.failed.length < 3, JSON.stringify(result.failed));
+    const lostFiles = result.failed.map((f) => f.path);
+    assert.deepEqual(
+      compareTrees(tree, target).filter((d) => !lostFiles.includes(d.path)),
+      [],
+    );
   });
 });
 

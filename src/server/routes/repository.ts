@@ -3,6 +3,7 @@
  * live in an encapsulated plugin that adds an `application/octet-stream` parser and larger
  * body limits; every other route keeps the app's JSON-only, 1 MiB default.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as api from '../../api/repository.ts';
 import { CumulusError } from '../../core/errors.ts';
@@ -54,8 +55,10 @@ export async function repositoryRoutes(app: FastifyInstance, s: Services): Promi
   route(app, api.missingBlobs, async ({ caller, input }) => ({
     missing: await repo.missingBlobs(caller, input.body.ids),
   }));
-  // A Buffer is sent as it is (application/octet-stream), never through the JSON serializer.
-  route(app, api.readBlobs, ({ caller, input }) => repo.readBlobs(caller, input.body.ids));
+  // A stream is sent as it is (application/octet-stream), never through the JSON serializer.
+  route(app, api.readBlobs, async ({ caller, input }) =>
+    Readable.from(repo.readBlobs(caller, input.body.ids)),
+  );
   route(app, api.listSnapshots, async ({ caller, input }) => ({
     snapshots: await repo.listSnapshots(caller, input.query.device ?? 'all'),
   }));

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RepositoryConfig } from '../../api/common.ts';
 import type { SnapshotCommit as CommitBody, SnapshotRecordOut, StorageReport } from '../../api/repository.ts';
-import { BLOB_FRAME } from '../../api/repository.ts';
+import { blobFrame, MAX_READ_ANSWER_BYTES } from '../../api/repository.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { DeviceUsage, LockInfo, UsageReport } from '../../store/types.ts';
 import type { Clock } from '../clock.ts';
@@ -33,22 +33,6 @@ export function decodeRefs(base64: string): string[] {
     ids.push(bytes.toString('hex', offset, offset + 32));
   }
   return ids;
-}
-
-/** frameBlobs writes blobs as BLOB_FRAME: ID, 4-byte big-endian length, sealed bytes, one after another. */
-export function frameBlobs(blobs: Map<string, Buffer>): Buffer {
-  const header = BLOB_FRAME.idBytes + BLOB_FRAME.lengthBytes;
-  let total = 0;
-  for (const bytes of blobs.values()) total += header + bytes.length;
-  const out = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (const [id, bytes] of blobs) {
-    out.write(id, offset, 'hex');
-    out.writeUInt32BE(bytes.length, offset + BLOB_FRAME.idBytes);
-    bytes.copy(out, offset + header);
-    offset += header + bytes.length;
-  }
-  return out;
 }
 
 function quotaExceeded(usage: number, quota: number, needed: number): CumulusError {
@@ -104,8 +88,21 @@ export class RepositoryService {
     return [...(await (await this.#store(caller)).store.missingBlobs(ids))];
   }
 
-  async readBlobs(caller: Caller, ids: string[]): Promise<Buffer> {
-    return frameBlobs(await (await this.#store(caller)).store.readBlobs(ids));
+  /**
+   * readBlobs yields the read-blobs answer (BLOB_FRAME) piece by piece as the store reads
+   * each pack run, and stops once MAX_READ_ANSWER_BYTES are out: the client asks again for
+   * the IDs not answered. Nothing is built whole in memory.
+   */
+  async *readBlobs(caller: Caller, ids: string[]): AsyncGenerator<Buffer> {
+    const { store } = await this.#store(caller);
+    let sent = 0;
+    for await (const [id, read] of store.streamBlobs(ids)) {
+      const [header, payload] = blobFrame(id, read);
+      yield header;
+      yield payload;
+      sent += header.length + payload.length;
+      if (sent >= MAX_READ_ANSWER_BYTES) return;
+    }
   }
 
   /** uploadPack stores a pack (verified by the store against its ID) unless the quota has no room for it. */
