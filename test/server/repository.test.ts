@@ -173,7 +173,15 @@ describe('repository API reads: per-blob answers, bounded in bytes', () => {
   it('a pack missing on the server costs only its blobs: the rest of the snapshot restores', async () => {
     const { store } = await storeOf(server, laptop.state.accountId);
     const ids = await store.listBlobIds('data');
-    const lost = (await store.locate(ids[0]))!.packId;
+    // A pack of file data only: the snapshot blob and the root tree are in the last pack.
+    const [record] = await laptop.vault.repo.listSnapshots();
+    const lastPacks = new Set(
+      await Promise.all(
+        [record.id, record.sources[0].tree].map(async (id) => (await store.locate(id))!.packId),
+      ),
+    );
+    const packs = await Promise.all(ids.map(async (id) => (await store.locate(id))!.packId));
+    const lost = packs.find((pack) => !lastPacks.has(pack))!;
     await rm(join(server.dataDir, 'accounts', laptop.state.accountId, 'packs', lost.slice(0, 2), lost));
     const reads = await laptop.vault.repo.readBlobs(ids);
     const failed = [...reads].filter(([, r]) => !r.ok);
