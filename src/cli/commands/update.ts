@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { machineContext } from '../../agent/context.ts';
-import { runUpdate } from '../../agent/updater.ts';
+import { updateSteps } from '../../agent/updater.ts';
 
 export function register(program: Command): void {
   program
     .command('update')
-    .description('install the latest agent version the way this one was installed, and verify it')
+    .description('say the commands that install the latest agent version (it installs nothing itself)')
     .action(async () => {
       const ctx = machineContext();
-      process.stdout.write(`${(await runUpdate(ctx.server, ctx.version)).join('\n')}\n`);
+      process.stdout.write(`${(await updateSteps(ctx.server, ctx.version)).join('\n')}\n`);
     });
 }

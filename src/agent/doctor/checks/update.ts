@@ -1,4 +1,8 @@
-/** checkUpdate: this agent's version against the server's latest and minimum; the fix is `cumulus update`. */
+/**
+ * checkUpdate: this agent's version against the server's latest and minimum. The fix is
+ * for the person to run: `cumulus update` names the commands, and nothing installs by
+ * itself what a server names (src/agent/updater.ts).
+ */
 import { compareVersions } from '../../../api/releases.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
@@ -21,11 +25,6 @@ export async function checkUpdate(facts: DoctorFacts): Promise<CheckResult> {
     ...base,
     status: belowMinimum ? 'fail' : 'warn',
     evidence,
-    fix: [`Update the agent to ${release.latest}: cumulus update`],
-    autoFix: {
-      description: `update the agent to ${release.latest}`,
-      changesSettings: false,
-      apply: () => facts.deps.update(),
-    },
+    fix: [`Update the agent to ${release.latest}: cumulus update says the commands to run`],
   };
 }
