@@ -1,12 +1,62 @@
-/** App is the console's frame: the header with its navigation and the page the path names. */
-import { ApiClient } from './api.ts';
+/**
+ * App is the console's frame: the header with its navigation, the signed-in session (in
+ * memory only: a reload or a closed tab signs this browser out) and the page the path
+ * names. System Status needs no session; every other page asks to sign in first.
+ */
+import { useEffect, useState } from 'react';
+import { logout } from '../../src/api/auth.ts';
+import { ApiClient, messageOf } from './api.ts';
+import { Approvals } from './pages/approvals.tsx';
+import { SignInPage } from './pages/sign-in.tsx';
 import { StatusPage } from './pages/status.tsx';
 import { Link, usePath } from './router.tsx';
+import { type Session, signOut } from './session.ts';
 
 const publicApi = new ApiClient();
 
 export function App() {
   const path = usePath();
+  const [session, setSession] = useState<Session>();
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    if (!session) return;
+    // The key dies with the page, so the session should too: a reload or a closed tab ends it.
+    const end = () => void session.api.fetch(logout, {}, { keepalive: true }).catch(() => {});
+    addEventListener('pagehide', end);
+    return () => removeEventListener('pagehide', end);
+  }, [session]);
+
+  const leave = async () => {
+    if (!session) return;
+    setSession(undefined);
+    try {
+      await signOut(session);
+    } catch (failure) {
+      setError(`Signed out here, but the server did not hear it: ${messageOf(failure)}`);
+    }
+  };
+
+  const page = () => {
+    if (path === '/system-status') return <StatusPage api={publicApi} />;
+    if (!session) {
+      return (
+        <SignInPage
+          onSignedIn={(signedIn) => {
+            setError(undefined);
+            setSession(signedIn);
+          }}
+        />
+      );
+    }
+    return (
+      <section aria-labelledby="home-title">
+        <h1 id="home-title">Devices</h1>
+        <Approvals session={session} />
+      </section>
+    );
+  };
+
   return (
     <>
       <header className="top">
@@ -14,13 +64,27 @@ export function App() {
           Cumulus
         </a>
         <nav aria-label="Main">
+          {session && (
+            <Link to="/" current={path === '/'}>
+              Devices
+            </Link>
+          )}
           <Link to="/system-status" current={path === '/system-status'}>
             System Status
           </Link>
         </nav>
+        {session && (
+          <div className="who">
+            <span data-testid="signed-in-as">{session.email}</span>
+            <button type="button" className="secondary" onClick={leave}>
+              Sign out
+            </button>
+          </div>
+        )}
       </header>
       <main>
-        <StatusPage api={publicApi} />
+        {error && <p role="alert">{error}</p>}
+        {page()}
       </main>
     </>
   );
