@@ -1,17 +1,9 @@
 /** Plain-words formatting of the values the agent measures. */
 import { formatBytes } from '../core/units.ts';
-import type { BackupProgress } from './ports.ts';
 
-/** formatDuration prints a span as "45 s", "12 min", "3 h 20 min", "2 days". */
-export function formatDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
-  return `${Math.round(hours / 24)} days`;
-}
+export { formatDuration } from '../core/units.ts';
+
+import type { BackupProgress } from './ports.ts';
 
 /** formatClock prints the local time of day, "01:10". */
 export function formatClock(at: number): string {

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { logout } from '../../src/api/auth.ts';
 import { ApiClient, messageOf } from './api.ts';
-import { Approvals } from './pages/approvals.tsx';
+import { DevicesPage } from './pages/devices.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 import { StatusPage } from './pages/status.tsx';
 import { Link, usePath } from './router.tsx';
@@ -49,12 +49,7 @@ export function App() {
         />
       );
     }
-    return (
-      <section aria-labelledby="home-title">
-        <h1 id="home-title">Devices</h1>
-        <Approvals session={session} />
-      </section>
-    );
+    return <DevicesPage session={session} />;
   };
 
   return (

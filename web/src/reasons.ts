@@ -1,0 +1,53 @@
+/**
+ * describeReason puts a device's reported reason in words. The server holds codes and
+ * numbers only (condition IDs such as `power`, error codes such as `quota_exceeded`, and
+ * the values measured), never words that could quote a path; the console words them here.
+ */
+import type { Reason } from '../../src/api/devices.ts';
+import { formatBytes } from './format.ts';
+
+type Values = Reason['values'];
+
+const WORDS: Record<string, (v: Values) => string> = {
+  'backup-switch': () => 'backup is switched off on the device',
+  settings: (v) => (v.sources === 0 ? 'no folders are chosen to back up' : 'its settings are broken'),
+  'sign-in': () => 'the device is not signed in',
+  sensors: () => "the device's power and network state cannot be read",
+  network: (v) =>
+    v.online === false
+      ? 'no network connection'
+      : v.metered === true
+        ? 'on a metered network'
+        : 'the network is not usable',
+  server: () => 'the server did not answer',
+  power: (v) =>
+    `on battery${typeof v.batteryPercent === 'number' ? ` (${v.batteryPercent}%)` : ''}` +
+    (typeof v.allowBatteryAbovePercent === 'number' ? `, allowed above ${v.allowBatteryAbovePercent}%` : ''),
+  session: (v) =>
+    typeof v.idleSeconds === 'number' && typeof v.idleMinutesNeeded === 'number'
+      ? `in use (screen unlocked, idle ${Math.floor(v.idleSeconds / 60)} of ${v.idleMinutesNeeded} min)`
+      : 'in use (cannot tell whether the screen is locked)',
+  storage: (v) =>
+    typeof v.usedBytes === 'number' && typeof v.quotaBytes === 'number'
+      ? `storage full (${formatBytes(v.usedBytes)} of ${formatBytes(v.quotaBytes)} used)`
+      : 'storage full',
+  'service-status': () => 'the Cumulus service is down',
+  problems: (v) =>
+    typeof v.problems === 'number'
+      ? `${v.problems} file(s) could not be read`
+      : 'some files could not be read',
+  interrupted: () => 'interrupted: the agent shut down or the backup was cancelled',
+  quota_exceeded: (v) =>
+    typeof v.neededBytes === 'number' && typeof v.freeBytes === 'number'
+      ? `storage full: needs ${formatBytes(v.neededBytes)}, ${formatBytes(v.freeBytes)} free`
+      : 'storage full',
+  network_error: () => 'the connection to the server dropped',
+  update_required: () => 'the agent is too old for this server: update it (`cumulus update`)',
+};
+
+export function describeReason(reason: Reason): string {
+  if (reason.codes.length === 0) return '';
+  return reason.codes
+    .map((code) => (WORDS[code] ?? ((): string => code.replace(/[_-]/g, ' ')))(reason.values))
+    .join('; ');
+}
