@@ -1,7 +1,7 @@
 /** Administration: users, plans, incidents, releases and the audit log. Admin sessions only. */
 import { type Static, Type } from 'typebox';
 import { Role } from './account.ts';
-import { Email, Id, KdfParams, Key32, Name, Timestamp, Version } from './common.ts';
+import { Email, Id, Name, Timestamp, Version } from './common.ts';
 import { endpoint } from './endpoint.ts';
 import { Plan, PlanId } from './plans.ts';
 import { Release } from './releases.ts';
@@ -30,20 +30,30 @@ export const listUsers = endpoint({
   response: Type.Object({ users: Type.Array(AdminUser) }),
 });
 
-export const createUser = endpoint({
+/** Invite is a one-time invite: its token (shown once) lets the new user create the account with their own password. */
+export const Invite = Type.Object({
+  token: Type.String(),
+  email: Email,
+  role: Role,
+  planId: Type.String(),
+  expiresAt: Timestamp,
+});
+export type Invite = Static<typeof Invite>;
+
+export const NewInvite = Type.Object({
+  email: Email,
+  role: Type.Optional(Role),
+  planId: Type.Optional(PlanId),
+});
+
+export const createInvite = endpoint({
   method: 'POST',
-  url: '/api/admin/users',
-  summary: 'Create an account; the password is stretched by the caller, the server sees only the auth key',
+  url: '/api/admin/invites',
+  summary: 'Invite a new user: a one-time token, expiring in 7 days, with which they set their own password',
   tag: 'admin',
   access: 'admin',
-  body: Type.Object({
-    email: Email,
-    role: Type.Optional(Role),
-    planId: Type.Optional(PlanId),
-    kdf: KdfParams,
-    authKey: Key32,
-  }),
-  response: AdminUser,
+  body: NewInvite,
+  response: Invite,
 });
 
 export const disableUser = endpoint({

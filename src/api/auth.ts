@@ -87,6 +87,22 @@ export const login = endpoint({
   response: Type.Union([SignedIn, ApprovalRequired]),
 });
 
+export const acceptInvite = endpoint({
+  method: 'POST',
+  url: '/api/auth/invite',
+  summary:
+    "Create an invited account with the new user's own password (its auth key): the invite works once, for its email",
+  tag: 'auth',
+  access: 'public',
+  body: Type.Object({
+    inviteToken: SignInToken,
+    email: Email,
+    kdf: KdfParams,
+    authKey: Key32,
+  }),
+  response: Type.Object({ email: Email }),
+});
+
 export const completeWithCode = endpoint({
   method: 'POST',
   url: '/api/auth/sign-in/code',

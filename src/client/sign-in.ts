@@ -11,11 +11,12 @@ import type { AccountKeys, ApprovalMethod, DeviceInfo, SignedIn } from '../api/a
 import * as auth from '../api/auth.ts';
 import { DEFAULT_CHUNKER } from '../core/chunker.ts';
 import { isCumulusError } from '../core/errors.ts';
-import { newMasterKey, newRepositoryId } from '../core/keys.ts';
+import { type KdfParams as KdfCost, newMasterKey, newRepositoryId } from '../core/keys.ts';
 import { AccountClient } from './account-client.ts';
 import {
   derivePasswordKeys,
   type KeyPair,
+  newKdfParams,
   newRecoveryKey,
   parseRecoveryKey,
   unwrapAccountKey,
@@ -47,6 +48,25 @@ export interface PendingSignIn {
   methods: ApprovalMethod[];
   expiresAt: string;
   complete(factor: SecondFactor): Promise<SignInResult>;
+}
+
+/**
+ * acceptInvite creates an invited account with a password the person chose here: the
+ * server (and the admin who made the invite) gets only its auth key and KDF parameters.
+ * The device then signs in with signIn, as the account's first device.
+ */
+export async function acceptInvite(request: {
+  serverUrl: string;
+  inviteToken: string;
+  email: string;
+  password: string;
+  kdfCost: KdfCost;
+}): Promise<void> {
+  const kdf = newKdfParams(request.kdfCost);
+  const { authKey } = await derivePasswordKeys(request.password, kdf);
+  await new AccountClient({ serverUrl: request.serverUrl }).call(auth.acceptInvite, {
+    body: { inviteToken: request.inviteToken, email: request.email, kdf, authKey },
+  });
 }
 
 export async function signIn(request: SignInRequest): Promise<SignInResult | PendingSignIn> {

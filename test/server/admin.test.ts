@@ -6,8 +6,10 @@ import * as admin from '../../src/api/admin.ts';
 import * as auth from '../../src/api/auth.ts';
 import * as devices from '../../src/api/devices.ts';
 import { derivePasswordKeys, newKdfParams } from '../../src/client/account-keys.ts';
-import { signIn } from '../../src/client/sign-in.ts';
+import { acceptInvite, signIn } from '../../src/client/sign-in.ts';
 import { TEST_KDF } from '../../src/core/keys.ts';
+import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
+import { INVITE_TTL_MS } from '../../src/server/services/invites.ts';
 import {
   approvedDevice,
   clientOf,
@@ -15,6 +17,7 @@ import {
   device,
   firstDevice,
   rejectsWith,
+  request,
   startTestServer,
   type TestServer,
 } from './helpers.ts';
@@ -31,19 +34,14 @@ describe('admin', () => {
     const adminDevice = (await firstDevice(server, 'root@example.com', 'admin pw')).state;
     const asAdmin = clientOf(adminDevice);
 
-    const kdf = newKdfParams(TEST_KDF);
-    const { authKey } = await derivePasswordKeys('user pw', kdf);
-    const created = await asAdmin.call(admin.createUser, {
-      body: { email: 'Ida@Example.com', kdf, authKey },
-    });
-    assert.deepEqual(
-      [created.email, created.role, created.planId, created.disabled],
-      ['ida@example.com', 'user', 'free', false],
-    );
-    await rejectsWith(
-      asAdmin.call(admin.createUser, { body: { email: 'ida@example.com', kdf, authKey } }),
-      'conflict',
-    );
+    const invite = await asAdmin.call(admin.createInvite, { body: { email: 'Ida@Example.com' } });
+    assert.deepEqual([invite.email, invite.role, invite.planId], ['ida@example.com', 'user', 'free']);
+    const accept = (token: string, email: string, password = 'user pw') =>
+      acceptInvite({ serverUrl: server.url, inviteToken: token, email, password, kdfCost: TEST_KDF });
+    await rejectsWith(accept(invite.token, 'eve@example.com'), 'unauthorized');
+    await accept(invite.token, 'ida@example.com');
+    await rejectsWith(accept(invite.token, 'ida@example.com', 'taken over'), 'unauthorized', /used/);
+    await rejectsWith(asAdmin.call(admin.createInvite, { body: { email: 'ida@example.com' } }), 'conflict');
 
     const ida = (await firstDevice(server, 'ida@example.com', 'user pw')).state;
     const idaPhone = await approvedDevice(server, ida, 'user pw', 'ida phone');
@@ -144,5 +142,61 @@ describe('admin', () => {
       'pages go back in time',
     );
     await rejectsWith(asAdmin.call(auth.denyApproval, { params: { signInId: 'a'.repeat(32) } }), 'not_found');
+  });
+});
+
+describe('invites: the admin never learns a new user’s password', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it('an admin cannot create an account with a password of their choosing, only invite one', async () => {
+    await createAccount(server, 'boss@example.com', 'admin pw', { role: 'admin' });
+    const { token } = (await firstDevice(server, 'boss@example.com', 'admin pw')).state;
+    const kdf = newKdfParams(TEST_KDF);
+    const { authKey } = await derivePasswordKeys('the admin knows this', kdf);
+    const created = await request(server.url, 'POST', '/api/admin/users', {
+      token,
+      json: { email: 'jo@example.com', kdf, authKey },
+    });
+    assert.equal(created.status, 404, 'the route that took an admin-chosen password is gone');
+    const login = await request(server.url, 'POST', '/api/auth/prelogin', {
+      json: { email: 'jo@example.com' },
+    });
+    assert.equal(login.status, 200);
+    await rejectsWith(
+      signIn({
+        serverUrl: server.url,
+        email: 'jo@example.com',
+        password: 'the admin knows this',
+        device: device('x'),
+      }),
+      'wrong_password',
+    );
+  });
+
+  it('an invite expires after 7 days, and a newer one for the same email replaces it', async () => {
+    const older = await server.services.invites.create(LOCAL_ADMIN, { email: 'kim@example.com' });
+    const newer = await server.services.invites.create(LOCAL_ADMIN, { email: 'kim@example.com' });
+    const accept = (token: string) =>
+      acceptInvite({
+        serverUrl: server.url,
+        inviteToken: token,
+        email: 'kim@example.com',
+        password: 'kim pw',
+        kdfCost: TEST_KDF,
+      });
+    await rejectsWith(accept(older.token), 'unauthorized');
+    server.clock.advance(INVITE_TTL_MS);
+    await rejectsWith(accept(newer.token), 'unauthorized', /expired/);
+    const fresh = await server.services.invites.create(LOCAL_ADMIN, { email: 'kim@example.com' });
+    await accept(fresh.token);
+    const kim = await firstDevice(server, 'kim@example.com', 'kim pw');
+    assert.ok(
+      kim.recoveryKey,
+      'the invited user signs in first, with their own password, and makes the keys',
+    );
   });
 });

@@ -162,6 +162,29 @@ describe('cumulus CLI against a server process', () => {
     );
   });
 
+  it('adds a user by a one-time invite: the admin is never asked a password, the user chooses it', async () => {
+    // No password anywhere for the admin: the old `user add` asked for the new user's.
+    const invited = await cumulus(
+      ['server', 'user', 'add', '--data', data, '--email', 'Nia@example.com', '--url', url],
+      {
+        CUMULUS_PASSWORD: '',
+      },
+    );
+    assert.equal(invited.code, 0, invited.stderr);
+    const command = /cumulus (login .* --invite (\S+))\n/.exec(invited.stdout);
+    assert.ok(command, invited.stdout);
+    const args = command[1].split(' ');
+    assert.deepEqual(args.slice(0, 4), ['login', url, '--email', 'nia@example.com']);
+    const nia = { CUMULUS_CONFIG_DIR: join(dir, 'nia'), CUMULUS_PASSWORD: 'nia chose this' };
+    const signedIn = await cumulus(args, nia);
+    assert.equal(signedIn.code, 0, signedIn.stderr);
+    assert.match(signedIn.stdout, /signed in as nia@example.com/);
+    assert.match(signedIn.stdout, /first device: it created the account key/);
+    const again = await cumulus(args, { CUMULUS_CONFIG_DIR: join(dir, 'thief'), CUMULUS_PASSWORD: 'taken' });
+    assert.notEqual(again.code, 0, 'an invite works once');
+    assert.match(again.stderr, /invite is unknown, used or expired/);
+  });
+
   it('reports a wrong password and bad admin input plainly', async () => {
     const wrong = await cumulus(['login', url, '--email', 'owner@example.com'], {
       ...one(),

@@ -9,14 +9,21 @@ import type { Command } from 'commander';
 import type { ApprovalMethod } from '../../api/auth.ts';
 import { CLIENT_VERSION } from '../../client/account-client.ts';
 import { configDir, loadDeviceState, saveDeviceState } from '../../client/device-state.ts';
-import { type PendingSignIn, type SecondFactor, type SignInResult, signIn } from '../../client/sign-in.ts';
+import {
+  acceptInvite,
+  type PendingSignIn,
+  type SecondFactor,
+  type SignInResult,
+  signIn,
+} from '../../client/sign-in.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
-import { readPassword } from '../password.ts';
-import { printJson } from '../repository-options.ts';
+import { readNewPassword, readPassword } from '../password.ts';
+import { kdfFromEnvironment, printJson } from '../repository-options.ts';
 import { readAnswer } from '../signed-in.ts';
 
 interface LoginOptions {
   email: string;
+  invite?: string;
   deviceName?: string;
   totp?: boolean;
   recoveryKey?: boolean;
@@ -83,6 +90,10 @@ export function register(program: Command): void {
     .description('sign this device in to a Cumulus server (password from CUMULUS_PASSWORD or asked)')
     .requiredOption('--email <email>', 'account email')
     .option('--device-name <name>', 'name of this device in the account (default: the host name)')
+    .option(
+      '--invite <token>',
+      "create the account from the admin's one-time invite first, with a new password you choose (asked twice)",
+    )
     .option('--totp', 'approve with a code from your authenticator app instead of a trusted device')
     .option('--recovery-key', 'approve with your recovery key (when no trusted device is at hand)')
     .option('--json', 'print the result as JSON')
@@ -97,7 +108,16 @@ export function register(program: Command): void {
           },
         );
       }
-      const password = await readPassword({});
+      const password = options.invite ? await readNewPassword({}) : await readPassword({});
+      if (options.invite) {
+        await acceptInvite({
+          serverUrl: url,
+          inviteToken: options.invite,
+          email: options.email,
+          password,
+          kdfCost: kdfFromEnvironment(),
+        });
+      }
       const started = await signIn({
         serverUrl: url,
         email: options.email,

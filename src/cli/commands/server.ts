@@ -57,26 +57,30 @@ async function withData<T>(command: Command, work: (data: ServerData) => Promise
   }
 }
 
-async function addAccount(
-  options: { email: string; plan?: string },
-  command: Command,
-  role: 'admin' | 'user',
-): Promise<void> {
+/** addAdmin creates an admin account with the password of the person running the command: the admin's own. */
+async function addAdmin(options: { email: string; plan?: string }, command: Command): Promise<void> {
   const email = checked(Email, options.email, 'email');
   const password = await readNewPassword({});
   const kdf = newKdfParams(kdfFromEnvironment());
   const { authKey } = await derivePasswordKeys(password, kdf);
   const account = await withData(command, (data) =>
-    data.services.accounts.create(LOCAL_ADMIN, {
-      email,
-      role,
-      planId: options.plan,
-      kdf,
-      authKey,
-    }),
+    data.services.accounts.create(LOCAL_ADMIN, { email, role: 'admin', planId: options.plan, kdf, authKey }),
   );
-  process.stdout.write(`created ${role} account ${account.email} (plan ${account.planId})\n`);
+  process.stdout.write(`created admin account ${account.email} (plan ${account.planId})\n`);
   process.stdout.write(`sign a device in with: cumulus login SERVER_URL --email ${account.email}\n`);
+}
+
+/** inviteUser makes a one-time invite: the new user chooses the password, so the admin never knows it. */
+async function inviteUser(options: { email: string; plan?: string; url?: string }, command: Command) {
+  const email = checked(Email, options.email, 'email');
+  const invite = await withData(command, (data) =>
+    data.services.invites.create(LOCAL_ADMIN, { email, planId: options.plan }),
+  );
+  process.stdout.write(
+    `invited ${invite.email} (plan ${invite.planId}); the invite works once, until ${invite.expiresAt}.\n` +
+      'Give the user this command (it is as secret as a password until used; they choose their password):\n\n' +
+      `  cumulus login ${options.url ?? 'SERVER_URL'} --email ${invite.email} --invite ${invite.token}\n`,
+  );
 }
 
 function parseComponents(text: string): ComponentId[] {
@@ -147,16 +151,19 @@ export function register(program: Command): void {
     .option('--data <dir>', DATA_HELP)
     .requiredOption('--email <email>', "the admin's email")
     .option('--plan <plan>', 'plan ID (default: the default plan)')
-    .action((options, command) => addAccount(options, command, 'admin'));
+    .action((options, command) => addAdmin(options, command));
 
   const user = server.command('user').description('manage user accounts');
   user
     .command('add')
-    .description('create a user account (password from CUMULUS_PASSWORD or asked twice)')
+    .description(
+      'invite a user: a one-time command with which they create the account with their own password',
+    )
     .option('--data <dir>', DATA_HELP)
     .requiredOption('--email <email>', "the user's email")
     .option('--plan <plan>', 'plan ID (default: the default plan)')
-    .action((options, command) => addAccount(options, command, 'user'));
+    .option('--url <url>', 'the server address the user signs in to, to print the whole command')
+    .action((options, command) => inviteUser(options, command));
   user
     .command('list')
     .description('list every account')

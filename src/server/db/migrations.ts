@@ -133,4 +133,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   UPDATE devices SET last_reason = NULL;
   `,
+  // One-time invites: the admin names the email, the new user chooses the password.
+  `
+  CREATE TABLE invites (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL,
+    plan_id TEXT NOT NULL REFERENCES plans(id),
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+  CREATE INDEX invites_by_email ON invites(email);
+  `,
 ];

@@ -7,7 +7,7 @@ import type { Services } from '../services/index.ts';
 
 export function adminRoutes(app: FastifyInstance, s: Services): void {
   route(app, api.listUsers, async () => ({ users: await s.admin.listUsers() }));
-  route(app, api.createUser, ({ caller, input }) => s.admin.createUser(adminActor(caller), input.body));
+  route(app, api.createInvite, ({ caller, input }) => s.invites.create(adminActor(caller), input.body));
   route(app, api.disableUser, ({ caller, input }) =>
     s.admin.disable(adminActor(caller), input.params.accountId),
   );

@@ -12,6 +12,7 @@ export function authRoutes(app: FastifyInstance, s: Services, secretRoutes: Rout
     secretRoutes,
   );
   route(app, api.login, ({ input, ip }) => s.signIn.login(input.body, ip), secretRoutes);
+  route(app, api.acceptInvite, ({ input, ip }) => s.invites.accept(input.body, ip), secretRoutes);
   route(
     app,
     api.completeWithCode,

@@ -13,7 +13,7 @@ import { CumulusError } from '../../core/errors.ts';
 import { DEFAULT_KDF } from '../../core/keys.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
-import type { Database } from '../db/database.ts';
+import type { Database, SqlExecutor } from '../db/database.ts';
 import type { AccountRepositories } from './account-repositories.ts';
 import type { AuditLog } from './audit.ts';
 import type { Actor, Caller } from './caller.ts';
@@ -100,13 +100,19 @@ export class AccountsService {
     this.#hashCost = deps.hashCost;
   }
 
-  async create(actor: Actor, input: NewAccount): Promise<Account> {
+  /** create makes an account; `within` runs in the same transaction (accepting an invite uses it up there). */
+  async create(
+    actor: Actor,
+    input: NewAccount,
+    within?: (tx: SqlExecutor) => Promise<void>,
+  ): Promise<Account> {
     const email = normalizeEmail(input.email);
     const planId = input.planId ?? (await this.#plans.defaultPlan()).id;
     await this.#plans.get(planId);
     const authHash = await hashSecret(input.authKey, this.#hashCost);
     const id = newId();
     await this.#db.transaction(async (tx) => {
+      await within?.(tx);
       if (await tx.get('SELECT id FROM accounts WHERE email = ?', [email])) {
         throw new CumulusError('conflict', `an account with the email ${email} exists already`);
       }

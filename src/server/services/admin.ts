@@ -1,7 +1,7 @@
-/** AdminService: what an admin does to users — list, create, disable, enable, set a plan. */
+/** AdminService: what an admin does to users — list, disable, enable, set a plan (new users come by invite: invites.ts). */
 import type { AdminUser } from '../../api/admin.ts';
 import type { Database } from '../db/database.ts';
-import type { AccountsService, NewAccount } from './accounts.ts';
+import type { AccountsService } from './accounts.ts';
 import type { Actor } from './caller.ts';
 import type { PlansService } from './plans.ts';
 import type { SessionsService } from './sessions.ts';
@@ -30,11 +30,6 @@ export class AdminService {
 
   async user(accountId: string): Promise<AdminUser> {
     return (await this.#accounts.adminView(accountId))[0];
-  }
-
-  async createUser(actor: Actor, input: NewAccount): Promise<AdminUser> {
-    const account = await this.#accounts.create(actor, input);
-    return this.user(account.id);
   }
 
   /** disable refuses the account's sign-ins and ends its sessions; its data stays. */

@@ -10,6 +10,7 @@ import type { Database, SqlExecutor } from '../db/database.ts';
 
 export type AuditEventName =
   | 'account_created'
+  | 'invite_created'
   | 'sign_in_failed'
   | 'sign_in_pending'
   | 'signed_in'

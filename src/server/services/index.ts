@@ -13,6 +13,7 @@ import { AuditLog } from './audit.ts';
 import { type AuthHashCost, DEFAULT_AUTH_HASH_COST } from './credentials.ts';
 import { DevicesService } from './devices.ts';
 import { IncidentsService } from './incidents.ts';
+import { InvitesService } from './invites.ts';
 import { PlansService } from './plans.ts';
 import { ReleasesService } from './releases.ts';
 import { SessionsService } from './sessions.ts';
@@ -39,6 +40,7 @@ export interface Services {
   repositories: AccountRepositories;
   audit: AuditLog;
   accounts: AccountsService;
+  invites: InvitesService;
   sessions: SessionsService;
   devices: DevicesService;
   approvals: ApprovalsService;
@@ -68,6 +70,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     guard,
     hashCost: options.authHashCost ?? DEFAULT_AUTH_HASH_COST,
   });
+  const invites = new InvitesService({ db, clock, audit, accounts, plans });
   const sessions = new SessionsService(db, clock, audit);
   const devices = new DevicesService({ db, clock, audit, sessions, repositories });
   const approvals = new ApprovalsService(db, clock, audit);
@@ -89,6 +92,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     repositories,
     audit,
     accounts,
+    invites,
     sessions,
     devices,
     approvals,
