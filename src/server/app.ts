@@ -10,6 +10,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serveConsole } from './http/console.ts';
+import { type ConnectionLimits, installConnectionLimits, nodeServerOptions } from './http/connections.ts';
 import { errorHandler, rateLimitError } from './http/errors.ts';
 import { installAccessHooks, type RouteOptions } from './http/route.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -32,6 +33,7 @@ export interface AppOptions {
   rateLimit: { perMinute: number; secretPerMinute: number };
   /** Largest JSON body in bytes. */
   bodyLimit: number;
+  connections: ConnectionLimits;
   /** The web console's built files (web/dist). */
   consoleDir: string;
 }
@@ -79,6 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger,
     trustProxy: options.trustProxy,
     bodyLimit: options.bodyLimit,
+    ...nodeServerOptions(options.connections),
     ...(options.https ? { https: options.https } : {}),
   });
 
@@ -113,6 +116,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   installAccessHooks(app, services);
+  installConnectionLimits(app, options.connections);
   const secretRoutes: RouteOptions = {
     secretLimit: app.rateLimit({ max: options.rateLimit.secretPerMinute, timeWindow: 60_000 }),
   };

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { CumulusError } from '../core/errors.ts';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './http/connections.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -20,6 +21,7 @@ export interface ServerConfig {
   logLevel: LogLevel;
   rateLimit: { perMinute: number; secretPerMinute: number };
   bodyLimit: number;
+  connections: ConnectionLimits;
 }
 
 /** ServerFlags are the command-line options of `cumulus server`. */
@@ -40,6 +42,7 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   rateLimit: { perMinute: 600, secretPerMinute: 30 },
   bodyLimit: 1024 * 1024,
+  connections: DEFAULT_CONNECTION_LIMITS,
 };
 
 function usage(message: string, hint: string): CumulusError {
@@ -79,5 +82,6 @@ export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = p
     logLevel: logLevel as LogLevel,
     rateLimit: { ...DEFAULTS.rateLimit },
     bodyLimit: DEFAULTS.bodyLimit,
+    connections: { ...DEFAULTS.connections },
   };
 }

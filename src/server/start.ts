@@ -85,6 +85,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       https,
       rateLimit: config.rateLimit,
       bodyLimit: config.bodyLimit,
+      connections: config.connections,
       consoleDir: options.consoleDir ?? CONSOLE_DIR,
     });
     await app.listen({ host: config.host, port: config.port });

@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import * as auth from '../../src/api/auth.ts';
 import { derivePasswordKeys } from '../../src/client/account-keys.ts';
 import { signIn } from '../../src/client/sign-in.ts';
+import { parseServerConfig } from '../../src/server/config.ts';
 import {
   approvedDevice,
   clientOf,
@@ -310,5 +312,116 @@ describe('forged and malformed requests', () => {
       assert.ok(!log.includes(secret), 'a secret reached the log');
     }
     assert.ok(!log.includes(first.state.token.split('.')[1]));
+  });
+});
+
+describe('slow and idle clients', () => {
+  let server: TestServer;
+  const limits = {
+    headersTimeoutMs: 1_000,
+    requestTimeoutMs: 60_000,
+    anonymousRequestTimeoutMs: 1_000,
+    idleTimeoutMs: 2_000,
+    maxConnections: 8,
+  };
+  before(async () => {
+    server = await startTestServer({ config: { connections: limits } });
+  });
+  after(() => server.close());
+
+  const port = () => Number(new URL(server.url).port);
+
+  /** trickle opens a connection, writes `head`, then one more byte each `everyMs`; resolves with how long until the server closed it. */
+  function trickle(head: string, everyMs: number): Promise<number> {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      const socket = connect(port(), '127.0.0.1', () => socket.write(head));
+      const timer = setInterval(() => socket.write('x'), everyMs);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve(Date.now() - started);
+      });
+      socket.resume();
+    });
+  }
+
+  it('cuts an anonymous request whose body trickles in, one byte at a time', async () => {
+    const head =
+      'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{';
+    const lasted = await trickle(head, 200);
+    assert.ok(lasted < 4_000, `closed after ${lasted} ms`);
+  });
+
+  it('cuts a client whose headers trickle in', async () => {
+    const lasted = await trickle('GET /api/status HTTP/1.1\r\nX-Slow: ', 200);
+    assert.ok(lasted < 4_000, `closed after ${lasted} ms`);
+  });
+
+  it('closes a connection that stays idle after its request', async () => {
+    const lasted = await trickle('GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n', 60_000);
+    assert.ok(
+      lasted >= limits.idleTimeoutMs - 100 && lasted < limits.idleTimeoutMs + 2_000,
+      `closed after ${lasted} ms`,
+    );
+  });
+
+  it('a signed-in device’s upload may take longer than an anonymous request', async () => {
+    await createAccount(server, 'slow@example.com', PASSWORD);
+    const { token } = (await firstDevice(server, 'slow@example.com', PASSWORD)).state;
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect(port(), '127.0.0.1', () =>
+        socket.write(
+          `POST /api/device/upload-test HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\nConnection: close\r\n\r\n`,
+        ),
+      );
+      let sent = 0;
+      const timer = setInterval(() => {
+        socket.write('x');
+        if (++sent === 10) clearInterval(timer);
+      }, 200);
+      let seen = '';
+      socket.on('data', (chunk) => (seen += chunk));
+      socket.on('close', () => resolve(seen));
+    });
+    assert.ok(Date.now() - started > limits.anonymousRequestTimeoutMs, 'it outlasted the anonymous deadline');
+    assert.match(answer, /^HTTP\/1.1 200/);
+    assert.match(answer, /"bytes":10/);
+  });
+
+  it('refuses connections beyond the cap', async () => {
+    const open = await Promise.all(
+      Array.from(
+        { length: limits.maxConnections },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const socket = connect(port(), '127.0.0.1', () => resolve(socket));
+          }),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await request(server.url, 'GET', '/api/status').then(
+      () => false,
+      () => true,
+    );
+    for (const socket of open) socket.destroy();
+    assert.ok(refused, 'the connection beyond the cap was dropped');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await request(server.url, 'GET', '/api/status')).status, 200, 'served again once below it');
+  });
+
+  it('the defaults: 20 s for headers, 30 s for an anonymous request, 10 min for any request, 1000 connections', async () => {
+    const { connections } = parseServerConfig({}, {});
+    assert.deepEqual(connections, {
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 600_000,
+      anonymousRequestTimeoutMs: 30_000,
+      idleTimeoutMs: 120_000,
+      maxConnections: 1000,
+    });
+    assert.equal(server.app.server.headersTimeout, limits.headersTimeoutMs);
+    assert.equal(server.app.server.requestTimeout, limits.requestTimeoutMs);
+    assert.equal(server.app.server.maxConnections, limits.maxConnections);
   });
 });
