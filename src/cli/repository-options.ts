@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { configDir, type DeviceState, loadDeviceState } from '../client/device-state.ts';
 import { openRepository } from '../client/local-keyring.ts';
-import type { UnlockedRepository } from '../client/unlocked-repository.ts';
+import { LocalRepository } from '../client/local-repository.ts';
+import { UnlockedRepository } from '../client/unlocked-repository.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { KdfParams } from '../core/keys.ts';
 import { DEFAULT_KDF } from '../core/keys.ts';
@@ -59,6 +60,19 @@ export async function withRepository<T>(
   } finally {
     await vault.repo.close();
   }
+}
+
+/**
+ * folderVault narrows a vault to a repository folder, for the keyless upkeep a client
+ * runs itself (`what`: prune, check, repair). An account's repository has none of it:
+ * its server collects garbage and checks packs → 'usage', before anything is changed.
+ */
+export function folderVault(vault: UnlockedRepository, what: string): UnlockedRepository<LocalRepository> {
+  if (vault.repo instanceof LocalRepository)
+    return new UnlockedRepository(vault.repo, vault.keys, vault.config);
+  throw new CumulusError('usage', `${what} runs on the server for an account's repository`, {
+    hint: 'the server collects garbage and checks packs itself; use `cumulus storage` to free space, or --repo DIR for a folder',
+  });
 }
 
 /**

@@ -7,7 +7,13 @@
 import { isCumulusError } from '../core/errors.ts';
 import { openBlob } from '../core/seal.ts';
 import { decodeSnapshot } from '../core/snapshot.ts';
-import { sealedBytes } from './repository.ts';
+import {
+  type BlobReader,
+  type Maintenance,
+  type PackIngest,
+  type SnapshotIndex,
+  sealedBytes,
+} from './repository.ts';
 import type { UnlockedRepository } from './unlocked-repository.ts';
 
 export interface DamagedPack {
@@ -40,7 +46,7 @@ interface Damage {
  * key every blob can be opened and verified on its own, so one flipped byte costs one
  * chunk, not everything that shares its pack.
  */
-async function damagedBlobs(vault: UnlockedRepository, ids: string[]): Promise<string[]> {
+async function damagedBlobs(vault: UnlockedRepository<BlobReader>, ids: string[]): Promise<string[]> {
   const bad: string[] = [];
   for (const [id, read] of await vault.repo.readBlobs(ids)) {
     try {
@@ -53,8 +59,14 @@ async function damagedBlobs(vault: UnlockedRepository, ids: string[]): Promise<s
   return bad;
 }
 
+/** CheckedRepository is what the checker needs of a repository: a folder's, which checks its own packs. */
+export type CheckedRepository = BlobReader &
+  SnapshotIndex &
+  Pick<PackIngest, 'missingBlobs'> &
+  Pick<Maintenance, 'checkPacks'>;
+
 export async function check(
-  vault: UnlockedRepository,
+  vault: UnlockedRepository<CheckedRepository>,
   options: { readData: boolean; onProgress?: (message: string) => void },
 ): Promise<CheckReport> {
   const errors: string[] = [];

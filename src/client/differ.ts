@@ -3,6 +3,7 @@
  * removed (-), content modified (M), type changed (T), metadata only (U).
  */
 import type { TreeEntry } from '../core/tree.ts';
+import type { BlobReader } from './repository.ts';
 import type { Snapshot, UnlockedRepository } from './unlocked-repository.ts';
 
 export type ChangeKind = '+' | '-' | 'M' | 'T' | 'U';
@@ -18,7 +19,11 @@ function sameContent(a: TreeEntry, b: TreeEntry): boolean {
   return a.type === b.type;
 }
 
-export async function diffSnapshots(vault: UnlockedRepository, a: Snapshot, b: Snapshot): Promise<Change[]> {
+export async function diffSnapshots(
+  vault: UnlockedRepository<BlobReader>,
+  a: Snapshot,
+  b: Snapshot,
+): Promise<Change[]> {
   const changes: Change[] = [];
   const everything = async (kind: ChangeKind, tree: string, prefix: string) => {
     for await (const { path } of vault.walk(tree, prefix)) changes.push({ kind, path });

@@ -13,7 +13,15 @@ import { FolderBlobStore } from '../store/folder-blob-store.ts';
 import { RepositoryStore } from '../store/repository-store.ts';
 import { SqliteMetaStore } from '../store/sqlite-meta-store.ts';
 import type { GcOptions, GcReport, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
-import type { BlobRead, PackCheck, Repository, RepositoryConfig, WriteSession } from './repository.ts';
+import type {
+  BlobRead,
+  IndexRebuild,
+  Maintenance,
+  PackCheck,
+  Repository,
+  RepositoryConfig,
+  WriteSession,
+} from './repository.ts';
 
 const KEY_ID = /^[0-9a-f]{16,64}$/;
 const INDEX_FILE = 'index.sqlite';
@@ -33,9 +41,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-export class LocalRepository implements Repository {
+export class LocalRepository implements Repository, Maintenance, IndexRebuild {
   readonly location: string;
-  readonly store: RepositoryStore;
+  readonly #store: RepositoryStore;
   readonly #files: FolderBlobStore;
   readonly #config: RepositoryConfig;
 
@@ -44,7 +52,7 @@ export class LocalRepository implements Repository {
     this.location = dir;
     this.#config = config;
     this.#files = new FolderBlobStore(dir);
-    this.store = new RepositoryStore(new SqliteMetaStore(join(dir, INDEX_FILE)), this.#files);
+    this.#store = new RepositoryStore(new SqliteMetaStore(join(dir, INDEX_FILE)), this.#files);
   }
 
   async config(): Promise<RepositoryConfig> {
@@ -52,55 +60,55 @@ export class LocalRepository implements Repository {
   }
 
   async beginWrite(): Promise<WriteSession> {
-    return this.store.beginWrite({ host: hostname(), pid: process.pid, kind: 'backup' });
+    return this.#store.beginWrite({ host: hostname(), pid: process.pid, kind: 'backup' });
   }
 
   missingBlobs(ids: string[]): Promise<Set<string>> {
-    return this.store.missingBlobs(ids);
+    return this.#store.missingBlobs(ids);
   }
 
   async putPack(pack: Uint8Array, packId: string): Promise<void> {
-    await this.store.addPack(pack, packId);
+    await this.#store.addPack(pack, packId);
   }
 
   readBlobs(ids: readonly string[]): Promise<Map<string, BlobRead>> {
-    return this.store.readBlobs(ids);
+    return this.#store.readBlobs(ids);
   }
 
   listSnapshots(): Promise<SnapshotRecord[]> {
-    return this.store.listSnapshots();
+    return this.#store.listSnapshots();
   }
 
   commitSnapshot(commit: SnapshotCommit): Promise<void> {
-    return this.store.commitSnapshot(commit);
+    return this.#store.commitSnapshot(commit);
   }
 
   async forgetSnapshots(ids: string[]): Promise<void> {
-    await this.store.forgetSnapshots(ids);
+    await this.#store.forgetSnapshots(ids);
   }
 
   usage(): Promise<UsageReport> {
-    return this.store.usage();
+    return this.#store.usage();
   }
 
   gc(options: GcOptions): Promise<GcReport> {
-    return this.store.gc(options);
+    return this.#store.gc(options);
   }
 
   checkPacks(options: { readData: boolean }): Promise<PackCheck[]> {
-    return this.store.checkPacks(options);
+    return this.#store.checkPacks(options);
   }
 
   rebuildIndex(): Promise<{ packs: number; blobs: number; damagedPacks: string[] }> {
-    return this.store.rebuildIndex();
+    return this.#store.rebuildIndex();
   }
 
   listBlobIds(type: BlobType): Promise<string[]> {
-    return this.store.listBlobIds(type);
+    return this.#store.listBlobIds(type);
   }
 
   forgottenSnapshots(): Promise<Set<string>> {
-    return this.store.forgottenSnapshots();
+    return this.#store.forgottenSnapshots();
   }
 
   /** listKeyFiles returns the IDs of the key files, sorted. */
@@ -136,7 +144,7 @@ export class LocalRepository implements Repository {
   }
 
   close(): Promise<void> {
-    return this.store.close();
+    return this.#store.close();
   }
 }
 

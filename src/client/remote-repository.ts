@@ -4,8 +4,8 @@
  * device on its account's repository. Idempotent requests are retried with exponential
  * backoff when the connection drops or the server fails (CumulusError 'network'): a pack
  * upload is simply sent again (packs are ≤ ~16 MiB, so resuming = re-sending the packs not
- * yet stored), and a commit is idempotent by snapshot ID. Keyless maintenance (gc, index
- * rebuild, pack checks) runs on the server, not through this port.
+ * yet stored), and a commit is idempotent by snapshot ID. It implements no Maintenance
+ * and no IndexRebuild: the server collects garbage and checks packs itself.
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -13,10 +13,9 @@ import { AGENT_VERSION_HEADER } from '../api/common.ts';
 import type { Endpoint, EndpointInput, EndpointOutput } from '../api/endpoint.ts';
 import * as api from '../api/repository.ts';
 import { CumulusError, isCumulusError } from '../core/errors.ts';
-import type { BlobType } from '../core/pack.ts';
-import type { BlobRead, GcReport, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
+import type { BlobRead, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
 import { AccountClient, CLIENT_VERSION, errorFromResponse } from './account-client.ts';
-import type { PackCheck, Repository, RepositoryConfig, WriteSession } from './repository.ts';
+import type { Repository, RepositoryConfig, WriteSession } from './repository.ts';
 
 /** Blob IDs per missing-blobs request, and per read-blobs request (responses stay a few MiB to tens of MiB). */
 const MISSING_BATCH = api.MAX_IDS;
@@ -40,12 +39,6 @@ export interface RemoteRepositoryOptions {
   retry?: RetryPolicy;
   /** Give up on one request after this long (default 120 s: a pack over a slow link). */
   timeoutMs?: number;
-}
-
-function keylessOnly(what: string): CumulusError {
-  return new CumulusError('usage', `${what} runs on the server for an account's repository`, {
-    hint: 'the server collects garbage and checks packs itself; use `cumulus storage` to free space',
-  });
 }
 
 export class RemoteRepository implements Repository {
@@ -231,26 +224,6 @@ export class RemoteRepository implements Repository {
 
   usage(): Promise<UsageReport> {
     return this.#call(api.getUsage, {});
-  }
-
-  async gc(): Promise<GcReport> {
-    throw keylessOnly('garbage collection');
-  }
-
-  async checkPacks(): Promise<PackCheck[]> {
-    throw keylessOnly('checking packs');
-  }
-
-  async rebuildIndex(): Promise<{ packs: number; blobs: number; damagedPacks: string[] }> {
-    throw keylessOnly('rebuilding the index');
-  }
-
-  async listBlobIds(_type: BlobType): Promise<string[]> {
-    throw keylessOnly('listing blobs');
-  }
-
-  async forgottenSnapshots(): Promise<Set<string>> {
-    throw keylessOnly('listing forgotten snapshots');
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@
 import { isCumulusError } from '../core/errors.ts';
 import { decodeSnapshot } from '../core/snapshot.ts';
 import type { SourceCommit } from '../store/types.ts';
+import type { BlobReader, IndexRebuild, SnapshotIndex } from './repository.ts';
 import type { UnlockedRepository } from './unlocked-repository.ts';
 
 export interface RepairReport {
@@ -19,7 +20,7 @@ export interface RepairReport {
 
 /** sourceRefs walks a source's trees and returns every blob it references and its logical size. */
 export async function sourceRefs(
-  vault: UnlockedRepository,
+  vault: UnlockedRepository<BlobReader>,
   tree: string,
 ): Promise<{ refs: string[]; logicalSize: number }> {
   const refs = new Set<string>([tree]);
@@ -34,7 +35,9 @@ export async function sourceRefs(
   return { refs: [...refs], logicalSize };
 }
 
-export async function repairIndex(vault: UnlockedRepository): Promise<RepairReport> {
+export async function repairIndex(
+  vault: UnlockedRepository<BlobReader & SnapshotIndex & IndexRebuild>,
+): Promise<RepairReport> {
   const rebuilt = await vault.repo.rebuildIndex();
   const forgotten = await vault.repo.forgottenSnapshots();
   const report: RepairReport = { ...rebuilt, snapshotsRestored: 0, snapshotsLost: [] };

@@ -1,8 +1,10 @@
 /**
- * Repository is the port between the client (which holds keys and plaintext) and a store
- * (which holds neither). Two implementations: LocalRepository (a store in this process,
- * over a folder) and RemoteRepository (the Cumulus server over HTTP). The archiver,
- * restorer and checker cannot tell them apart.
+ * The ports between the client (which holds keys and plaintext) and a store (which holds
+ * neither), as small roles. Every repository — LocalRepository (a store in this process,
+ * over a folder) and RemoteRepository (the Cumulus server over HTTP) — implements
+ * `Repository`; only a local one also implements `Maintenance` and `IndexRebuild` (an
+ * account's server runs those itself). An engine asks for the roles it uses: the
+ * archiver cannot tell the two apart, nor can the restorer or the checker.
  */
 import { CumulusError } from '../core/errors.ts';
 import type { PackEntry } from '../core/pack.ts';
@@ -30,44 +32,68 @@ export interface PackCheck {
   blobs: string[];
 }
 
-export interface Repository {
-  readonly location: string;
-  config(): Promise<RepositoryConfig>;
-
-  /** beginWrite registers a writer (a backup) until release. */
-  beginWrite(): Promise<WriteSession>;
+/** PackIngest is how a backup stores data: ask which blobs are new, then send packs of them. */
+export interface PackIngest {
   /** missingBlobs returns the subset of ids the repository does not hold; it touches the ones it holds. */
   missingBlobs(ids: string[]): Promise<Set<string>>;
   /**
    * putPack stores a finished pack durably and indexes its blobs. Idempotent. Once the
    * promise settles the caller may reuse the memory of `pack`: keep no reference to it.
+   * A pack that fails leaves none of its blobs indexed.
    */
   putPack(pack: Uint8Array, packId: string): Promise<void>;
+}
+
+/** BlobReader reads sealed blobs back. */
+export interface BlobReader {
   /**
    * readBlobs answers every distinct ID asked with a BlobRead: the sealed bytes, or why
    * that one blob cannot be read (a missing or damaged pack costs only its own blobs).
    * Each contiguous range of a pack is read once.
    */
   readBlobs(ids: readonly string[]): Promise<Map<string, BlobRead>>;
+}
 
+/** SnapshotIndex lists, commits and forgets snapshots. */
+export interface SnapshotIndex {
   listSnapshots(): Promise<SnapshotRecord[]>;
+  /** commitSnapshot stores a snapshot atomically; it refuses ('blob_missing') one that references a blob the repository does not hold. */
   commitSnapshot(commit: SnapshotCommit): Promise<void>;
   forgetSnapshots(ids: string[]): Promise<void>;
+}
 
+/** WriteLeases registers a writer so garbage collection keeps what it stores and relies on. */
+export interface WriteLeases {
+  /** beginWrite registers a writer (a backup) until release. */
+  beginWrite(): Promise<WriteSession>;
+}
+
+/** Repository is every role every repository implements, plus what identifies and closes it. */
+export interface Repository extends PackIngest, BlobReader, SnapshotIndex, WriteLeases {
+  readonly location: string;
+  config(): Promise<RepositoryConfig>;
   usage(): Promise<UsageReport>;
+  close(): Promise<void>;
+}
+
+/** Maintenance is keyless upkeep a client runs itself on a repository folder. */
+export interface Maintenance {
   gc(options: GcOptions): Promise<GcReport>;
   /** checkPacks verifies the index against the packs; with readData every pack's hash and table too. */
   checkPacks(options: { readData: boolean }): Promise<PackCheck[]>;
+}
+
+/** IndexRebuild rebuilds a lost index from the pack files (`repair index`). */
+export interface IndexRebuild {
   /**
    * rebuildIndex forgets the index and rebuilds packs and blobs from the pack files alone
-   * (snapshot rows are dropped: the client re-commits them after decrypting). Local only.
+   * (snapshot rows are dropped: the client re-commits them after decrypting).
    */
   rebuildIndex(): Promise<{ packs: number; blobs: number; damagedPacks: string[] }>;
   /** listBlobIds lists the IDs of every indexed blob of one type. */
   listBlobIds(type: PackEntry['type']): Promise<string[]>;
   /** forgottenSnapshots lists the tombstones `forget` left, so a rebuild does not revive them. */
   forgottenSnapshots(): Promise<Set<string>>;
-  close(): Promise<void>;
 }
 
 /**

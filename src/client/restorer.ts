@@ -10,7 +10,7 @@ import { CumulusError, fromSystemError, isCumulusError } from '../core/errors.ts
 import { openBlob } from '../core/seal.ts';
 import type { TreeEntry } from '../core/tree.ts';
 import { excludeMatcher } from './excludes.ts';
-import { type BlobRead, sealedBytes } from './repository.ts';
+import { type BlobRead, type BlobReader, sealedBytes } from './repository.ts';
 import type { Snapshot, UnlockedRepository } from './unlocked-repository.ts';
 
 export interface RestoreOptions {
@@ -91,7 +91,7 @@ function seconds(ns: string): number {
 }
 
 class Restorer {
-  readonly #vault: UnlockedRepository;
+  readonly #vault: UnlockedRepository<BlobReader>;
   readonly #options: RestoreOptions;
   readonly #include: ((path: string, isDir: boolean) => boolean) | undefined;
   readonly #failed: { path: string; reason: string }[] = [];
@@ -102,7 +102,7 @@ class Restorer {
   #lastProgress = 0;
   readonly counters: RestoreCounters = { files: 0, dirs: 0, symlinks: 0, bytes: 0, bytesTotal: 0 };
 
-  constructor(vault: UnlockedRepository, options: RestoreOptions) {
+  constructor(vault: UnlockedRepository<BlobReader>, options: RestoreOptions) {
     this.#vault = vault;
     this.#options = options;
     this.#include = options.include?.length ? excludeMatcher(options.include) : undefined;
@@ -275,7 +275,7 @@ class Restorer {
 
 /** restore writes a snapshot into `options.target`. */
 export async function restore(
-  vault: UnlockedRepository,
+  vault: UnlockedRepository<BlobReader>,
   snapshot: Snapshot,
   options: RestoreOptions,
 ): Promise<RestoreResult> {

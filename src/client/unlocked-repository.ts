@@ -1,6 +1,8 @@
 /**
- * UnlockedRepository is a Repository together with the keys that open it: the one object
- * through which the archiver, restorer and checker read and write plaintext.
+ * UnlockedRepository is a repository together with the keys that open it: the one object
+ * through which the archiver, restorer and checker read and write plaintext. `R` is the
+ * roles of the repository it wraps (every repository by default); an engine names the
+ * roles it needs, e.g. `UnlockedRepository<BlobReader>` for the restorer.
  */
 
 import { CumulusError } from '../core/errors.ts';
@@ -9,7 +11,13 @@ import { openBlob, sealBlob } from '../core/seal.ts';
 import { decodeSnapshot, type SnapshotInfo } from '../core/snapshot.ts';
 import { decodeTree, type TreeEntry } from '../core/tree.ts';
 import type { SnapshotRecord } from '../store/types.ts';
-import { type Repository, type RepositoryConfig, sealedBytes } from './repository.ts';
+import {
+  type BlobReader,
+  type Repository,
+  type RepositoryConfig,
+  type SnapshotIndex,
+  sealedBytes,
+} from './repository.ts';
 
 /** Snapshot is what a person sees of a snapshot: the store's record and its decrypted description. */
 export interface Snapshot {
@@ -17,13 +25,13 @@ export interface Snapshot {
   info: SnapshotInfo;
 }
 
-export class UnlockedRepository {
-  readonly repo: Repository;
+export class UnlockedRepository<R extends BlobReader = Repository> {
+  readonly repo: R;
   readonly keys: Subkeys;
   readonly config: RepositoryConfig;
   #trees = new Map<string, TreeEntry[]>();
 
-  constructor(repo: Repository, keys: Subkeys, config: RepositoryConfig) {
+  constructor(repo: R, keys: Subkeys, config: RepositoryConfig) {
     this.repo = repo;
     this.keys = keys;
     this.config = config;
@@ -53,7 +61,7 @@ export class UnlockedRepository {
   }
 
   /** listSnapshots returns every snapshot, oldest first, with its description decrypted. */
-  async listSnapshots(): Promise<Snapshot[]> {
+  async listSnapshots(this: UnlockedRepository<BlobReader & SnapshotIndex>): Promise<Snapshot[]> {
     const records = await this.repo.listSnapshots();
     const sealed = await this.repo.readBlobs(records.map((r) => r.id));
     const snapshots: Snapshot[] = [];
@@ -68,7 +76,11 @@ export class UnlockedRepository {
    * findSnapshot resolves "latest" or an ID prefix (at least 4 hex characters). `latest`
    * may be narrowed to one host.
    */
-  async findSnapshot(ref: string, options: { host?: string } = {}): Promise<Snapshot> {
+  async findSnapshot(
+    this: UnlockedRepository<BlobReader & SnapshotIndex>,
+    ref: string,
+    options: { host?: string } = {},
+  ): Promise<Snapshot> {
     const all = await this.listSnapshots();
     if (ref === 'latest') {
       const candidates = options.host === undefined ? all : all.filter((s) => s.info.host === options.host);

@@ -31,7 +31,8 @@ async function setup(t: TestContext, make: MakeMetaStore) {
   const clock = new ManualClock();
   const blobs = new MemoryBlobStore(clock.read);
   const alive = new Set<number>([1000]);
-  const store = new RepositoryStore(await make(t), blobs, clock.read, {
+  const meta = await make(t);
+  const store = new RepositoryStore(meta, blobs, clock.read, {
     host: 'here',
     isProcessAlive: (pid) => alive.has(pid),
   });
@@ -39,7 +40,7 @@ async function setup(t: TestContext, make: MakeMetaStore) {
   const add = async (...packs: TestPack[]) => {
     for (const pack of packs) await store.addPack(pack.bytes, pack.id);
   };
-  return { clock, blobs, store, alive, add };
+  return { clock, blobs, meta, store, alive, add };
 }
 
 function snapshotBlob(length = 50): { pack: TestPack; blob: TestBlob } {
@@ -286,7 +287,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
     });
 
     test('gc deletes garbage packs, repacks mostly-garbage ones, keeps young blobs; dry run changes nothing', async (t) => {
-      const { store, blobs, add, clock } = await setup(t, make);
+      const { store, blobs, add, clock, meta } = await setup(t, make);
       const allGarbage = makePack([1000, 1000, 1000, 1000]);
       const mostlyGarbage = makePack([1000, 9000]);
       const littleGarbage = makePack([9000, 1000]);
@@ -329,20 +330,20 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       for (const blob of [live1, live2, young.blobs[0], s.blob])
         assert.deepEqual(await readSealed(store, blob.id), blob.sealed);
       assert.ok((await store.checkPacks({ readData: true })).every((c) => c.ok));
-      const indexed = (await store.meta.listPacks()).map((p) => packName(p.id)).sort();
+      const indexed = (await meta.listPacks()).map((p) => packName(p.id)).sort();
       assert.deepEqual(await packFiles(blobs), indexed, 'no file left behind, none missing');
     });
 
     test('gc leaves alone a pack whose garbage a writer touched after the plan was made', async (t) => {
-      const { store, add, clock } = await setup(t, make);
+      const { store, add, clock, meta } = await setup(t, make);
       const allGarbage = makePack([1000, 1000]);
       const mostlyGarbage = makePack([100, 9000]);
       const s = snapshotBlob();
       await add(allGarbage, mostlyGarbage, s.pack);
       await store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: [mostlyGarbage.blobs[0]] }));
       clock.advance(DEFAULT_GRACE_MS + MINUTE);
-      const plan = store.meta.gcPlan.bind(store.meta);
-      store.meta.gcPlan = async (cutoff) => {
+      const plan = meta.gcPlan.bind(meta);
+      meta.gcPlan = async (cutoff) => {
         const result = await plan(cutoff);
         // A backup is told these blobs exist between the plan and the deletions.
         await store.missingBlobs([allGarbage.blobs[0].id, mostlyGarbage.blobs[1].id]);
@@ -357,7 +358,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
     });
 
     test('gc interrupted at any step leaves every snapshot readable, and the next gc finishes', async (t) => {
-      const { store, blobs, add, clock } = await setup(t, make);
+      const { store, blobs, add, clock, meta } = await setup(t, make);
       const steps = ['put', 'repointPack', 'delete'] as const;
       for (const step of steps) {
         const dropped = makePack([1000, 1000]);
@@ -366,7 +367,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         await add(dropped, repacked, s.pack);
         await store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: [repacked.blobs[0]] }));
         clock.advance(DEFAULT_GRACE_MS + MINUTE);
-        const target: object = step === 'repointPack' ? store.meta : blobs;
+        const target: object = step === 'repointPack' ? meta : blobs;
         const crash = async () => {
           throw new Error(`crash at ${step}`);
         };
@@ -382,7 +383,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
           (await store.checkPacks({ readData: true })).every((c) => c.ok),
           step,
         );
-        const indexed = (await store.meta.listPacks()).map((p) => packName(p.id)).sort();
+        const indexed = (await meta.listPacks()).map((p) => packName(p.id)).sort();
         assert.deepEqual(await packFiles(blobs), indexed, `${step}: no orphan left`);
         assert.deepEqual(await readSealed(store, repacked.blobs[0].id), repacked.blobs[0].sealed);
         await store.forgetSnapshots([s.blob.id]);
@@ -390,7 +391,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
     });
 
     test('gc keeps the blobs a live writer touched, and ignores stale locks', async (t) => {
-      const { store, add, clock, alive } = await setup(t, make);
+      const { store, add, clock, alive, meta } = await setup(t, make);
       const old = makePack([100]);
       const untouched = makePack([200]);
       await add(old, untouched);
@@ -401,7 +402,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       const uploaded = makePack([300]);
       await add(uploaded);
       clock.advance(DEFAULT_GRACE_MS + MINUTE);
-      await store.meta.heartbeatLock(lock.info.id, clock.now);
+      await meta.heartbeatLock(lock.info.id, clock.now);
 
       await store.gc();
       assert.equal(
@@ -444,7 +445,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
     });
 
     test('a pack written but never indexed (a crash) is removed only after the grace, and a rebuild finds it', async (t) => {
-      const { store, blobs, clock } = await setup(t, make);
+      const { store, blobs, clock, meta } = await setup(t, make);
       const orphan = makePack([100, 200]);
       await blobs.put(packName(orphan.id), orphan.bytes);
       await blobs.put(`${packName(orphan.id)}.tmp-0123`, orphan.bytes.subarray(0, 50));
@@ -456,7 +457,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.deepEqual(rebuilt, { packs: 1, blobs: 2, damagedPacks: [] });
       assert.deepEqual(await readSealed(store, orphan.blobs[1].id), orphan.blobs[1].sealed);
 
-      await store.meta.resetIndex();
+      await meta.resetIndex();
       clock.advance(DEFAULT_GRACE_MS);
       const report = await store.gc();
       assert.equal(report.deletedPacks, 2, 'the orphan and the temporary file');
@@ -464,14 +465,14 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
     });
 
     test('gc leaves the files of a pack being added, even while the index has yet to name it', async (t) => {
-      const { store, blobs, clock } = await setup(t, make);
+      const { store, blobs, clock, meta } = await setup(t, make);
       const pack = makePack([100, 200]);
       let release = () => {};
       const gate = new Promise<void>((resolve) => {
         release = resolve;
       });
-      const indexPacks = store.meta.indexPacks.bind(store.meta);
-      store.meta.indexPacks = async (...args) => {
+      const indexPacks = meta.indexPacks.bind(meta);
+      meta.indexPacks = async (...args) => {
         await gate;
         return indexPacks(...args);
       };

@@ -115,8 +115,8 @@ function processAlive(pid: number): boolean {
 }
 
 export class RepositoryStore {
-  readonly meta: MetaStore;
-  readonly blobs: BlobStore;
+  readonly #meta: MetaStore;
+  readonly #blobs: BlobStore;
   readonly #clock: () => number;
   readonly #host: string;
   readonly #isProcessAlive: (pid: number) => boolean;
@@ -136,8 +136,8 @@ export class RepositoryStore {
     clock: () => number = Date.now,
     options: RepositoryStoreOptions = {},
   ) {
-    this.meta = meta;
-    this.blobs = blobs;
+    this.#meta = meta;
+    this.#blobs = blobs;
     this.#clock = clock;
     this.#host = options.host ?? hostname();
     this.#isProcessAlive = options.isProcessAlive ?? processAlive;
@@ -156,12 +156,12 @@ export class RepositoryStore {
       });
     }
     const entries = parsePack(pack);
-    if (await this.meta.hasPack(id)) return { newBlobs: 0, bytes: 0 };
+    if (await this.#meta.hasPack(id)) return { newBlobs: 0, bytes: 0 };
     this.#storing.set(id, (this.#storing.get(id) ?? 0) + 1);
     try {
       await this.#deleting.get(id);
-      await this.blobs.put(packName(id), pack);
-      const { newBlobs } = await this.meta.indexPacks([{ id, size: pack.length, entries }], this.#clock());
+      await this.#blobs.put(packName(id), pack);
+      const { newBlobs } = await this.#meta.indexPacks([{ id, size: pack.length, entries }], this.#clock());
       return { newBlobs, bytes: pack.length };
     } finally {
       const left = (this.#storing.get(id) ?? 1) - 1;
@@ -176,15 +176,21 @@ export class RepositoryStore {
     const missing = new Set<string>();
     for (let i = 0; i < ids.length; i += ID_BATCH) {
       const batch = ids.slice(i, i + ID_BATCH);
-      const present = await this.meta.touchBlobs(batch, this.#clock());
+      const present = await this.#meta.touchBlobs(batch, this.#clock());
       for (const id of batch) if (!present.has(id)) missing.add(id);
     }
     return missing;
   }
 
+  /** hasPack says whether the index names a pack. */
+  hasPack(id: string): Promise<boolean> {
+    checkIds([id], 'pack ID');
+    return this.#meta.hasPack(id);
+  }
+
   async locate(id: string): Promise<BlobLocation | undefined> {
     checkIds([id]);
-    return (await this.meta.locateBlobs([id]))[0];
+    return (await this.#meta.locateBlobs([id]))[0];
   }
 
   /**
@@ -206,7 +212,7 @@ export class RepositoryStore {
   async *streamBlobs(ids: readonly string[]): AsyncGenerator<[string, BlobRead]> {
     checkIds(ids);
     const wanted = [...new Set(ids)];
-    const locations = await this.meta.locateBlobs(wanted);
+    const locations = await this.#meta.locateBlobs(wanted);
     const found = new Set(locations.map((l) => l.id));
     for (const id of wanted) {
       if (!found.has(id))
@@ -220,7 +226,7 @@ export class RepositoryStore {
         if (failed === undefined) {
           const end = run[run.length - 1].offset + run[run.length - 1].length;
           try {
-            bytes = await this.blobs.get(packName(pack), { offset: start, length: end - start });
+            bytes = await this.#blobs.get(packName(pack), { offset: start, length: end - start });
           } catch (error) {
             failed = packFailure(pack, error);
           }
@@ -241,7 +247,7 @@ export class RepositoryStore {
 
   async #readPack(pack: string, range?: { offset: number; length: number }): Promise<Buffer> {
     try {
-      return await this.blobs.get(packName(pack), range);
+      return await this.#blobs.get(packName(pack), range);
     } catch (error) {
       if (!isCumulusError(error, 'not_found')) throw error;
       throw new CumulusError('corrupt', `pack ${pack} is in the index but missing from storage`, {
@@ -258,27 +264,27 @@ export class RepositoryStore {
    */
   async commitSnapshot(commit: SnapshotCommit, options: { maxReferencedBytes?: number } = {}): Promise<void> {
     checkCommit(commit);
-    await this.meta.commitSnapshot(commit, options.maxReferencedBytes);
+    await this.#meta.commitSnapshot(commit, options.maxReferencedBytes);
   }
 
   listSnapshots(): Promise<SnapshotRecord[]> {
-    return this.meta.listSnapshots();
+    return this.#meta.listSnapshots();
   }
 
   /** forgetSnapshots writes a tombstone for each snapshot, then removes it; returns bytes no longer referenced. */
   async forgetSnapshots(ids: readonly string[]): Promise<number> {
     checkIds(ids, 'snapshot ID');
     await this.#tombstone(ids);
-    return (await this.meta.deleteSnapshots(ids)).freedBytes;
+    return (await this.#meta.deleteSnapshots(ids)).freedBytes;
   }
 
   async #tombstone(ids: readonly string[]): Promise<void> {
-    for (const id of ids) await this.blobs.put(`forgotten/${id}`, new Uint8Array(0));
+    for (const id of ids) await this.#blobs.put(`forgotten/${id}`, new Uint8Array(0));
   }
 
   async forgottenSnapshots(): Promise<Set<string>> {
     const ids = new Set<string>();
-    for await (const { name } of this.blobs.list('forgotten/')) {
+    for await (const { name } of this.#blobs.list('forgotten/')) {
       const id = name.slice('forgotten/'.length);
       if (BLOB_ID.test(id)) ids.add(id);
     }
@@ -287,7 +293,7 @@ export class RepositoryStore {
 
   /** usage counts stored and referenced bytes; see UsageReport. */
   async usage(): Promise<UsageReport> {
-    const { pendingBytes: _pending, ...report } = await this.meta.usage(this.#clock() - DEFAULT_GRACE_MS);
+    const { pendingBytes: _pending, ...report } = await this.#meta.usage(this.#clock() - DEFAULT_GRACE_MS);
     return report;
   }
 
@@ -297,12 +303,12 @@ export class RepositoryStore {
    * which gc will not remove yet), read from the index at once.
    */
   async claimedBytes(graceMs = DEFAULT_GRACE_MS): Promise<number> {
-    const { referencedBytes, pendingBytes } = await this.meta.usage(this.#clock() - graceMs);
+    const { referencedBytes, pendingBytes } = await this.#meta.usage(this.#clock() - graceMs);
     return referencedBytes + pendingBytes;
   }
 
   storageBreakdown(): Promise<StorageBreakdown> {
-    return this.meta.storageBreakdown();
+    return this.#meta.storageBreakdown();
   }
 
   /**
@@ -320,32 +326,25 @@ export class RepositoryStore {
   }
 
   async #deleteSources(device: string, sourceId: string | undefined): Promise<number> {
-    const emptied = (await this.meta.listSnapshots()).filter(
+    const emptied = (await this.#meta.listSnapshots()).filter(
       (s) =>
         s.device === device &&
         (sourceId === undefined || s.sources.every((source) => source.id === sourceId)),
     );
     await this.#tombstone(emptied.map((s) => s.id));
-    return (await this.meta.deleteSources(device, sourceId)).freedBytes;
+    return (await this.#meta.deleteSources(device, sourceId)).freedBytes;
   }
 
   /**
-   * beginWrite registers a writer: garbage collection keeps every blob touched after it
-   * started. A heartbeat keeps it fresh until release; a lock left by a dead process goes
-   * stale (see STALE_LOCK_MS).
+   * beginWrite registers a writer of this process: garbage collection keeps every blob
+   * touched after it started. A heartbeat keeps it fresh until release; a lock left by a
+   * dead process goes stale (see STALE_LOCK_MS). It is openLease with its own heartbeat.
    */
   async beginWrite(owner: { host: string; pid: number; kind: LockInfo['kind'] }): Promise<WriteLock> {
-    const now = this.#clock();
-    const info: LockInfo = {
-      id: randomBytes(16).toString('hex'),
-      ...owner,
-      startedAt: now,
-      heartbeatAt: now,
-    };
-    await this.meta.addLock(info);
+    const info = await this.openLease(owner);
     const timer = setInterval(() => {
       // A failed heartbeat only lets the lock go stale early; the next one retries.
-      this.meta.heartbeatLock(info.id, this.#clock()).catch(() => {});
+      this.#meta.heartbeatLock(info.id, this.#clock()).catch(() => {});
     }, HEARTBEAT_MS);
     timer.unref();
     this.#heartbeats.add(timer);
@@ -354,9 +353,42 @@ export class RepositoryStore {
       release: async () => {
         clearInterval(timer);
         this.#heartbeats.delete(timer);
-        await this.meta.removeLock(info.id);
+        await this.endLease(info.id);
       },
     };
+  }
+
+  /**
+   * openLease registers a writer whose heartbeats come from elsewhere (a device, through
+   * the server): it protects what the writer touches until endLease, or until it has not
+   * been renewed for STALE_LOCK_MS.
+   */
+  async openLease(owner: { host: string; pid: number; kind: LockInfo['kind'] }): Promise<LockInfo> {
+    const now = this.#clock();
+    const info: LockInfo = {
+      id: randomBytes(16).toString('hex'),
+      ...owner,
+      startedAt: now,
+      heartbeatAt: now,
+    };
+    await this.#meta.addLock(info);
+    return info;
+  }
+
+  /** renewLease keeps a lease fresh; one that is over (released or stale) is 'not_found'. */
+  async renewLease(id: string): Promise<void> {
+    const lease = (await this.listLocks()).find((l) => l.id === id);
+    if (lease === undefined || lease.stale) {
+      throw new CumulusError('not_found', 'this write session is over', {
+        hint: 'begin a new one; blobs already uploaded stay until collected',
+      });
+    }
+    await this.#meta.heartbeatLock(id, this.#clock());
+  }
+
+  /** endLease ends a lease; an unknown one is already over. */
+  endLease(id: string): Promise<void> {
+    return this.#meta.removeLock(id);
   }
 
   /** isStale says whether a lock no longer protects anything. */
@@ -367,13 +399,13 @@ export class RepositoryStore {
 
   /** listLocks returns every lock row with whether it is stale. */
   async listLocks(): Promise<(LockInfo & { stale: boolean })[]> {
-    return (await this.meta.listLocks()).map((lock) => ({ ...lock, stale: this.isStale(lock) }));
+    return (await this.#meta.listLocks()).map((lock) => ({ ...lock, stale: this.isStale(lock) }));
   }
 
   /** removeStaleLocks deletes the locks of writers that are gone; returns how many. */
   async removeStaleLocks(): Promise<number> {
     const stale = (await this.listLocks()).filter((l) => l.stale);
-    for (const lock of stale) await this.meta.removeLock(lock.id);
+    for (const lock of stale) await this.#meta.removeLock(lock.id);
     return stale.length;
   }
 
@@ -388,7 +420,7 @@ export class RepositoryStore {
     const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
     const writers = (await this.listLocks()).filter((l) => !l.stale && l.kind === 'backup');
     const cutoff = Math.min(now - (options.graceMs ?? DEFAULT_GRACE_MS), ...writers.map((l) => l.startedAt));
-    const plan = await this.meta.gcPlan(cutoff);
+    const plan = await this.#meta.gcPlan(cutoff);
     const drop = plan.packs.filter((p) => p.live.length === 0);
     const repack = plan.packs.filter(
       (p) => p.live.length > 0 && (p.pack.size - p.liveBytes) / p.pack.size >= threshold,
@@ -420,14 +452,14 @@ export class RepositoryStore {
       report.deletedBlobs += result.deletedBlobs;
       report.freedBytes += pack.pack.size - result.size;
     }
-    const dropped = await this.meta.dropPacks(
+    const dropped = await this.#meta.dropPacks(
       drop.map((p) => p.pack.id),
       cutoff,
     );
     report.deletedBlobs += dropped.deletedBlobs;
     const sizes = new Map(drop.map((p) => [p.pack.id, p.pack.size]));
     for (const id of dropped.deletedPacks) {
-      await this.blobs.delete(packName(id));
+      await this.#blobs.delete(packName(id));
       report.deletedPacks++;
       report.freedBytes += sizes.get(id)!;
     }
@@ -436,7 +468,7 @@ export class RepositoryStore {
       const writing = packIdOf(orphan.name.replace(TEMPORARY_SUFFIX, ''));
       if (writing !== undefined && this.#storing.has(writing)) continue;
       const id = packIdOf(orphan.name);
-      if (id !== undefined && (await this.meta.hasPack(id))) continue;
+      if (id !== undefined && (await this.#meta.hasPack(id))) continue;
       if (writing !== undefined && this.#storing.has(writing)) continue;
       await this.#deleteOrphan(orphan.name, id);
       report.deletedPacks++;
@@ -450,7 +482,7 @@ export class RepositoryStore {
    * meanwhile waits for the deletion before it writes the file again.
    */
   async #deleteOrphan(name: string, id: string | undefined): Promise<void> {
-    const deletion = this.blobs.delete(name);
+    const deletion = this.#blobs.delete(name);
     if (id === undefined) return deletion;
     const settled = deletion.catch(() => {});
     this.#deleting.set(id, settled);
@@ -463,9 +495,9 @@ export class RepositoryStore {
 
   /** #orphans lists files under packs/ the index does not name, written before `cutoff`. */
   async #orphans(cutoff: number): Promise<{ name: string; size: number }[]> {
-    const indexed = new Set((await this.meta.listPacks()).map((p) => p.id));
+    const indexed = new Set((await this.#meta.listPacks()).map((p) => p.id));
     const orphans: { name: string; size: number }[] = [];
-    for await (const file of this.blobs.list('packs/')) {
+    for await (const file of this.#blobs.list('packs/')) {
       const id = packIdOf(file.name);
       if ((id === undefined || !indexed.has(id)) && file.modifiedAt < cutoff) orphans.push(file);
     }
@@ -485,18 +517,18 @@ export class RepositoryStore {
     const builder = new PackBuilder();
     for (const blob of garbage.live) builder.add(blob.type, blob.id, blobs.get(blob.id)!);
     const fresh = builder.finish();
-    await this.blobs.put(packName(fresh.id), fresh.bytes);
-    const result = await this.meta.repointPack(
+    await this.#blobs.put(packName(fresh.id), fresh.bytes);
+    const result = await this.#meta.repointPack(
       garbage.pack.id,
       { id: fresh.id, size: fresh.bytes.length, entries: fresh.entries },
       cutoff,
       this.#clock(),
     );
     if (!result.ok) {
-      if (!(await this.meta.hasPack(fresh.id))) await this.blobs.delete(packName(fresh.id));
+      if (!(await this.#meta.hasPack(fresh.id))) await this.#blobs.delete(packName(fresh.id));
       return undefined;
     }
-    await this.blobs.delete(packName(garbage.pack.id));
+    await this.#blobs.delete(packName(garbage.pack.id));
     return { size: fresh.bytes.length, deletedBlobs: result.deletedBlobs };
   }
 
@@ -520,9 +552,9 @@ export class RepositoryStore {
     readData: boolean;
   }): Promise<{ packId: string; ok: boolean; problem?: string; blobs: string[] }[]> {
     const results = [];
-    for (const pack of await this.meta.listPacks()) {
+    for (const pack of await this.#meta.listPacks()) {
       const problem = await this.#checkPack(pack.id, pack.size, options.readData);
-      const blobs = problem === undefined ? [] : (await this.meta.packContents(pack.id)).map((b) => b.id);
+      const blobs = problem === undefined ? [] : (await this.#meta.packContents(pack.id)).map((b) => b.id);
       results.push(
         problem === undefined
           ? { packId: pack.id, ok: true, blobs }
@@ -533,14 +565,14 @@ export class RepositoryStore {
   }
 
   async #checkPack(id: string, size: number, readData: boolean): Promise<string | undefined> {
-    const stored = await this.blobs.size(packName(id));
+    const stored = await this.#blobs.size(packName(id));
     if (stored === undefined) return 'the pack file is missing';
     if (stored !== size) return `the pack file has ${stored} bytes, the index says ${size}`;
     if (!readData) return undefined;
     const hash = createHash('sha256');
     for (let offset = 0; offset < size; offset += READ_CHUNK) {
       hash.update(
-        await this.blobs.get(packName(id), { offset, length: Math.min(READ_CHUNK, size - offset) }),
+        await this.#blobs.get(packName(id), { offset, length: Math.min(READ_CHUNK, size - offset) }),
       );
     }
     if (hash.digest('hex') !== id) return 'the pack contents do not match its ID (damaged bytes)';
@@ -552,7 +584,7 @@ export class RepositoryStore {
       throw error;
     }
     const table = new Map(entries.map((e) => [e.id, e]));
-    for (const blob of await this.meta.packContents(id)) {
+    for (const blob of await this.#meta.packContents(id)) {
       const entry = table.get(blob.id);
       if (
         entry === undefined ||
@@ -569,11 +601,11 @@ export class RepositoryStore {
   /** #readTable reads only the end of a pack: its table and tail. */
   async #readTable(id: string, size: number): Promise<PackEntry[]> {
     const guess = Math.min(size, TABLE_GUESS);
-    let end = await this.blobs.get(packName(id), { offset: size - guess, length: guess });
+    let end = await this.#blobs.get(packName(id), { offset: size - guess, length: guess });
     const needed = packTableLength(end.subarray(end.length - PACK_TAIL_SIZE));
     if (needed > size)
       throw new CumulusError('corrupt', 'pack is damaged: its table is longer than the pack');
-    if (needed > guess) end = await this.blobs.get(packName(id), { offset: size - needed, length: needed });
+    if (needed > guess) end = await this.#blobs.get(packName(id), { offset: size - needed, length: needed });
     return parsePackTable(end, size);
   }
 
@@ -583,17 +615,17 @@ export class RepositoryStore {
    * the client re-commits them after decrypting the snapshot blobs.
    */
   async rebuildIndex(): Promise<{ packs: number; blobs: number; damagedPacks: string[] }> {
-    await this.meta.resetIndex();
+    await this.#meta.resetIndex();
     const damagedPacks: string[] = [];
     let packs = 0;
     let blobs = 0;
     let batch: { id: string; size: number; entries: PackEntry[] }[] = [];
     const flush = async () => {
-      blobs += (await this.meta.indexPacks(batch, this.#clock())).newBlobs;
+      blobs += (await this.#meta.indexPacks(batch, this.#clock())).newBlobs;
       packs += batch.length;
       batch = [];
     };
-    for await (const file of this.blobs.list('packs/')) {
+    for await (const file of this.#blobs.list('packs/')) {
       const id = packIdOf(file.name);
       if (id === undefined) continue;
       try {
@@ -609,14 +641,14 @@ export class RepositoryStore {
   }
 
   listBlobIds(type: BlobType): Promise<string[]> {
-    return this.meta.listBlobIds(type);
+    return this.#meta.listBlobIds(type);
   }
 
   /** close stops heartbeats and closes the MetaStore. Locks not released go stale. */
   async close(): Promise<void> {
     for (const timer of this.#heartbeats) clearInterval(timer);
     this.#heartbeats.clear();
-    await this.meta.close();
+    await this.#meta.close();
   }
 }
 

@@ -70,7 +70,7 @@ describe('quota', () => {
       'usage',
     ]);
     assert.equal(response.body.error.details.quota, 1000);
-    assert.equal(await (await storeOf(server, laptop.state.accountId)).store.meta.hasPack(pack.id), false);
+    assert.equal(await (await storeOf(server, laptop.state.accountId)).store.hasPack(pack.id), false);
   });
 
   it('lets only one of two devices racing for the last bytes commit', async () => {

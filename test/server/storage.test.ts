@@ -138,7 +138,7 @@ describe('garbage collection and uploads in flight', () => {
     await laptop.vault.repo.putPack(protectedPack.bytes, protectedPack.id);
     server.clock.advance(10_000);
     await account.collectGarbage({ graceMs: 0 });
-    assert.equal(await account.store.meta.hasPack(protectedPack.id), true, 'the session protects it');
+    assert.equal(await account.store.hasPack(protectedPack.id), true, 'the session protects it');
     await laptop.vault.repo.commitSnapshot({
       id: protectedPack.blobId,
       time: new Date().toISOString(),
@@ -150,8 +150,8 @@ describe('garbage collection and uploads in flight', () => {
     await laptop.vault.repo.putPack(orphan.bytes, orphan.id);
     server.clock.advance(10_000);
     await account.collectGarbage({ graceMs: 0 });
-    assert.equal(await account.store.meta.hasPack(orphan.id), false, 'without a session nothing protects it');
-    assert.equal(await account.store.meta.hasPack(protectedPack.id), true, 'committed data stays');
+    assert.equal(await account.store.hasPack(orphan.id), false, 'without a session nothing protects it');
+    assert.equal(await account.store.hasPack(protectedPack.id), true, 'committed data stays');
   });
 
   it('lets a backup commit and restore while gc runs again and again', async () => {

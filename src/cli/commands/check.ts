@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { check } from '../../client/checker.ts';
 import { EXIT } from '../exit-codes.ts';
-import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
+import { folderVault, printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
   withRepositoryOptions(
@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (options) => {
       const report = await withRepository(options, (vault) =>
-        check(vault, {
+        check(folderVault(vault, 'checking packs'), {
           readData: options.readData ?? false,
           onProgress: options.json ? undefined : (message) => process.stderr.write(`${message}\n`),
         }),

@@ -3,7 +3,7 @@ import { applyRetention, type RetentionPolicy } from '../../client/retention.ts'
 import type { Snapshot } from '../../client/unlocked-repository.ts';
 import { CumulusError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/units.ts';
-import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
+import { folderVault, printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 const count = (value: string) => {
   const n = Number(value);
@@ -49,6 +49,7 @@ export function register(program: Command): void {
         });
       }
       const result = await withRepository(options, async (vault) => {
+        const folder = options.prune ? folderVault(vault, 'pruning') : undefined;
         const remove: Snapshot[] = [];
         for (const id of ids) remove.push(await vault.findSnapshot(id));
         if (hasPolicy) {
@@ -65,7 +66,7 @@ export function register(program: Command): void {
         }
         const removeIds = [...new Set(remove.map((s) => s.record.id))];
         if (!options.dryRun && removeIds.length > 0) await vault.repo.forgetSnapshots(removeIds);
-        const gc = options.prune && !options.dryRun ? await vault.repo.gc({ graceMs: 0 }) : undefined;
+        const gc = folder !== undefined && !options.dryRun ? await folder.repo.gc({ graceMs: 0 }) : undefined;
         return { removed: removeIds, dryRun: options.dryRun ?? false, prune: gc };
       });
       if (options.json) printJson(result);

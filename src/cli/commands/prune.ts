@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../../core/units.ts';
-import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
+import { folderVault, printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
   withRepositoryOptions(
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (options) => {
       const report = await withRepository(options, (vault) =>
-        vault.repo.gc({
+        folderVault(vault, 'pruning').repo.gc({
           dryRun: options.dryRun ?? false,
           repackThreshold: options.repackThreshold,
           graceMs: options.grace * 60_000,

@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { repairIndex } from '../../client/repair.ts';
 import { EXIT } from '../exit-codes.ts';
-import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
+import { folderVault, printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
 export function register(program: Command): void {
   const repair = program.command('repair').description('rebuild damaged repository metadata');
   withRepositoryOptions(repair.command('index').description('rebuild the index from the pack files alone'))
     .option('--json', 'print as JSON')
     .action(async (options) => {
-      const report = await withRepository(options, (vault) => repairIndex(vault));
+      const report = await withRepository(options, (vault) =>
+        repairIndex(folderVault(vault, 'rebuilding the index')),
+      );
       if (options.json) printJson(report);
       else {
         process.stdout.write(

@@ -19,7 +19,12 @@ import { encodeSnapshot, type SnapshotInfo, type SnapshotSummary } from '../../c
 import { encodeTree, type TreeEntry } from '../../core/tree.ts';
 import { type ExcludeMatcher, excludeMatcher } from '../excludes.ts';
 import { freeNow } from '../free-memory.ts';
+import type { BlobReader, PackIngest, SnapshotIndex, WriteLeases } from '../repository.ts';
 import type { UnlockedRepository } from '../unlocked-repository.ts';
+
+/** ArchiverRepository is what a backup needs of a repository: read parent trees, store packs, lease, commit. */
+export type ArchiverRepository = BlobReader & PackIngest & SnapshotIndex & WriteLeases;
+
 import { ChunkPool, type ChunkSink, type SealedChunk } from './chunk-pool.ts';
 import { PackWriter } from './pack-writer.ts';
 import type { FileResult } from './worker-protocol.ts';
@@ -130,7 +135,7 @@ function unchanged(
  * Archiver runs one backup. It is single-use: construct, `run()`, done.
  */
 class Archiver implements ChunkSink {
-  readonly #vault: UnlockedRepository;
+  readonly #vault: UnlockedRepository<ArchiverRepository>;
   readonly #options: BackupOptions;
   readonly #dryRun: boolean;
   #workers: ChunkPool | undefined;
@@ -155,7 +160,7 @@ class Archiver implements ChunkSink {
     bytesSeen: 0,
   };
 
-  constructor(vault: UnlockedRepository, options: BackupOptions, dryRun = false) {
+  constructor(vault: UnlockedRepository<ArchiverRepository>, options: BackupOptions, dryRun = false) {
     this.#vault = vault;
     this.#options = options;
     this.#dryRun = dryRun;
@@ -569,13 +574,16 @@ class Archiver implements ChunkSink {
 }
 
 /** backup runs one backup of `options.paths` into the repository and commits a snapshot. */
-export async function backup(vault: UnlockedRepository, options: BackupOptions): Promise<BackupResult> {
+export async function backup(
+  vault: UnlockedRepository<ArchiverRepository>,
+  options: BackupOptions,
+): Promise<BackupResult> {
   return new Archiver(vault, options).run();
 }
 
 /** dryRunBackup says what `backup` with these options would read now, without reading or writing anything. */
 export async function dryRunBackup(
-  vault: UnlockedRepository,
+  vault: UnlockedRepository<ArchiverRepository>,
   options: Omit<BackupOptions, 'tags' | 'workers' | 'level' | 'now'>,
 ): Promise<DryRunResult> {
   return new Archiver(vault, options, true).dryRun();

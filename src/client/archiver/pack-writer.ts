@@ -10,13 +10,13 @@
  * the size of the backup, and leaves no pack behind for the garbage collector.
  */
 import { type BlobType, PackBuilder } from '../../core/pack.ts';
-import type { Repository } from '../repository.ts';
+import type { PackIngest } from '../repository.ts';
 
 export const DEFAULT_PACK_SIZE = 16 << 20;
 export const DEFAULT_MAX_UPLOADS = 2;
 
 export class PackWriter {
-  readonly #repo: Pick<Repository, 'putPack'>;
+  readonly #repo: Pick<PackIngest, 'putPack'>;
   readonly #targetSize: number;
   readonly #maxUploads: number;
   readonly #onStored: (ids: string[], bytes: number) => void;
@@ -31,7 +31,7 @@ export class PackWriter {
   buffers = 0;
 
   constructor(
-    repo: Pick<Repository, 'putPack'>,
+    repo: Pick<PackIngest, 'putPack'>,
     options: {
       targetSize?: number;
       maxUploads?: number;

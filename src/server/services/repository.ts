@@ -6,13 +6,11 @@
  * checked again inside the store's write transaction, so two devices racing for the last
  * bytes cannot both win. Usage warnings are recorded after each commit and delete.
  */
-import { randomBytes } from 'node:crypto';
 import type { RepositoryConfig } from '../../api/common.ts';
 import type { SnapshotCommit as CommitBody, SnapshotRecordOut, StorageReport } from '../../api/repository.ts';
 import { blobFrame, MAX_READ_ANSWER_BYTES } from '../../api/repository.ts';
 import { CumulusError } from '../../core/errors.ts';
-import type { DeviceUsage, LockInfo, UsageReport } from '../../store/types.ts';
-import type { Clock } from '../clock.ts';
+import type { DeviceUsage, UsageReport } from '../../store/types.ts';
 import { type AccountRepositories, type AccountStore, accountStoreOf } from './account-repositories.ts';
 import type { AccountsService } from './accounts.ts';
 import type { Caller } from './caller.ts';
@@ -52,7 +50,6 @@ export class RepositoryService {
   readonly #plans: PlansService;
   readonly #devices: DevicesService;
   readonly #accounts: AccountsService;
-  readonly #clock: Clock;
   /** Bytes of uploads in progress per account: the quota check counts them before they land. */
   readonly #uploading = new Map<string, number>();
 
@@ -61,13 +58,11 @@ export class RepositoryService {
     plans: PlansService;
     devices: DevicesService;
     accounts: AccountsService;
-    clock: Clock;
   }) {
     this.#repositories = deps.repositories;
     this.#plans = deps.plans;
     this.#devices = deps.devices;
     this.#accounts = deps.accounts;
-    this.#clock = deps.clock;
   }
 
   #store(caller: Caller): Promise<AccountStore> {
@@ -108,7 +103,7 @@ export class RepositoryService {
   /** uploadPack stores a pack (verified by the store against its ID) unless the quota has no room for it. */
   async uploadPack(caller: Caller, packId: string, pack: Buffer): Promise<number> {
     const { store } = await this.#store(caller);
-    if (await store.meta.hasPack(packId)) return 0;
+    if (await store.hasPack(packId)) return 0;
     const quota = (await this.#plans.planOf(caller.accountId)).quotaBytes;
     const uploading = this.#uploading.get(caller.accountId) ?? 0;
     const claimed = (await store.claimedBytes()) + uploading;
@@ -189,33 +184,16 @@ export class RepositoryService {
   /** beginWrite opens a write session: gc keeps every blob touched after it began while it lives. */
   async beginWrite(caller: Caller): Promise<string> {
     const { store } = await this.#store(caller);
-    const now = this.#clock.now();
-    const lock: LockInfo = {
-      id: randomBytes(16).toString('hex'),
-      // Not this host's process: the session lives by its client's heartbeats alone.
-      host: `device:${caller.deviceId}`,
-      pid: 0,
-      kind: 'backup',
-      startedAt: now,
-      heartbeatAt: now,
-    };
-    await store.meta.addLock(lock);
-    return lock.id;
+    // Not this host's process: the session lives by its client's heartbeats alone.
+    return (await store.openLease({ host: `device:${caller.deviceId}`, pid: 0, kind: 'backup' })).id;
   }
 
   async heartbeatWrite(caller: Caller, sessionId: string): Promise<void> {
-    const { store } = await this.#store(caller);
-    const lock = (await store.listLocks()).find((l) => l.id === sessionId);
-    if (lock === undefined || lock.stale) {
-      throw new CumulusError('not_found', 'this write session is over', {
-        hint: 'begin a new one; blobs already uploaded stay until collected',
-      });
-    }
-    await store.meta.heartbeatLock(sessionId, this.#clock.now());
+    await (await this.#store(caller)).store.renewLease(sessionId);
   }
 
   async releaseWrite(caller: Caller, sessionId: string): Promise<void> {
-    await (await this.#store(caller)).store.meta.removeLock(sessionId);
+    await (await this.#store(caller)).store.endLease(sessionId);
   }
 
   /** storage is Manage Storage: exact usage per device and source, with the account's quota. */
