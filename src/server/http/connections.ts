@@ -56,10 +56,7 @@ export function installConnectionLimits(app: FastifyInstance, limits: Connection
   const clear = async (request: object) => clearTimeout(deadlines.get(request));
   app.addHook('onRequest', async (request) => {
     if (request.caller !== null) return;
-    deadlines.set(
-      request,
-      setTimeout(() => request.raw.destroy(), limits.anonymousRequestTimeoutMs).unref(),
-    );
+    deadlines.set(request, setTimeout(() => request.raw.destroy(), limits.anonymousRequestTimeoutMs).unref());
   });
   // The body has arrived (or the request was answered): the deadline no longer applies.
   app.addHook('preValidation', clear);
