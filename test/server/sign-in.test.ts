@@ -11,6 +11,7 @@ import * as auth from '../../src/api/auth.ts';
 import { beginTotp } from '../../src/client/account-security.ts';
 import { signIn } from '../../src/client/sign-in.ts';
 import { APPROVAL_TTL_MS } from '../../src/server/services/approvals.ts';
+import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
 import {
   approvedDevice,
   clientOf,
@@ -176,6 +177,38 @@ describe('sign-in', () => {
       'unauthorized',
       /authenticator code is wrong/,
     );
+  });
+
+  it('a sign-in pending when the admin disables the account never completes, not even after re-enabling', async () => {
+    const id = await createAccount(server, 'dis@example.com', PASSWORD);
+    const first = await firstDevice(server, 'dis@example.com', PASSWORD);
+    const pending = await pendingSignIn(server, 'dis@example.com', PASSWORD, 'thief');
+    const code = await codeFor(first.state, 'thief');
+    await server.services.admin.disable(LOCAL_ADMIN, id);
+    await rejectsWith(pending.complete({ method: 'recovery', recoveryKey: first.recoveryKey }), 'forbidden');
+    await rejectsWith(pending.complete({ method: 'code', code }), 'forbidden');
+    await server.services.admin.enable(LOCAL_ADMIN, id);
+    await rejectsWith(
+      pending.complete({ method: 'recovery', recoveryKey: first.recoveryKey }),
+      'forbidden',
+      /refused/,
+    );
+    await rejectsWith(
+      clientOf(first.state).call(account.getAccount, {}),
+      'unauthorized',
+      /revoked/, // sessions ended by the disable stay ended
+    );
+  });
+
+  it('an account disabled between the second factor and the session gets neither', async () => {
+    const id = await createAccount(server, 'race@example.com', PASSWORD);
+    const first = await firstDevice(server, 'race@example.com', PASSWORD);
+    const pending = await pendingSignIn(server, 'race@example.com', PASSWORD, 'late');
+    // Only the flag, as if the disable landed while the recovery key was being checked.
+    await server.services.accounts.setDisabled(LOCAL_ADMIN, id, true);
+    await rejectsWith(pending.complete({ method: 'recovery', recoveryKey: first.recoveryKey }), 'forbidden');
+    const users = await server.services.admin.listUsers();
+    assert.equal(users.find((u) => u.id === id)?.devices, 1, 'no device was registered');
   });
 
   it('signs out: logout revokes the token', async () => {

@@ -52,6 +52,12 @@ function wrongPassword(): CumulusError {
   });
 }
 
+export function accountDisabled(): CumulusError {
+  return new CumulusError('forbidden', 'this account is disabled', {
+    hint: "ask the server's admin to enable it again",
+  });
+}
+
 export function toAccount(row: AccountRow): Account {
   return {
     id: row.id,
@@ -207,12 +213,17 @@ export class AccountsService {
       throw wrongPassword();
     }
     attempt.succeeded();
-    if (row.disabled_at !== null) {
-      throw new CumulusError('forbidden', 'this account is disabled', {
-        hint: "ask the server's admin to enable it again",
-      });
-    }
+    if (row.disabled_at !== null) throw accountDisabled();
     return row;
+  }
+
+  /** requireEnabled throws 'forbidden' for a disabled account, inside the caller's transaction. */
+  async requireEnabled(tx: SqlExecutor, accountId: string): Promise<void> {
+    const row = await tx.get<{ disabled_at: number | null }>(
+      'SELECT disabled_at FROM accounts WHERE id = ?',
+      [accountId],
+    );
+    if ((row?.disabled_at ?? null) !== null) throw accountDisabled();
   }
 
   /** confirmPassword re-checks the password of a signed-in caller before a sensitive change. */

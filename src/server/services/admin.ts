@@ -2,6 +2,7 @@
 import type { AdminUser } from '../../api/admin.ts';
 import type { Database } from '../db/database.ts';
 import type { AccountsService } from './accounts.ts';
+import type { ApprovalsService } from './approvals.ts';
 import type { Actor } from './caller.ts';
 import type { PlansService } from './plans.ts';
 import type { SessionsService } from './sessions.ts';
@@ -11,14 +12,17 @@ export class AdminService {
   readonly #accounts: AccountsService;
   readonly #sessions: SessionsService;
   readonly #plans: PlansService;
+  readonly #approvals: ApprovalsService;
 
   constructor(deps: {
     db: Database;
     accounts: AccountsService;
     sessions: SessionsService;
     plans: PlansService;
+    approvals: ApprovalsService;
   }) {
     this.#db = deps.db;
+    this.#approvals = deps.approvals;
     this.#accounts = deps.accounts;
     this.#sessions = deps.sessions;
     this.#plans = deps.plans;
@@ -32,10 +36,16 @@ export class AdminService {
     return (await this.#accounts.adminView(accountId))[0];
   }
 
-  /** disable refuses the account's sign-ins and ends its sessions; its data stays. */
+  /**
+   * disable refuses the account's sign-ins, ends the pending ones and its sessions; its
+   * data stays. Enabling it again brings none of them back: its devices sign in anew.
+   */
   async disable(actor: Actor, accountId: string): Promise<AdminUser> {
     await this.#accounts.setDisabled(actor, accountId, true);
-    await this.#db.transaction((tx) => this.#sessions.revokeWhere(tx, { accountId }));
+    await this.#db.transaction(async (tx) => {
+      await this.#sessions.revokeWhere(tx, { accountId });
+      await this.#approvals.endAll(tx, accountId);
+    });
     return this.user(accountId);
   }
 

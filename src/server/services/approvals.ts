@@ -184,6 +184,14 @@ export class ApprovalsService {
     if (changes === 0) throw signInOver('this sign-in is over');
   }
 
+  /** endAll ends every pending sign-in of an account (it is being disabled), inside the caller's transaction. */
+  async endAll(tx: SqlExecutor, accountId: string): Promise<void> {
+    await tx.run(
+      "UPDATE sign_ins SET state = 'denied', code = '' WHERE account_id = ? AND state = 'pending'",
+      [accountId],
+    );
+  }
+
   /** listPending returns the caller's account's live pending sign-ins with their codes. */
   async listPending(caller: Caller): Promise<PendingApproval[]> {
     const rows = await this.#db.all<PendingSignIn>(

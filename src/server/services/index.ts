@@ -85,7 +85,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     cacheMs: options.statusCacheMs ?? 5000,
   });
   const releases = new ReleasesService(db, clock, audit);
-  const admin = new AdminService({ db, accounts, sessions, plans });
+  const admin = new AdminService({ db, accounts, sessions, plans, approvals });
   return {
     db,
     clock,

@@ -8,7 +8,7 @@ import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database, SqlExecutor } from '../db/database.ts';
-import type { AccountRow } from './accounts.ts';
+import { type AccountRow, accountDisabled } from './accounts.ts';
 import type { AuditLog } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { deviceActor } from './caller.ts';
@@ -89,11 +89,7 @@ export class SessionsService {
     if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw signedOut('unknown_session');
     if (row.removed_at !== null) throw signedOut('device_removed');
     if (row.revoked_at !== null) throw signedOut('revoked');
-    if (row.disabled_at !== null) {
-      throw new CumulusError('forbidden', 'this account is disabled', {
-        hint: "ask the server's admin to enable it again",
-      });
-    }
+    if (row.disabled_at !== null) throw accountDisabled();
     const now = this.#clock.now();
     const versionChanged = agentVersion !== undefined && agentVersion !== row.agent_version;
     if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS || versionChanged) {

@@ -119,6 +119,9 @@ export class SignInService {
     how: { method: 'password' | AttemptKind; pending?: PendingSignIn },
   ): Promise<SignedIn> {
     const { deviceId, token } = await this.#db.transaction(async (tx) => {
+      // Checked again here, where it cannot change before the session exists: an account
+      // disabled while its sign-in was pending gets no device, session or key.
+      await this.#accounts.requireEnabled(tx, row.id);
       if (how.pending) await this.#approvals.complete(tx, how.pending);
       const deviceId = await this.#devices.register(tx, row.id, device);
       const token = await this.#sessions.create(tx, row.id, deviceId, ip);
