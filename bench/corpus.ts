@@ -1,15 +1,17 @@
 /**
- * The benchmark corpus: a deterministic tree of about `scale` GB in `.bench/corpus`, made
- * of source-like text, compressible binary records, incompressible media-like files,
- * tens of thousands of small files in nested folders, duplicates, a few symlinks and
- * empty folders. Every file is generated from its own key, so the tree is rebuilt only
- * when its manifest differs, and a mutation is undone by regenerating the files it touched.
+ * The benchmark corpora, each a deterministic tree in `.bench/corpus-<name>`: `mixed`
+ * (about `scale` GB of source-like text, compressible binary records, incompressible
+ * media-like files, tens of thousands of small files in nested folders, duplicates, a few
+ * symlinks and empty folders) and `source` (a source tree of ~80,000 text files at scale 1,
+ * planned in source-tree.ts). Every file is generated from its own key, so a tree is rebuilt
+ * only when its manifest differs, and a mutation is undone by regenerating the files it
+ * touched.
  */
 import { createHash } from 'node:crypto';
 import {
-  chmodSync,
   closeSync,
   existsSync,
+  fchmodSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -22,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { type ContentKind, contentBytes, generateContent, vocabulary } from './content.ts';
 import { workDir } from './paths.ts';
 import { Prng } from './prng.ts';
+import { planSourceTree } from './source-tree.ts';
 import { treeStats } from './tree.ts';
 
 /** CORPUS_VERSION changes whenever the same scale would produce different bytes. */
@@ -37,10 +40,19 @@ export interface CorpusFile {
   key: string;
   size: number;
   mode: number;
+  /** variant, when set, changes a few lines of the content of `key` in place (a patched vendored copy). */
+  variant?: string;
 }
+
+/** corpusNames are the corpora `--corpus` accepts. */
+export const corpusNames = ['mixed', 'source'] as const;
+
+/** CorpusName is one of corpusNames. */
+export type CorpusName = (typeof corpusNames)[number];
 
 /** CorpusPlan lists everything in the corpus; it is pure data, computed without I/O. */
 export interface CorpusPlan {
+  name: CorpusName;
   version: number;
   scale: number;
   files: CorpusFile[];
@@ -61,6 +73,8 @@ export interface Mutation {
   patched: string[];
   /** added: new files. */
   added: CorpusFile[];
+  /** deleted: files removed. */
+  deleted: string[];
 }
 
 /** Corpus is the tree on disk, its plan, and the mutation currently applied (if any). */
@@ -77,8 +91,10 @@ interface Manifest {
   mutation: Mutation | null;
 }
 
-/** corpusRoot is where the corpus lives; `${root}.json` is its manifest. */
-export const corpusRoot = `${workDir}/corpus`;
+/** corpusRoot is where the named corpus lives; `${root}.json` is its manifest. */
+export function corpusRoot(name: CorpusName): string {
+  return `${workDir}/corpus-${name}`;
+}
 
 function count(n: number, scale: number): number {
   return Math.max(1, Math.round(n * scale));
@@ -115,8 +131,13 @@ function smallSize(prng: Prng): number {
   return Math.floor(16 * KiB * u * u);
 }
 
-/** planCorpus returns the corpus for `scale` (1 ≈ 1 GB); the same scale always gives the same plan. */
-export function planCorpus(scale: number): CorpusPlan {
+/** planCorpus returns the named corpus for `scale` (1 ≈ 1 GB); the same arguments always give the same plan. */
+export function planCorpus(name: CorpusName, scale: number): CorpusPlan {
+  if (name === 'source') return { name, version: CORPUS_VERSION, scale, ...planSourceTree(scale, SEED) };
+  return planMixed(scale);
+}
+
+function planMixed(scale: number): CorpusPlan {
   const prng = new Prng(`plan:${SEED}:${CORPUS_VERSION}:${scale}`);
   const files: CorpusFile[] = [];
   const add = (path: string, kind: ContentKind, size: number, mode = 0o644) =>
@@ -179,7 +200,7 @@ export function planCorpus(scale: number): CorpusPlan {
     target: `../${files[prng.int(files.length)].path}`,
   }));
   const emptyDirs = Array.from({ length: 5 }, (_, i) => `tmp/empty-${i}`);
-  return { version: CORPUS_VERSION, scale, files, symlinks, emptyDirs };
+  return { name: 'mixed', version: CORPUS_VERSION, scale, files, symlinks, emptyDirs };
 }
 
 /** planBytes returns the total size of the plan's files. */
@@ -193,23 +214,45 @@ function writeAll(fd: number, chunk: Buffer, position?: number): void {
   }
 }
 
-/** writeCorpusFile (re)creates one planned file under `root` with its exact bytes and mode. */
-function writeCorpusFile(root: string, file: CorpusFile): void {
+/** patchLines overwrites a few stretches after line ends with other bytes of the same length. */
+function patchLines(bytes: Buffer, file: CorpusFile, variant: string): Buffer {
+  const prng = new Prng(`variant:${variant}`);
+  for (let k = prng.range(1, 3); k > 0; k--) {
+    const at = bytes.indexOf(10, prng.int(bytes.length)) + 1;
+    if (at <= 0 || at >= bytes.length) continue;
+    const length = Math.min(bytes.length - at, prng.range(20, 200));
+    contentBytes(file.kind, `${variant}:${k}`, length).copy(bytes, at);
+  }
+  return bytes;
+}
+
+/**
+ * writeCorpusFile (re)creates one planned file under `root` with its exact bytes and mode;
+ * `made` remembers the folders already created, which saves a syscall per file.
+ */
+function writeCorpusFile(root: string, file: CorpusFile, made?: Set<string>): void {
   const path = join(root, file.path);
-  mkdirSync(dirname(path), { recursive: true });
+  const dir = dirname(path);
+  if (!made?.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    made?.add(dir);
+  }
   const fd = openSync(path, 'w');
   try {
-    for (const chunk of generateContent(file.kind, file.key, file.size)) writeAll(fd, chunk);
+    if (file.variant)
+      writeAll(fd, patchLines(contentBytes(file.kind, file.key, file.size), file, file.variant));
+    else for (const chunk of generateContent(file.kind, file.key, file.size)) writeAll(fd, chunk);
+    fchmodSync(fd, file.mode);
   } finally {
     closeSync(fd);
   }
-  chmodSync(path, file.mode);
 }
 
 function generateCorpus(root: string, plan: CorpusPlan): void {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  for (const file of plan.files) writeCorpusFile(root, file);
+  const made = new Set<string>();
+  for (const file of plan.files) writeCorpusFile(root, file, made);
   for (const dir of plan.emptyDirs) mkdirSync(join(root, dir), { recursive: true });
   for (const link of plan.symlinks) {
     mkdirSync(dirname(join(root, link.path)), { recursive: true });
@@ -238,12 +281,12 @@ function planDigest(plan: CorpusPlan): string {
 }
 
 /**
- * ensureCorpus returns the unmutated corpus for `scale` at `root`, reusing the tree on disk
- * when its manifest matches the plan (undoing a recorded mutation) and its file count and
- * size check out; otherwise it rebuilds it, streaming (about 1 MiB in memory at a time).
+ * ensureCorpus returns the unmutated named corpus for `scale` at `root`, reusing the tree on
+ * disk when its manifest matches the plan (undoing a recorded mutation) and its file count
+ * and size check out; otherwise it rebuilds it, streaming (about 1 MiB in memory at a time).
  */
-export function ensureCorpus(scale: number, root = corpusRoot): Corpus {
-  const plan = planCorpus(scale);
+export function ensureCorpus(name: CorpusName, scale: number, root = corpusRoot(name)): Corpus {
+  const plan = planCorpus(name, scale);
   const digest = planDigest(plan);
   const expected = { digest, files: plan.files.length, bytes: planBytes(plan), mutation: null };
   const manifest = readManifest(root);
@@ -254,16 +297,16 @@ export function ensureCorpus(scale: number, root = corpusRoot): Corpus {
       writeManifest(root, expected);
       return { root, plan, mutation: null };
     }
-    console.error(`corpus: ${root} does not match its manifest; rebuilding`);
+    console.error(`corpus ${name}: ${root} does not match its manifest; rebuilding`);
   }
   rmSync(manifestPath(root), { force: true });
   const started = performance.now();
   console.error(
-    `corpus: generating ${(expected.bytes / 1e9).toFixed(2)} GB in ${expected.files} files at ${root} …`,
+    `corpus ${name}: generating ${(expected.bytes / 1e9).toFixed(2)} GB in ${expected.files} files at ${root} …`,
   );
   generateCorpus(root, plan);
   writeManifest(root, expected);
-  console.error(`corpus: generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.error(`corpus ${name}: generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { root, plan, mutation: null };
 }
 
@@ -281,8 +324,9 @@ function pickDistinct(prng: Prng, pool: CorpusFile[], n: number, taken: Set<stri
 
 /** planMutation returns the deterministic change of about `percent`% of the plan's files. */
 export function planMutation(plan: CorpusPlan, percent: number): Mutation {
-  const prng = new Prng(`mutate:${SEED}:${plan.version}:${plan.scale}:${percent}`);
+  const prng = new Prng(`mutate:${plan.name}:${SEED}:${plan.version}:${plan.scale}:${percent}`);
   const n = Math.max(5, Math.round((plan.files.length * percent) / 100));
+  if (plan.name === 'source') return planSourceMutation(prng, plan, percent, n);
   const original = plan.files.filter((file) => !file.path.startsWith('vendor/'));
   const text = original.filter(
     (file) =>
@@ -299,7 +343,29 @@ export function planMutation(plan: CorpusPlan, percent: number): Mutation {
     const path = `src/added/${vocabulary[prng.int(2000)]}-${i}.ts`;
     return { path, kind: 'code', key: `added:${path}`, size: prng.logUniform(KiB, 64 * KiB), mode: 0o644 };
   });
-  return { percent, edited, appended, replaced, patched, added };
+  return { percent, edited, appended, replaced, patched, added, deleted: [] };
+}
+
+/**
+ * planSourceMutation is a day of work on a source tree: a few lines edited in `n` text
+ * files, a tenth as many files added beside existing ones and as many deleted.
+ */
+function planSourceMutation(prng: Prng, plan: CorpusPlan, percent: number, n: number): Mutation {
+  const text = plan.files.filter((file) => file.size >= 256 && !file.path.startsWith('third_party/'));
+  const taken = new Set<string>();
+  const edited = pickDistinct(
+    prng,
+    text.filter((file) => file.kind !== 'random' && file.kind !== 'records'),
+    n,
+    taken,
+  );
+  const deleted = pickDistinct(prng, text, Math.max(1, Math.round(n / 10)), taken);
+  const added = Array.from({ length: Math.max(1, Math.round(n / 10)) }, (_, i): CorpusFile => {
+    const near = prng.pick(text).path;
+    const path = `${near.slice(0, near.lastIndexOf('/'))}/added-${i}.ts`;
+    return { path, kind: 'source', key: `added:${path}`, size: prng.logUniform(KiB, 32 * KiB), mode: 0o644 };
+  });
+  return { percent, edited, appended: [], replaced: [], patched: [], added, deleted };
 }
 
 /** insertLines returns `bytes` with a few generated lines inserted after line ends. */
@@ -313,7 +379,7 @@ function insertLines(bytes: Buffer, file: CorpusFile): Buffer {
     if (at < 0) break;
     parts.push(
       bytes.subarray(from, at + 1),
-      contentBytes('code', `edit:${file.key}:${k}`, prng.range(100, 2000)),
+      contentBytes(file.kind, `edit:${file.key}:${k}`, prng.range(100, 2000)),
       Buffer.from('\n'),
     );
     from = at + 1;
@@ -356,11 +422,19 @@ function applyMutation(root: string, plan: CorpusPlan, mutation: Mutation): void
     }
   }
   for (const file of mutation.added) writeCorpusFile(root, file);
+  for (const path of mutation.deleted) rmSync(join(root, path));
 }
 
 function revertMutation(root: string, plan: CorpusPlan, mutation: Mutation): void {
   const byPath = new Map(plan.files.map((file) => [file.path, file]));
-  for (const path of [...mutation.edited, ...mutation.appended, ...mutation.replaced, ...mutation.patched]) {
+  const touched = [
+    ...mutation.edited,
+    ...mutation.appended,
+    ...mutation.replaced,
+    ...mutation.patched,
+    ...mutation.deleted,
+  ];
+  for (const path of touched) {
     writeCorpusFile(root, byPath.get(path)!);
   }
   for (const file of mutation.added) rmSync(join(root, file.path), { force: true });
@@ -383,6 +457,15 @@ export function mutateCorpus(corpus: Corpus, percent: number): Mutation {
   return mutation;
 }
 
+/** unmutateCorpus undoes the corpus's applied mutation, if any, and records that in the manifest. */
+export function unmutateCorpus(corpus: Corpus): void {
+  if (!corpus.mutation) return;
+  revertMutation(corpus.root, corpus.plan, corpus.mutation);
+  const manifest = readManifest(corpus.root);
+  if (manifest) writeManifest(corpus.root, { ...manifest, mutation: null });
+  corpus.mutation = null;
+}
+
 /** mutationSize returns how many files a mutation touches (changed plus added). */
 export function mutationSize(mutation: Mutation): number {
   return (
@@ -390,6 +473,7 @@ export function mutationSize(mutation: Mutation): number {
     mutation.appended.length +
     mutation.replaced.length +
     mutation.patched.length +
-    mutation.added.length
+    mutation.added.length +
+    mutation.deleted.length
   );
 }

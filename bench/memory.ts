@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { workDir } from './paths.ts';
+import { log } from './phases.ts';
 import { KeyStream } from './prng.ts';
 import { type Column, renderTable } from './table.ts';
 import { type Measurement, makeTool, type ToolName } from './tools.ts';
@@ -49,10 +50,6 @@ interface Dataset {
 }
 
 const memoryDir = `${workDir}/memory`;
-
-function log(message: string): void {
-  console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
-}
 
 /** reuse returns true when `root` and its manifest describe exactly `manifest`. */
 function reuse(root: string, manifest: object): boolean {
@@ -132,7 +129,7 @@ export async function runMemoryBench(options: MemoryOptions): Promise<MemoryResu
         results.push({ ...base, skipped: 'not available' });
         continue;
       }
-      tool.clean();
+      await tool.clean();
       log(`${tool.name}: backing up ${dataset.name} …`);
       try {
         await tool.init();
@@ -146,7 +143,7 @@ export async function runMemoryBench(options: MemoryOptions): Promise<MemoryResu
         results.push({ ...base, error: message });
         log(`${tool.name}: FAILED — ${message.split('\n')[0]}`);
       } finally {
-        if (!options.keepRepos) tool.dropRepository();
+        if (!options.keepRepos) await tool.dropRepository();
       }
     }
   }

@@ -20,8 +20,9 @@ function fakeTool(name: string, fault?: 'unchanged-fails' | 'restore-loses-a-fil
     settings: 'fake',
     missing: () => (fault === 'missing' ? 'not installed' : undefined),
     version: () => '1.0',
-    clean: () => rmSync(repo, { recursive: true, force: true }),
-    dropRepository: () => rmSync(repo, { recursive: true, force: true }),
+    clean: async () => rmSync(repo, { recursive: true, force: true }),
+    dropRepository: async () => rmSync(repo, { recursive: true, force: true }),
+    close: async () => {},
     init: async () => cost,
     backup: async (source, label) => {
       if (label === 'unchanged' && fault === 'unchanged-fails') throw new Error('repository is locked');
@@ -39,8 +40,8 @@ function fakeTool(name: string, fault?: 'unchanged-fails' | 'restore-loses-a-fil
   };
 }
 
-test('runPhases reports a failing tool, a tool that restores a different tree, and carries on with the others', async () => {
-  const corpus = ensureCorpus(0.005, join(dir, 'corpus'));
+test('runPhases alternates runs between tools, reports a failing tool and a tool that restores a different tree, and carries on with the others', async () => {
+  const corpus = ensureCorpus('mixed', 0.005, join(dir, 'corpus'));
   const tools = [
     fakeTool('good'),
     fakeTool('flaky', 'unchanged-fails'),
@@ -50,10 +51,11 @@ test('runPhases reports a failing tool, a tool that restores a different tree, a
   const run = await runPhases(tools, corpus, {
     phases: ['backup', 'unchanged', 'changed', 'restore'],
     percent: 1,
+    runs: 2,
     keepRepos: false,
   });
-  const outcome = (tool: string, phase: string) =>
-    run.results.find((result) => result.tool === tool && result.phase === phase)!;
+  const outcome = (tool: string, phase: string, number = 2) =>
+    run.results.find((result) => result.tool === tool && result.phase === phase && result.run === number)!;
 
   assert.equal(outcome('good', 'restore').verified, 'ok', 'the restored tree matches the changed corpus');
   assert.ok(outcome('good', 'changed').corpusBytes > outcome('good', 'backup').corpusBytes);
@@ -61,5 +63,13 @@ test('runPhases reports a failing tool, a tool that restores a different tree, a
   assert.equal(outcome('flaky', 'changed').skipped, 'unchanged re-backup failed');
   assert.match(outcome('lossy', 'restore').verified!, /paths differ, e\.g\. missing: data/);
   assert.equal(outcome('absent', 'backup').skipped, 'not available');
-  assert.equal(run.results.length, 16);
+  assert.equal(outcome('flaky', 'backup', 2).measurement, cost, 'a failure costs only the rest of its run');
+  assert.equal(run.results.length, 4 * 4 * 2);
+  assert.deepEqual(
+    run.results.filter((result) => result.phase === 'backup').map((result) => `${result.tool} ${result.run}`),
+    ['good 1', 'flaky 1', 'lossy 1', 'absent 1', 'good 2', 'flaky 2', 'lossy 2', 'absent 2'],
+    'runs alternate between tools',
+  );
+  assert.equal(run.loads.length, 4 * 2, 'the load average around every phase of every run');
+  assert.equal(corpus.mutation, null, 'the change is undone after the runs');
 });

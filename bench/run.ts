@@ -1,24 +1,46 @@
 /**
- * `npm run bench`: builds the deterministic corpus and runs Cumulus, restic and borg on it
- * in the same run — initial backup, unchanged re-backup, re-backup after ~1% of files
- * change, restore (verified) — then prints one table per phase with ratios to restic.
+ * `npm run bench`: builds the deterministic corpora (mixed, and a source tree) and runs
+ * Cumulus, restic and borg on each in the same run — initial backup, unchanged re-backup,
+ * re-backup after ~1% of files change, restore (verified) — `--runs` times, alternating
+ * between tools, plus Cumulus through a real server process on the source tree; then
+ * prints one table per corpus and phase (min / median / max, ratios of medians to restic).
  * `--sweep-chunker` compares Cumulus chunker sizes instead; `--memory` runs the memory
  * benchmark. `--help` lists every option.
  */
 import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ensureCorpus, mutationSize, planBytes } from './corpus.ts';
+import {
+  type CorpusName,
+  corpusNames,
+  corpusRoot,
+  ensureCorpus,
+  mutationSize,
+  planBytes,
+  planCorpus,
+} from './corpus.ts';
 import { renderMemory, runMemoryBench } from './memory.ts';
-import { runPhases } from './phases.ts';
-import { failures, type PhaseName, phaseNames, phaseTitles, renderPhase, renderSweep } from './report.ts';
-import { renderServerBench, runServerBench } from './server.ts';
+import { type PhaseRun, runPhases } from './phases.ts';
+import {
+  failures,
+  type PhaseName,
+  phaseNames,
+  phaseTitles,
+  renderLoads,
+  renderPhase,
+  renderServerVsLocal,
+  renderSweep,
+} from './report.ts';
+import { renderDevices, runDevices, serverTool } from './server.ts';
 import { type Chunker, gnuTimeMissing, makeTool, type Tool, type ToolName, toolNames } from './tools.ts';
 import { parseSize } from './units.ts';
 
 const usage = `Usage: npm run bench -- [options]
 
-  --scale N             corpus size in GB (default 1; 0.05 for a quick run)
+  --corpus NAME         mixed, source or both (default both): the ~1 GB mixed corpus and/or
+                        the ~1.3 GB source tree (80,000 files at scale 1)
+  --scale N             corpus size relative to the full one (default 1; 0.1 for a smoke check)
+  --runs N              runs of every tool and phase, alternating between tools (default 3)
   --tools LIST          any of cumulus,restic,borg (default all three)
   --phases LIST         any of core,backup,unchanged,changed,restore (default all)
   --change PERCENT      share of files the "changed" phase modifies (default 1)
@@ -29,18 +51,20 @@ const usage = `Usage: npm run bench -- [options]
   --memory              memory benchmark instead: one big file and many small files
   --big-size SIZE       size of the memory benchmark's big file (default 5G)
   --files N             number of files in the memory benchmark's tree (default 1000000)
-  --skip-server         skip the server benchmark (through the server vs local, N devices; ~15 s)
-  --server-mb N         corpus of the server benchmark in MiB (default 64)
-  --devices N           devices backing up at once in the server benchmark (default 20)
+  --skip-server         leave out Cumulus through a server process (source corpus) and the
+                        N-devices run
+  --devices N           devices backing up at once in the N-devices run (default 20)
   --markdown            print Markdown tables (for the README)
   --json                print one JSON document on stdout instead of tables
-  --keep-repos          keep the repositories in .bench/repos after the run
+  --keep-repos          keep the repositories of the last run in .bench/repos
 `;
 
 const defaultSweep = ['128K,512K,2M', '256K,1M,4M', '512K,1M,8M', '1M,2M,8M', '2M,4M,8M'];
 
 interface Options {
+  corpora: CorpusName[];
   scale: number;
+  runs: number;
   tools: ToolName[];
   phases: string[];
   percent: number;
@@ -53,7 +77,6 @@ interface Options {
   json: boolean;
   keepRepos: boolean;
   server: boolean;
-  serverMb: number;
   devices: number;
 }
 
@@ -86,7 +109,9 @@ function parseOptions(argv: string[]): Options | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
+      corpus: { type: 'string', default: 'both' },
       scale: { type: 'string', default: '1' },
+      runs: { type: 'string', default: '3' },
       tools: { type: 'string', default: toolNames.join(',') },
       phases: { type: 'string', default: ['core', ...phaseNames].join(',') },
       change: { type: 'string', default: '1' },
@@ -99,7 +124,6 @@ function parseOptions(argv: string[]): Options | undefined {
       json: { type: 'boolean', default: false },
       'keep-repos': { type: 'boolean', default: false },
       'skip-server': { type: 'boolean', default: false },
-      'server-mb': { type: 'string', default: '64' },
       devices: { type: 'string', default: '20' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -108,8 +132,13 @@ function parseOptions(argv: string[]): Options | undefined {
   const chunkers = (values.chunker ?? []).map(parseChunker);
   const sweep = values['sweep-chunker'];
   if (chunkers.length > 1 && !sweep) throw new Error('--chunker: give one, or several with --sweep-chunker');
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs: expected a whole number ≥ 1, got "${values.runs}"`);
   return {
+    corpora: values.corpus === 'both' ? [...corpusNames] : parseList(values.corpus, corpusNames, '--corpus'),
     scale: positive(values.scale, '--scale'),
+    runs,
     tools: parseList(values.tools, toolNames, '--tools'),
     phases: parseList(values.phases, ['core', ...phaseNames], '--phases'),
     percent: positive(values.change, '--change'),
@@ -122,7 +151,6 @@ function parseOptions(argv: string[]): Options | undefined {
     json: values.json,
     keepRepos: values['keep-repos'],
     server: !values['skip-server'] && !sweep,
-    serverMb: Math.round(positive(values['server-mb'], '--server-mb')),
     devices: Math.round(positive(values.devices, '--devices')),
   };
 }
@@ -152,8 +180,101 @@ function machine() {
   };
 }
 
-function heading(text: string, markdown: boolean): string {
-  return markdown ? `\n### ${text}\n` : `\n${text}\n`;
+const corpusTitles: Record<CorpusName, string> = { mixed: 'Mixed corpus', source: 'Source-tree corpus' };
+
+/** toolsFor returns the tools measured on a corpus: Cumulus through a server joins on the source tree. */
+function toolsFor(corpus: CorpusName, options: Options): Tool[] {
+  if (options.sweep) return options.chunkers.map((chunker) => makeTool('cumulus', { chunker }));
+  const tools = options.tools.map((name) => makeTool(name, { chunker: options.chunkers[0] }));
+  if (corpus === 'source' && options.server && options.tools.includes('cumulus')) {
+    // Right after local Cumulus, so the two runs compared are the closest in time.
+    tools.splice(options.tools.indexOf('cumulus') + 1, 0, serverTool());
+  }
+  return tools;
+}
+
+/**
+ * estimateSeconds is a rough forecast for an idle 2-core machine: per tool and run, seconds
+ * per GB and per 10,000 files of each phase (from earlier runs of these corpora), plus the
+ * restore check and generating a corpus that is not cached.
+ */
+function estimateSeconds(options: Options, phases: PhaseName[]): number {
+  const perPhase: Record<PhaseName, { gb: number; tenThousand: number; fixed: number }> = {
+    backup: { gb: 5, tenThousand: 0.6, fixed: 1 },
+    unchanged: { gb: 0, tenThousand: 0.4, fixed: 0.5 },
+    changed: { gb: 0, tenThousand: 0.5, fixed: 0.5 },
+    restore: { gb: 9, tenThousand: 1.5, fixed: 0.5 },
+  };
+  let seconds = 0;
+  for (const name of options.corpora) {
+    const plan = planCorpus(name, options.scale);
+    const gb = planBytes(plan) / 1e9;
+    const tenThousand = plan.files.length / 10_000;
+    if (!existsSync(`${corpusRoot(name)}.json`)) seconds += 15 * gb + tenThousand;
+    const tools = toolsFor(name, options).length;
+    for (const phase of phases) {
+      const cost = perPhase[phase];
+      seconds += options.runs * tools * (cost.fixed + cost.gb * gb + cost.tenThousand * tenThousand);
+    }
+    if (phases.includes('restore')) seconds += options.runs * (tools + 1) * (gb + 0.3 * tenThousand);
+  }
+  return seconds + (options.server && !options.sweep ? 15 : 0);
+}
+
+function heading(text: string, markdown: boolean, level = 3): string {
+  return markdown ? `\n${'#'.repeat(level)} ${text}\n` : `\n${text}\n`;
+}
+
+function describeTools(tools: Tool[]) {
+  return tools.map((tool) => ({
+    name: tool.name,
+    settings: tool.settings,
+    missing: tool.missing(),
+    version: tool.missing() ? undefined : tool.version(),
+  }));
+}
+
+/** renderCorpus returns the tables of one corpus: one per phase, then through the server vs local. */
+function renderCorpus(name: CorpusName, run: PhaseRun, summary: CorpusSummary, options: Options): string[] {
+  const out = [
+    heading(corpusTitles[name], options.markdown),
+    `${(summary.bytes / 1e9).toFixed(2)} GB in ${summary.files} files (scale ${options.scale}); ` +
+      `the change touches ${summary.changedFiles} files (${options.percent}%); ${options.runs} runs of every tool and phase.`,
+  ];
+  if (options.sweep) {
+    out.push(
+      heading('Chunker sweep (cumulus)', options.markdown, 4),
+      renderSweep(run.results, options.markdown),
+    );
+    return out;
+  }
+  for (const phase of phaseNames) {
+    if (!run.results.some((result) => result.phase === phase)) continue;
+    out.push(
+      heading(`${corpusTitles[name]}: ${phaseTitles[phase].toLowerCase()}`, options.markdown, 4),
+      renderPhase(phase, run.results, options.markdown),
+      '',
+      renderLoads(phase, run.loads),
+    );
+  }
+  const server = renderServerVsLocal(run.results, options.markdown);
+  if (server) {
+    out.push(
+      heading(`${corpusTitles[name]}: through the server vs local (Cumulus, loopback)`, options.markdown, 4),
+      server,
+      '',
+      "Speed vs local = local median wall time ÷ through-the-server median wall time. Server CPU and peak RSS are the `cumulus server` process's during each command (client CPU is the `cumulus` command's).",
+    );
+  }
+  return out;
+}
+
+interface CorpusSummary {
+  scale: number;
+  files: number;
+  bytes: number;
+  changedFiles: number;
+  changePercent: number;
 }
 
 async function main(): Promise<number> {
@@ -186,79 +307,64 @@ async function main(): Promise<number> {
         process.stdout.write(`${heading('Core micro-benchmarks (MB/s per core)', options.markdown)}\n`);
       report.core = await runCore(options);
     }
-    const phases = options.phases.filter((phase): phase is PhaseName => phase !== 'core');
+    const phases: PhaseName[] = options.sweep
+      ? ['backup', 'changed']
+      : options.phases.filter((phase): phase is PhaseName => phase !== 'core');
     if (phases.length > 0) {
-      const tools: Tool[] = options.sweep
-        ? options.chunkers.map((chunker) => makeTool('cumulus', { chunker }))
-        : options.tools.map((name) => makeTool(name, { chunker: options.chunkers[0] }));
-      const corpus = ensureCorpus(options.scale);
-      const corpusSummary = {
-        scale: options.scale,
-        files: corpus.plan.files.length,
-        bytes: planBytes(corpus.plan),
-      };
-      const run = await runPhases(tools, corpus, {
-        phases: options.sweep ? ['backup', 'changed'] : phases,
-        percent: options.percent,
-        keepRepos: options.keepRepos,
-      });
-      ok = run.results.every((result) => !result.error && (result.verified ?? 'ok') === 'ok');
-      report.corpus = {
-        ...corpusSummary,
-        changedFiles: run.mutation ? mutationSize(run.mutation) : 0,
-        changePercent: options.percent,
-      };
-      const described = tools.map((tool) => ({
-        name: tool.name,
-        settings: tool.settings,
-        missing: tool.missing(),
-        version: tool.missing() ? undefined : tool.version(),
-      }));
-      report.tools = described;
-      report.results = run.results;
-      out.push(
-        `Corpus: ${(corpusSummary.bytes / 1e9).toFixed(2)} GB in ${corpusSummary.files} files (scale ${options.scale}); ` +
-          `the change touches ${run.mutation ? mutationSize(run.mutation) : 0} files (${options.percent}%).`,
+      const estimate = estimateSeconds(options, phases);
+      console.error(
+        `bench: ${options.corpora.join(' and ')} corpus at scale ${options.scale}, ${options.runs} runs; ` +
+          `estimate about ${Math.ceil(estimate / 60)} min on an idle 2-core machine (more under load)`,
       );
-      if (options.sweep) {
-        const rows = tools.map((tool) => ({
-          tool: tool.name,
-          initial: run.results.find((result) => result.tool === tool.name && result.phase === 'backup'),
-          changed: run.results.find((result) => result.tool === tool.name && result.phase === 'changed'),
-        }));
-        out.push(heading('Chunker sweep (cumulus)', options.markdown), renderSweep(rows, options.markdown));
-      } else {
-        for (const phase of phaseNames) {
-          if (run.results.some((result) => result.phase === phase)) {
-            out.push(
-              heading(phaseTitles[phase], options.markdown),
-              renderPhase(phase, run.results, options.markdown),
-            );
-          }
-        }
+      const corpora: Record<string, unknown> = {};
+      const allTools: Tool[] = [];
+      const failed: string[] = [];
+      for (const name of options.corpora) {
+        const tools = toolsFor(name, options);
+        allTools.push(...tools.filter((tool) => !allTools.some((seen) => seen.name === tool.name)));
+        const corpus = ensureCorpus(name, options.scale);
+        const run = await runPhases(tools, corpus, {
+          phases,
+          percent: options.percent,
+          runs: options.runs,
+          keepRepos: options.keepRepos,
+        });
+        ok &&= run.results.every((result) => !result.error && (result.verified ?? 'ok') === 'ok');
+        const summary: CorpusSummary = {
+          scale: options.scale,
+          files: corpus.plan.files.length,
+          bytes: planBytes(corpus.plan),
+          changedFiles: run.mutation ? mutationSize(run.mutation) : 0,
+          changePercent: options.percent,
+        };
+        corpora[name] = { ...summary, results: run.results, loads: run.loads };
+        out.push(...renderCorpus(name, run, summary, options));
+        failed.push(...failures(run.results).map((failure) => `${corpusTitles[name]}, ${failure}`));
       }
-      const notes = described.map(
-        (tool) =>
-          `- ${tool.name}: ${tool.missing ? `not available (${tool.missing})` : `${tool.version}; ${tool.settings}`}`,
-      );
+      const described = describeTools(allTools);
+      report.tools = described;
+      report.corpora = corpora;
+      const end = loadavg().map((load) => load.toFixed(2));
       out.push(
         '',
-        `Machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGB} GB RAM, Node ${host.node}; load average at start ${host.loadAverage.join(' ')}.`,
-        'MB = 10^6 bytes. MB/s = corpus bytes ÷ wall time. Repo size = sum of file sizes in the repository (caches not counted). Peak RSS from GNU time (%M).',
-        ...notes,
+        `Machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGB} GB RAM, Node ${host.node}; load average at start ${host.loadAverage.join(' ')}, at end ${end.join(' ')}.`,
+        'MB = 10^6 bytes. MB/s = corpus bytes ÷ median wall time. Ratios are of medians. Repo size = sum of file sizes in the repository (caches not counted). Peak RSS from GNU time (%M); CPU = user + system.',
+        ...described.map(
+          (tool) =>
+            `- ${tool.name}: ${tool.missing ? `not available (${tool.missing})` : `${tool.version}; ${tool.settings}`}`,
+        ),
       );
-      const failed = failures(run.results);
       if (failed.length > 0) out.push('', 'Failures:', ...failed.map((failure) => `- ${failure}`));
     }
     if (options.server) {
-      const server = await runServerBench({ mb: options.serverMb, devices: options.devices, runs: 3 });
-      report.server = server;
-      ok &&= server.devices.errors === 0;
+      const devices = await runDevices(options.devices);
+      report.devices = devices;
+      ok &&= devices.errors === 0;
       out.push(
-        heading('Through the server vs local (Cumulus, loopback)', options.markdown),
-        renderServerBench(server, options.markdown),
+        heading(`${options.devices} devices of one account at once (Cumulus)`, options.markdown),
+        renderDevices(devices, options.markdown),
         '',
-        `MiB = 2^20 bytes. ${server.mb} files of 1 MiB of random bytes; local and server runs alternate; client and server share this process. ${server.seconds.toFixed(0)} s.`,
+        `Each device backs up 2 MiB, changes 1 MiB and backs up again; the second round is measured. Client and server share this process; the test server's rate limits are relaxed. ${devices.seconds.toFixed(0)} s.`,
       );
     }
   }

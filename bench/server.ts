@@ -1,47 +1,191 @@
 /**
- * Server benchmark: backup throughput through the server on loopback versus the same
- * backup into a local repository (target ≥ 0.8×), then N devices of one account doing
- * incremental backups at once (throughput, p50/p99 commit latency, errors). Client and
- * server run in this one process, so one `node --cpu-prof` profile shows both.
- * `npm run bench` runs it too (runServerBench); alone:
- * Usage: npx node bench/server.ts [--mb 64] [--devices 20] [--runs 3] [--markdown]
+ * Through the server. `serverTool` is Cumulus as a user runs it against a server: a real
+ * `cumulus server` process on loopback with its default settings, an account made with
+ * `cumulus server user add`, this device signed in with `cumulus login`, then `cumulus
+ * backup SRC` / `cumulus restore latest`; the phases measure it beside the local tools, and
+ * the server process's CPU time and peak RSS during each command come with the client's.
+ * `runDevices` is N devices of one account doing incremental backups at once (throughput,
+ * p50/p99 commit latency, errors), against an in-process test server.
+ * Alone: npx node bench/server.ts [--devices 20]
  */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backup } from '../src/client/archiver/archiver.ts';
 import type { DeviceState } from '../src/client/device-state.ts';
-import { initRepository } from '../src/client/local-keyring.ts';
 import { openRemoteVault } from '../src/client/remote-vault.ts';
-import { TEST_KDF } from '../src/core/keys.ts';
 import { pseudoRandom } from '../test/helpers/trees.ts';
 import { approvedDevice, createAccount, firstDevice, startTestServer } from '../test/server/helpers.ts';
+import { SERVER_TOOL } from './report.ts';
 import { renderTable } from './table.ts';
+import {
+  cumulusBin,
+  cumulusMissing,
+  describeCumulus,
+  type Measurement,
+  measure,
+  PASSWORD,
+  type Tool,
+  toolDirs,
+  toolEnv,
+} from './tools.ts';
+import { treeStats } from './tree.ts';
 
-const PASSWORD = 'bench password';
+const EMAIL = 'bench@example.com';
+/** TICKS is USER_HZ, the unit of CPU times in /proc/PID/stat (100 on Linux). */
+const TICKS = 100;
 
-export interface ServerBenchOptions {
-  /** Corpus size in MiB (files of 1 MiB of random bytes). */
-  mb: number;
-  devices: number;
-  /** Runs of each backup; the table shows the median. */
-  runs: number;
+/** cpuSeconds reads user + system time of a live process from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
-export interface ServerBenchResult {
-  mb: number;
-  runs: number;
-  /** MiB/s of each run, in run order. */
-  localMiBs: number[];
-  remoteMiBs: number[];
-  devices: {
-    count: number;
-    backupsPerSecond: number;
-    commitP50Ms: number;
-    commitP99Ms: number;
-    errors: number;
-  };
+/** peakRss reads a live process's peak resident set (VmHWM) from /proc. */
+function peakRss(pid: number): number {
+  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** resetPeakRss makes VmHWM start again from the current RSS, so each command gets its own peak. */
+function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+class ServerTool implements Tool {
+  readonly name = SERVER_TOOL;
+  readonly settings =
+    'a `cumulus server` process on 127.0.0.1, default settings (rate limits, log level); account by `cumulus server user add`, device by `cumulus login`; `cumulus backup SRC`, `cumulus restore latest`; repo size = the server data folder';
+  #dirs = toolDirs('cumulus-server');
+  #server: ChildProcess | undefined;
+  #url = '';
+
+  missing(): string | undefined {
+    if (!existsSync('/proc/self/clear_refs')) return 'needs Linux /proc to measure the server process';
+    return cumulusMissing(['server', 'login', 'backup', 'restore']);
+  }
+
+  version(): string {
+    const printed = spawnSync(process.execPath, [cumulusBin, '--version'], { encoding: 'utf8' });
+    return describeCumulus(printed.stdout.trim());
+  }
+
+  async clean(): Promise<void> {
+    await this.dropRepository();
+    rmSync(this.#dirs.logFile, { force: true });
+    rmSync(`${this.#dirs.logFile}.time`, { force: true });
+  }
+
+  async dropRepository(): Promise<void> {
+    await this.close();
+    rmSync(this.#dirs.repo, { recursive: true, force: true });
+    rmSync(this.#dirs.home, { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server && server.exitCode === null && server.signalCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+
+  #env(): NodeJS.ProcessEnv {
+    return toolEnv(this.#dirs.home, { CUMULUS_PASSWORD: PASSWORD });
+  }
+
+  #cumulus(args: string[]): Promise<Measurement> {
+    mkdirSync(this.#dirs.home, { recursive: true });
+    return measure([process.execPath, cumulusBin, ...args], {
+      env: this.#env(),
+      logFile: this.#dirs.logFile,
+    });
+  }
+
+  /** init makes a fresh data folder and account, starts the server on it, and signs this device in. */
+  async init(): Promise<Measurement> {
+    await this.dropRepository();
+    mkdirSync(this.#dirs.repo, { recursive: true });
+    mkdirSync(join(this.#dirs.logFile, '..'), { recursive: true });
+    const data = this.#dirs.repo;
+    await this.#cumulus(['server', 'user', 'add', '--data', data, '--email', EMAIL]);
+    const log = openSync(this.#dirs.logFile, 'a');
+    const server = spawn(process.execPath, [cumulusBin, 'server', '--data', data, '--port', '0'], {
+      env: this.#env(),
+      stdio: ['ignore', 'pipe', log],
+    });
+    closeSync(log);
+    this.#server = server;
+    this.#url = await new Promise<string>((resolve, reject) => {
+      let seen = '';
+      server.stdout!.on('data', (chunk) => {
+        seen += chunk;
+        const match = /listening on (http:\/\/\S+)/.exec(seen);
+        if (match) resolve(match[1]);
+      });
+      server.once('exit', (code) => reject(new Error(`cumulus server exited with ${code}: ${seen}`)));
+    });
+    // The server keeps writing its request log; it goes to the tool's log file.
+    server.stdout!.removeAllListeners('data');
+    server.stdout!.pipe(createWriteStream(this.#dirs.logFile, { flags: 'a' }));
+    return this.#cumulus(['login', this.#url, '--email', EMAIL, '--device-name', 'bench']);
+  }
+
+  async #measured(args: string[]): Promise<Measurement> {
+    const pid = this.#server?.pid;
+    if (pid === undefined || this.#server?.exitCode !== null) throw new Error('the server is not running');
+    resetPeakRss(pid);
+    const before = cpuSeconds(pid);
+    const measurement = await this.#cumulus(args);
+    return { ...measurement, server: { cpuSeconds: cpuSeconds(pid) - before, peakRssBytes: peakRss(pid) } };
+  }
+
+  backup(source: string): Promise<Measurement> {
+    return this.#measured(['backup', source]);
+  }
+
+  restore(target: string): Promise<Measurement> {
+    mkdirSync(target, { recursive: true });
+    return this.#measured(['restore', 'latest', '--target', target]);
+  }
+
+  repoBytes(): number {
+    return treeStats(this.#dirs.repo).bytes;
+  }
+
+  cacheBytes(): number {
+    return existsSync(this.#dirs.home) ? treeStats(this.#dirs.home).bytes : 0;
+  }
+}
+
+/** serverTool returns Cumulus through a real server process (see ServerTool). */
+export function serverTool(): Tool {
+  return new ServerTool();
+}
+
+export interface DevicesResult {
+  count: number;
+  backupsPerSecond: number;
+  commitP50Ms: number;
+  commitP99Ms: number;
+  errors: number;
   seconds: number;
 }
 
@@ -56,12 +200,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 async function timed(run: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await run();
@@ -69,121 +207,61 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
 }
 
 /**
- * runServerBench backs the same corpus up `runs` times into a fresh local repository and
- * `runs` times into a fresh account, alternating, so that a slow moment of a shared
- * machine does not fall on one side only; then runs the N-device incremental backups.
+ * runDevices: N devices of one account, each with its own folder of 2 MiB, back up, change
+ * one file, and back up again, all at once; the second round is measured.
  */
-export async function runServerBench(options: ServerBenchOptions): Promise<ServerBenchResult> {
+export async function runDevices(count: number): Promise<DevicesResult> {
   const started = performance.now();
-  const data = await corpus(options.mb, 1);
-  const server = await startTestServer({
-    config: { rateLimit: { perMinute: 1_000_000, secretPerMinute: 1_000_000 } },
-  });
+  const server = await startTestServer();
   const folders: string[] = [];
-  const repos: string[] = [];
   try {
-    const localMiBs: number[] = [];
-    const remoteMiBs: number[] = [];
-    let state: DeviceState | undefined;
-    for (let run = 0; run < options.runs; run++) {
-      const localDir = await mkdtemp(join(tmpdir(), 'cumulus-bench-repo-'));
-      repos.push(localDir);
-      const local = await initRepository(localDir, PASSWORD, { kdf: TEST_KDF });
-      localMiBs.push(options.mb / (await timed(() => backup(local, { paths: [data], host: 'bench' }))));
-      await local.repo.close();
-
-      // A new account each run: nothing of the corpus is on the server yet.
-      const email = `bench${run}@example.com`;
-      await createAccount(server, email, PASSWORD);
-      state = (await firstDevice(server, email, PASSWORD, 'device-0')).state;
-      const remote = openRemoteVault(state);
-      remoteMiBs.push(options.mb / (await timed(() => backup(remote, { paths: [data], host: 'device-0' }))));
-      await remote.repo.close();
-    }
-    if (state === undefined) throw new Error('--runs must be at least 1');
-    const devices = await runDevices(server, state, options.devices, folders);
+    await createAccount(server, EMAIL, PASSWORD);
+    const first = (await firstDevice(server, EMAIL, PASSWORD, 'device-0')).state;
+    const devices: DeviceState[] = [first];
+    for (let i = 1; i < count; i++)
+      devices.push(await approvedDevice(server, first, PASSWORD, `device-${i}`));
+    folders.push(...(await Promise.all(devices.map((_, i) => corpus(2, 100 + i)))));
+    await Promise.all(
+      devices.map((d, i) =>
+        backup(openRemoteVault(d), { paths: [folders[i]], host: d.deviceName, workers: 1 }),
+      ),
+    );
+    for (const [i, folder] of folders.entries())
+      await writeFile(join(folder, 'f0.bin'), pseudoRandom(1 << 20, 5000 + i));
+    const latencies: number[] = [];
+    let errors = 0;
+    const seconds = await timed(() =>
+      Promise.all(
+        devices.map(async (d, i) => {
+          const vault = openRemoteVault(d);
+          const commit = vault.repo.commitSnapshot.bind(vault.repo);
+          vault.repo.commitSnapshot = async (c) => {
+            const t = performance.now();
+            await commit(c);
+            latencies.push(performance.now() - t);
+          };
+          await backup(vault, { paths: [folders[i]], host: d.deviceName, workers: 1 }).catch(() => errors++);
+        }),
+      ),
+    );
+    latencies.sort((a, b) => a - b);
     return {
-      mb: options.mb,
-      runs: options.runs,
-      localMiBs,
-      remoteMiBs,
-      devices,
+      count,
+      backupsPerSecond: count / seconds,
+      commitP50Ms: percentile(latencies, 50),
+      commitP99Ms: percentile(latencies, 99),
+      errors,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
     await server.close();
-    for (const dir of [data, ...repos, ...folders]) await rm(dir, { recursive: true, force: true });
+    for (const dir of folders) await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** runDevices: N devices, each with its own small folder, back up, change one file, and back up again, all at once. */
-async function runDevices(
-  server: Awaited<ReturnType<typeof startTestServer>>,
-  first: DeviceState,
-  count: number,
-  folders: string[],
-): Promise<ServerBenchResult['devices']> {
-  const devices: DeviceState[] = [first];
-  for (let i = 1; i < count; i++) devices.push(await approvedDevice(server, first, PASSWORD, `device-${i}`));
-  folders.push(...(await Promise.all(devices.map((_, i) => corpus(2, 100 + i)))));
-  await Promise.all(
-    devices.map((d, i) =>
-      backup(openRemoteVault(d), { paths: [folders[i]], host: d.deviceName, workers: 1 }),
-    ),
-  );
-  for (const [i, folder] of folders.entries())
-    await writeFile(join(folder, 'f0.bin'), pseudoRandom(1 << 20, 5000 + i));
-  const latencies: number[] = [];
-  let errors = 0;
-  const seconds = await timed(() =>
-    Promise.all(
-      devices.map(async (d, i) => {
-        const vault = openRemoteVault(d);
-        const commit = vault.repo.commitSnapshot.bind(vault.repo);
-        vault.repo.commitSnapshot = async (c) => {
-          const t = performance.now();
-          await commit(c);
-          latencies.push(performance.now() - t);
-        };
-        await backup(vault, { paths: [folders[i]], host: d.deviceName, workers: 1 }).catch(() => errors++);
-      }),
-    ),
-  );
-  latencies.sort((a, b) => a - b);
-  return {
-    count,
-    backupsPerSecond: count / seconds,
-    commitP50Ms: percentile(latencies, 50),
-    commitP99Ms: percentile(latencies, 99),
-    errors,
-  };
-}
-
-/** renderServerBench returns the two tables: through the server vs local, and the N devices. */
-export function renderServerBench(result: ServerBenchResult, markdown: boolean): string {
-  const local = median(result.localMiBs);
-  const remote = median(result.remoteMiBs);
-  const runs = (values: number[]) => values.map((v) => v.toFixed(0)).join(', ');
-  const throughput = renderTable(
-    [
-      { header: `initial backup, ${result.mb} MiB`, align: 'left' },
-      { header: `MiB/s (median of ${result.runs})`, align: 'right' },
-      { header: 'runs', align: 'right' },
-      { header: 'vs local', align: 'right' },
-    ],
-    [
-      ['local repository', local.toFixed(1), runs(result.localMiBs), '1.00×'],
-      [
-        'through the server (loopback)',
-        remote.toFixed(1),
-        runs(result.remoteMiBs),
-        `${(remote / local).toFixed(2)}×`,
-      ],
-    ],
-    markdown,
-  );
-  const d = result.devices;
-  const devices = renderTable(
+/** renderDevices returns the table of the N-device run. */
+export function renderDevices(d: DevicesResult, markdown: boolean): string {
+  return renderTable(
     [
       { header: 'devices at once', align: 'right' },
       { header: 'backups/s', align: 'right' },
@@ -204,23 +282,13 @@ export function renderServerBench(result: ServerBenchResult, markdown: boolean):
     ],
     markdown,
   );
-  return `${throughput}\n\n${devices}`;
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: {
-      mb: { type: 'string', default: '64' },
-      devices: { type: 'string', default: '20' },
-      runs: { type: 'string', default: '3' },
-      markdown: { type: 'boolean', default: false },
-    },
+    options: { devices: { type: 'string', default: '20' }, markdown: { type: 'boolean', default: false } },
   });
-  const result = await runServerBench({
-    mb: Number(values.mb),
-    devices: Number(values.devices),
-    runs: Number(values.runs),
-  });
-  console.log(renderServerBench(result, values.markdown));
+  const result = await runDevices(Number(values.devices));
+  console.log(renderDevices(result, values.markdown));
   console.log(`\n(${result.seconds.toFixed(0)} s)`);
 }

@@ -11,7 +11,8 @@ import { treeStats } from './tree.ts';
 import { formatSize } from './units.ts';
 
 const GNU_TIME = '/usr/bin/time';
-const PASSWORD = 'bench-password';
+/** PASSWORD is every tool's repository (or account) password. */
+export const PASSWORD = 'bench-password';
 
 /** Measurement is what one command cost. */
 export interface Measurement {
@@ -20,6 +21,8 @@ export interface Measurement {
   cpuSeconds: number;
   /** peakRssBytes is the largest resident set of the process (GNU time %M). */
   peakRssBytes: number;
+  /** server is what the server process spent meanwhile, for a tool that backs up through one. */
+  server?: { cpuSeconds: number; peakRssBytes: number };
 }
 
 /** Chunker holds FastCDC sizes in bytes, passed to `cumulus init` as CUMULUS_CHUNKER="min,avg,max". */
@@ -38,9 +41,11 @@ export interface Tool {
   missing(): string | undefined;
   version(): string;
   /** clean deletes this tool's repository, home (its caches) and log: a fresh start. */
-  clean(): void;
-  /** dropRepository deletes the repository and home but keeps the log. */
-  dropRepository(): void;
+  clean(): Promise<void>;
+  /** dropRepository deletes the repository and home (and stops what serves them) but keeps the log. */
+  dropRepository(): Promise<void>;
+  /** close stops what the tool keeps running between commands (a server), keeping its files. */
+  close(): Promise<void>;
   init(): Promise<Measurement>;
   /** backup backs up `source` as a new snapshot named `label`. */
   backup(source: string, label: string): Promise<Measurement>;
@@ -133,6 +138,35 @@ export function safeName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 }
 
+/** ToolDirs are one tool's folders: repository (or server data), HOME, log file. */
+export interface ToolDirs {
+  repo: string;
+  home: string;
+  logFile: string;
+}
+
+/** toolDirs names the folders of the tool `name`; `run` prefixes them (see makeTool). */
+export function toolDirs(name: string, run = ''): ToolDirs {
+  const dir = safeName(name);
+  return {
+    repo: `${workDir}/repos/${run}${dir}`,
+    home: `${workDir}/home/${run}${dir}`,
+    logFile: `${workDir}/logs/${run}${dir}.log`,
+  };
+}
+
+/** toolEnv is the environment of a tool's commands: its own HOME and XDG folders, so caches and config stay there. */
+export function toolEnv(home: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOME: home,
+    XDG_CACHE_HOME: `${home}/.cache`,
+    XDG_CONFIG_HOME: `${home}/.config`,
+    XDG_DATA_HOME: `${home}/.local/share`,
+    ...extra,
+  };
+}
+
 class MeasuredTool implements Tool {
   readonly name: string;
   readonly settings: string;
@@ -144,13 +178,10 @@ class MeasuredTool implements Tool {
   #missing: { reason: string | undefined } | undefined;
 
   constructor(spec: ToolSpec, run: string) {
-    const dir = safeName(spec.name);
     this.#spec = spec;
     this.name = spec.name;
     this.settings = spec.settings;
-    this.#repo = `${workDir}/repos/${run}${dir}`;
-    this.#home = `${workDir}/home/${run}${dir}`;
-    this.#logFile = `${workDir}/logs/${run}${dir}.log`;
+    ({ repo: this.#repo, home: this.#home, logFile: this.#logFile } = toolDirs(spec.name, run));
   }
 
   missing(): string | undefined {
@@ -169,27 +200,21 @@ class MeasuredTool implements Tool {
     return this.#spec.describeVersion ? this.#spec.describeVersion(version) : version;
   }
 
-  clean(): void {
-    this.dropRepository();
+  async clean(): Promise<void> {
+    await this.dropRepository();
     rmSync(this.#logFile, { force: true });
     rmSync(`${this.#logFile}.time`, { force: true });
   }
 
-  dropRepository(): void {
+  async close(): Promise<void> {}
+
+  async dropRepository(): Promise<void> {
     rmSync(this.#repo, { recursive: true, force: true });
     rmSync(this.#home, { recursive: true, force: true });
   }
 
   #env(): NodeJS.ProcessEnv {
-    const home = this.#home;
-    return {
-      ...process.env,
-      HOME: home,
-      XDG_CACHE_HOME: `${home}/.cache`,
-      XDG_CONFIG_HOME: `${home}/.config`,
-      XDG_DATA_HOME: `${home}/.local/share`,
-      ...this.#spec.env,
-    };
+    return toolEnv(this.#home, this.#spec.env);
   }
 
   async #run(invocation: Invocation): Promise<Measurement> {
@@ -256,17 +281,24 @@ const borg: ToolSpec = {
   restore: (repo, target, label) => ({ args: ['extract', `${repo}::${label}`], cwd: target }),
 };
 
-const cumulusBin = `${projectRoot}/bin/cumulus.js`;
+/** cumulusBin is the CLI a user runs. */
+export const cumulusBin = `${projectRoot}/bin/cumulus.js`;
 
-/** cumulusMissing checks that the CLI exists and offers the three commands the benchmark needs. */
-function cumulusMissing(): string | undefined {
+/** cumulusMissing checks that the CLI exists and offers the commands the benchmark needs. */
+export function cumulusMissing(commands = ['init', 'backup', 'restore']): string | undefined {
   if (!existsSync(cumulusBin)) return `${cumulusBin} does not exist`;
   const help = spawnSync(process.execPath, [cumulusBin, '--help'], { encoding: 'utf8' });
   const text = `${help.stdout}${help.stderr}`;
-  const absent = ['init', 'backup', 'restore'].filter(
-    (command) => !new RegExp(`^\\s+${command}\\b`, 'm').test(text),
-  );
+  const absent = commands.filter((command) => !new RegExp(`^\\s+${command}\\b`, 'm').test(text));
   return absent.length > 0 ? `the cumulus CLI does not offer ${absent.join(', ')} yet` : undefined;
+}
+
+/** describeCumulus adds the git commit measured to what `cumulus --version` printed. */
+export function describeCumulus(printed: string): string {
+  const commit = spawnSync('git', ['-C', projectRoot, 'describe', '--always', '--dirty'], {
+    encoding: 'utf8',
+  });
+  return commit.status === 0 ? `cumulus ${printed} (git ${commit.stdout.trim()})` : `cumulus ${printed}`;
 }
 
 function cumulus(chunker: Chunker | undefined): ToolSpec {
@@ -276,14 +308,9 @@ function cumulus(chunker: Chunker | undefined): ToolSpec {
     settings: sizes ? `CUMULUS_CHUNKER=${sizes.join(',')}` : 'default settings',
     program: [process.execPath, cumulusBin],
     env: { CUMULUS_PASSWORD: PASSWORD, ...(sizes ? { CUMULUS_CHUNKER: sizes.join(',') } : {}) },
-    missing: cumulusMissing,
+    missing: () => cumulusMissing(),
     versionArgs: ['--version'],
-    describeVersion: (printed) => {
-      const commit = spawnSync('git', ['-C', projectRoot, 'describe', '--always', '--dirty'], {
-        encoding: 'utf8',
-      });
-      return commit.status === 0 ? `cumulus ${printed} (git ${commit.stdout.trim()})` : `cumulus ${printed}`;
-    },
+    describeVersion: describeCumulus,
     init: (repo) => ({ args: ['init', '--repo', repo] }),
     backup: (repo, source) => ({ args: ['backup', '--repo', repo, source] }),
     restore: (repo, target) => ({ args: ['restore', '--repo', repo, 'latest', '--target', target] }),
