@@ -239,7 +239,7 @@ function renderCorpus(name: CorpusName, run: PhaseRun, summary: CorpusSummary, o
   const out = [
     heading(corpusTitles[name], options.markdown),
     `${(summary.bytes / 1e9).toFixed(2)} GB in ${summary.files} files (scale ${options.scale}); ` +
-      `the change touches ${summary.changedFiles} files (${options.percent}%); ${options.runs} runs of every tool and phase.`,
+      `the change touches ${summary.changedFiles} files (${options.percent}%); ${options.runs === 1 ? '1 run' : `${options.runs} runs`} of every tool and phase.`,
   ];
   if (options.sweep) {
     out.push(
@@ -313,7 +313,7 @@ async function main(): Promise<number> {
     if (phases.length > 0) {
       const estimate = estimateSeconds(options, phases);
       console.error(
-        `bench: ${options.corpora.join(' and ')} corpus at scale ${options.scale}, ${options.runs} runs; ` +
+        `bench: ${options.corpora.join(' and ')} corpus at scale ${options.scale}, ${options.runs} run(s) of each tool and phase; ` +
           `estimate about ${Math.ceil(estimate / 60)} min on an idle 2-core machine (more under load)`,
       );
       const corpora: Record<string, unknown> = {};
