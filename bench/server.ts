@@ -1,8 +1,8 @@
 /**
  * Through the server. `serverTool` is Cumulus as a user runs it against a server: a real
- * `cumulus server` process on loopback with its default settings, an account made with
- * `cumulus server user add`, this device signed in with `cumulus login`, then `cumulus
- * backup SRC` / `cumulus restore latest`; the phases measure it beside the local tools, and
+ * `cumulus server` process on loopback with its default settings, an account invited with
+ * `cumulus server user add`, this device signed in with `cumulus login --invite`, then
+ * `cumulus backup SRC` / `cumulus restore latest`; the phases measure it beside the local tools, and
  * the server process's CPU time and peak RSS during each command come with the client's.
  * `runDevices` is N devices of one account doing incremental backups at once (throughput,
  * p50/p99 commit latency, errors), against an in-process test server.
@@ -68,7 +68,7 @@ function resetPeakRss(pid: number): void {
 class ServerTool implements Tool {
   readonly name = SERVER_TOOL;
   readonly settings =
-    'a `cumulus server` process on 127.0.0.1, default settings (rate limits, log level); account by `cumulus server user add`, device by `cumulus login`; `cumulus backup SRC`, `cumulus restore latest`; repo size = the server data folder';
+    'a `cumulus server` process on 127.0.0.1, default settings (rate limits, log level); account invited by `cumulus server user add`, device signed in by `cumulus login --invite`; `cumulus backup SRC`, `cumulus restore latest`; repo size = the server data folder';
   #dirs = toolDirs('cumulus-server');
   #server: ChildProcess | undefined;
   #url = '';
@@ -119,13 +119,30 @@ class ServerTool implements Tool {
     });
   }
 
-  /** init makes a fresh data folder and account, starts the server on it, and signs this device in. */
+  /** output runs a setup command (not measured), logs its output and returns its standard output. */
+  async #output(args: string[]): Promise<string> {
+    const child = spawn(process.execPath, [cumulusBin, ...args], { env: this.#env(), stdio: 'pipe' });
+    child.stdin.end();
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    writeFileSync(this.#dirs.logFile, `\n$ cumulus ${args.join(' ')}\n${stdout}${stderr}`, { flag: 'a' });
+    if (code !== 0) throw new Error(`cumulus ${args.slice(0, 3).join(' ')} … exited with ${code}: ${stderr}`);
+    return stdout;
+  }
+
+  /**
+   * init makes a fresh data folder, starts the server on it, invites the account and signs
+   * this device in with the invite (the user's own password).
+   */
   async init(): Promise<Measurement> {
     await this.dropRepository();
     mkdirSync(this.#dirs.repo, { recursive: true });
+    mkdirSync(this.#dirs.home, { recursive: true });
     mkdirSync(join(this.#dirs.logFile, '..'), { recursive: true });
     const data = this.#dirs.repo;
-    await this.#cumulus(['server', 'user', 'add', '--data', data, '--email', EMAIL]);
     const log = openSync(this.#dirs.logFile, 'a');
     const server = spawn(process.execPath, [cumulusBin, 'server', '--data', data, '--port', '0'], {
       env: this.#env(),
@@ -145,7 +162,20 @@ class ServerTool implements Tool {
     // The server keeps writing its request log; it goes to the tool's log file.
     server.stdout!.removeAllListeners('data');
     server.stdout!.pipe(createWriteStream(this.#dirs.logFile, { flags: 'a' }));
-    return this.#cumulus(['login', this.#url, '--email', EMAIL, '--device-name', 'bench']);
+    const invite = await this.#output([
+      'server',
+      'user',
+      'add',
+      '--data',
+      data,
+      '--email',
+      EMAIL,
+      '--url',
+      this.#url,
+    ]);
+    const token = /--invite (\S+)/.exec(invite)?.[1];
+    if (!token) throw new Error(`cumulus server user add printed no invite: ${invite}`);
+    return this.#cumulus(['login', this.#url, '--email', EMAIL, '--invite', token, '--device-name', 'bench']);
   }
 
   async #measured(args: string[]): Promise<Measurement> {
