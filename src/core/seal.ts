@@ -14,6 +14,7 @@ import {
 } from 'node:crypto';
 import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { CumulusError } from './errors.ts';
+import { freeNow } from './free-memory.ts';
 import type { Subkeys } from './keys.ts';
 
 const NONCE_SIZE = 12;
@@ -125,10 +126,15 @@ function compressedOrNot(plaintext: Uint8Array, level: number): Buffer | undefin
   if (plaintext.length > SAMPLE_FROM) {
     const from = (plaintext.length - SAMPLE_SIZE) >> 1;
     const sample = plaintext.subarray(from, from + SAMPLE_SIZE);
-    if (!saves(zstd(sample, level).length, SAMPLE_SIZE)) return undefined;
+    const trial = zstd(sample, level);
+    const worth = saves(trial.length, SAMPLE_SIZE);
+    freeNow(trial);
+    if (!worth) return undefined;
   }
   const compressed = zstd(plaintext, level);
-  return saves(compressed.length, plaintext.length) ? compressed : undefined;
+  if (saves(compressed.length, plaintext.length)) return compressed;
+  freeNow(compressed);
+  return undefined;
 }
 
 function idBytes(id: string): Buffer {
@@ -153,13 +159,14 @@ export function sealBlob(
   const compressed = compressedOrNot(plaintext, options.level ?? DEFAULT_ZSTD_LEVEL);
   const body = compressed ?? plaintext;
   const cipher = createCipheriv('aes-256-gcm', cipherKeyOf(keys.encryption), nonce).setAAD(idBytes(id));
-  return Buffer.concat([
-    nonce,
-    cipher.update(Buffer.of(compressed === undefined ? STORED : ZSTD)),
-    cipher.update(body),
-    cipher.final(),
-    cipher.getAuthTag(),
-  ]);
+  const flag = cipher.update(Buffer.of(compressed === undefined ? STORED : ZSTD));
+  const encrypted = cipher.update(body);
+  const sealed = Buffer.concat([nonce, flag, encrypted, cipher.final(), cipher.getAuthTag()]);
+  // The steps' buffers are garbage now; freed at once, a worker sealing thousands of small
+  // blobs does not pile them up until its next collection.
+  freeNow(encrypted);
+  if (compressed !== undefined) freeNow(compressed);
+  return sealed;
 }
 
 /**

@@ -13,21 +13,21 @@ import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs'
 import { availableParallelism, hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { CumulusError } from '../../core/errors.ts';
+import { freeNow } from '../../core/free-memory.ts';
 import type { BlobType } from '../../core/pack.ts';
 import { blobId, DEFAULT_ZSTD_LEVEL } from '../../core/seal.ts';
 import { encodeSnapshot, type SnapshotInfo, type SnapshotSummary } from '../../core/snapshot.ts';
 import { encodeTree, type TreeEntry } from '../../core/tree.ts';
 import { type ExcludeMatcher, excludeMatcher } from '../excludes.ts';
-import { freeNow } from '../free-memory.ts';
 import type { BlobReader, PackIngest, SnapshotIndex, WriteLeases } from '../repository.ts';
 import type { UnlockedRepository } from '../unlocked-repository.ts';
 
 /** ArchiverRepository is what a backup needs of a repository: read parent trees, store packs, lease, commit. */
 export type ArchiverRepository = BlobReader & PackIngest & SnapshotIndex & WriteLeases;
 
-import { ChunkPool, type ChunkSink, type SealedChunk } from './chunk-pool.ts';
+import { ChunkPool, type ChunkSink } from './chunk-pool.ts';
 import { PackWriter } from './pack-writer.ts';
-import type { FileResult } from './worker-protocol.ts';
+import type { FileResult, SealedBatch } from './worker-protocol.ts';
 
 /** SourceSpec is a path to back up with gitignore-style excludes of its own (relative to it). */
 export interface SourceSpec {
@@ -200,12 +200,12 @@ class Archiver implements ChunkSink {
     });
   }
 
-  async accept(chunks: SealedChunk[]): Promise<void> {
-    for (const chunk of chunks) {
-      await this.#store('data', chunk.id, chunk.sealed);
-      // The pack holds a copy, and the worker handed this memory over: free it now.
-      freeNow(chunk.sealed);
-    }
+  async accept(batch: SealedBatch): Promise<void> {
+    const { ids, bytes, ends } = batch;
+    for (let i = 0; i < ids.length; i++)
+      await this.#store('data', ids[i], bytes.subarray(ends[i - 1] ?? 0, ends[i]));
+    // The packs hold copies, and the worker handed this memory over: free it now.
+    freeNow(bytes);
   }
 
   async #store(type: BlobType, id: string, sealed: Uint8Array): Promise<void> {

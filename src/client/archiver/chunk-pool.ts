@@ -4,19 +4,13 @@
  * sealed blobs back to it, in the order each worker sent them.
  */
 import { Worker } from 'node:worker_threads';
-import type { FileResult, FromWorker, WorkerInit } from './worker-protocol.ts';
-
-export interface SealedChunk {
-  id: string;
-  sealed: Uint8Array;
-  rawLength: number;
-}
+import type { FileResult, FromWorker, SealedBatch, WorkerInit } from './worker-protocol.ts';
 
 export interface ChunkSink {
   /** need says which chunk IDs to seal and send; it claims them, and may wait (backpressure). */
   need(ids: string[]): Promise<boolean[]>;
-  /** accept takes sealed chunks; it may wait while packs are uploaded. */
-  accept(chunks: SealedChunk[]): Promise<void>;
+  /** accept takes a batch of sealed chunks (its memory is the sink's); it may wait while packs are uploaded. */
+  accept(batch: SealedBatch): Promise<void>;
 }
 
 interface Job {
@@ -125,7 +119,7 @@ export class ChunkPool {
         for (const id of message.ids) slot.job?.chunks.push(id);
         return;
       case 'blobs':
-        await this.#sink.accept(message.blobs);
+        await this.#sink.accept(message.batch);
         return;
       case 'done':
       case 'failed': {

@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { cutPoint } from '../../core/chunker.ts';
+import { freeNow } from '../../core/free-memory.ts';
 import { blobId, sealBlob } from '../../core/seal.ts';
 import type { FileResult, FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
 
@@ -33,22 +34,30 @@ interface Pending {
   data: Uint8Array;
 }
 
-/** sendNeeded seals the chunks the main thread asked for and posts them in one message. */
+/** sendNeeded seals the chunks the main thread asked for and posts them in one buffer. */
 async function sendNeeded(pending: Pending[]): Promise<void> {
   if (pending.length === 0 || init === undefined) return;
   const need = await ask(pending.map((p) => p.id));
-  const blobs: { id: string; sealed: Uint8Array; rawLength: number }[] = [];
-  const transfer: ArrayBuffer[] = [];
+  const ids: string[] = [];
+  const sealed: Buffer[] = [];
+  const ends: number[] = [];
+  let total = 0;
   for (let i = 0; i < pending.length; i++) {
     if (!need[i]) continue;
-    const sealed = sealBlob(init.keys, pending[i].id, pending[i].data, { level: init.level });
-    // A sealed blob owns its whole ArrayBuffer only when it is not a slice of Node's pool.
-    const own = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
-    const bytes = own ? sealed : new Uint8Array(sealed);
-    blobs.push({ id: pending[i].id, sealed: bytes, rawLength: pending[i].data.length });
-    transfer.push(bytes.buffer as ArrayBuffer);
+    const blob = sealBlob(init.keys, pending[i].id, pending[i].data, { level: init.level });
+    ids.push(pending[i].id);
+    sealed.push(blob);
+    total += blob.length;
+    ends.push(total);
   }
-  if (blobs.length > 0) post({ type: 'blobs', blobs }, transfer);
+  if (ids.length === 0) return;
+  // Its own ArrayBuffer (not a slice of Node's pool), so it can be transferred.
+  const bytes = Buffer.allocUnsafeSlow(total);
+  for (let i = 0; i < sealed.length; i++) {
+    bytes.set(sealed[i], ends[i] - sealed[i].length);
+    freeNow(sealed[i]);
+  }
+  post({ type: 'blobs', batch: { ids, bytes, ends } }, [bytes.buffer as ArrayBuffer]);
 }
 
 function errorText(error: unknown): string {
@@ -108,18 +117,33 @@ async function chunkLargeFile(path: string): Promise<FileResult> {
 }
 
 /**
+ * ARENA_BYTES is the block a batch of small files is read into, reused batch after batch
+ * (a file that does not fit gets a buffer of its own): one allocation instead of one per file.
+ */
+const ARENA_BYTES = 4 << 20;
+let smallFiles: Arena | undefined;
+
+interface Arena {
+  block: Buffer;
+  used: number;
+}
+
+/**
  * chunkSmallFiles handles a batch of files no larger than the minimum chunk size: each is
  * one chunk, and the whole batch costs one round trip to the main thread.
  */
 async function chunkSmallFiles(paths: string[]): Promise<FileResult[]> {
   if (init === undefined) throw new Error('worker not initialised');
+  smallFiles ??= { block: Buffer.allocUnsafeSlow(ARENA_BYTES), used: 0 };
+  const arena = smallFiles;
+  arena.used = 0;
   const results: FileResult[] = [];
   const pending: Pending[] = [];
   const seen = new Set<string>();
   for (const path of paths) {
     let data: Buffer;
     try {
-      data = readWhole(path);
+      data = readWhole(path, arena);
     } catch (error) {
       results.push({ chunks: [], bytesRead: 0, error: errorText(error) });
       continue;
@@ -140,22 +164,29 @@ async function chunkSmallFiles(paths: string[]): Promise<FileResult[]> {
 }
 
 /**
- * readWhole reads a small file with one open, into a buffer of its size (one byte more to
- * notice growth); it may have changed since it was listed.
+ * readWhole reads a small file with one open, into the arena when it fits; it may have
+ * changed since it was listed. It asks for one byte more than the file's size to notice
+ * growth, and stops at a short read once it has the size it saw: no extra read of 0 bytes.
  */
-function readWhole(path: string): Buffer {
+function readWhole(path: string, arena: Arena): Buffer {
   const fd = openSync(path, 'r');
   try {
+    const expected = fstatSync(fd).size;
     const parts: Buffer[] = [];
-    let size = fstatSync(fd).size + 1;
+    let total = 0;
+    let size = expected + 1;
     for (;;) {
-      const part = Buffer.allocUnsafe(size);
-      const n = readSync(fd, part, 0, part.length, null);
+      const fits = arena.used + size <= arena.block.length;
+      const part = fits ? arena.block.subarray(arena.used, arena.used + size) : Buffer.allocUnsafe(size);
+      const n = readSync(fd, part, 0, size, null);
+      if (fits) arena.used += n;
       if (n === 0) break;
       parts.push(part.subarray(0, n));
+      total += n;
+      if (n < size && total >= expected) break;
       size = 64 << 10;
     }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
   } finally {
     closeSync(fd);
   }

@@ -15,6 +15,17 @@ export interface FileResult {
   error?: string;
 }
 
+/**
+ * SealedBatch is the sealed blobs of one window or one batch of small files, end to end in
+ * one buffer: blob i is `bytes[ends[i-1] ?? 0, ends[i])`. One buffer a message, not one per
+ * blob: transferring thousands of small buffers cost more than sealing them.
+ */
+export interface SealedBatch {
+  ids: string[];
+  bytes: Uint8Array;
+  ends: number[];
+}
+
 /** A worker has one job at a time, so its messages need no job ID. */
 export type ToWorker =
   | { type: 'init'; init: WorkerInit }
@@ -29,6 +40,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ask'; askId: number; ids: string[] }
   | { type: 'chunks'; ids: string[] }
-  | { type: 'blobs'; blobs: { id: string; sealed: Uint8Array; rawLength: number }[] }
+  | { type: 'blobs'; batch: SealedBatch }
   | { type: 'done'; files: FileResult[] }
   | { type: 'failed'; message: string };
