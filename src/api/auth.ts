@@ -5,6 +5,7 @@ import {
   Id,
   KdfParams,
   Key32,
+  Label,
   Name,
   Ok,
   RepositoryConfig,
@@ -16,7 +17,7 @@ import { endpoint } from './endpoint.ts';
 
 export const DeviceInfo = Type.Object({
   name: Name,
-  platform: Type.String({ minLength: 1, maxLength: 50 }),
+  platform: Label(50),
   agentVersion: Version,
 });
 export type DeviceInfo = Static<typeof DeviceInfo>;

@@ -22,8 +22,20 @@ export const OptionalTimestamp = Type.Union([Timestamp, Type.Null()]);
 /** Version is an agent version: MAJOR.MINOR.PATCH with an optional pre-release suffix. */
 export const Version = Type.String({ pattern: '^\\d{1,9}\\.\\d{1,9}\\.\\d{1,9}(-[0-9A-Za-z.-]{1,64})?$' });
 
+/**
+ * LABEL_PATTERN refuses control characters (C0, DEL, C1) and the bidirectional overrides:
+ * printed on a terminal they could move the cursor, clear lines or reorder text, and so
+ * hide a pending sign-in from the person approving it.
+ */
+const LABEL_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$';
+
+/** Label is short text a device or a person chose, printable as it is. */
+export function Label(maxLength: number) {
+  return Type.String({ minLength: 1, maxLength, pattern: LABEL_PATTERN });
+}
+
 /** Name is a short label a person chose (a device name, a plan name). */
-export const Name = Type.String({ minLength: 1, maxLength: 100 });
+export const Name = Label(100);
 
 /** ErrorBody is every error response: a stable code, a plain message and the next step. */
 export const ErrorBody = Type.Object({

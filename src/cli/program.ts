@@ -7,6 +7,7 @@ import { agentVersion } from '../agent/version.ts';
 import { isCumulusError } from '../core/errors.ts';
 import { commandModules } from './commands/index.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { printable } from './format.ts';
 
 /**
  * buildProgram builds the program for one command line: with only the module of the
@@ -35,8 +36,9 @@ export async function run(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (isCumulusError(error)) {
-      process.stderr.write(`cumulus: ${error.message}\n`);
-      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      // A message may come from the server: printed escaped, it cannot drive the terminal.
+      process.stderr.write(`cumulus: ${printable(error.message)}\n`);
+      if (error.hint) process.stderr.write(`hint: ${printable(error.hint)}\n`);
       return exitCodeFor(error.code);
     }
     process.stderr.write(

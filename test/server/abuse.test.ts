@@ -5,13 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import * as auth from '../../src/api/auth.ts';
 import { derivePasswordKeys } from '../../src/client/account-keys.ts';
+import { saveDeviceState } from '../../src/client/device-state.ts';
 import { signIn } from '../../src/client/sign-in.ts';
 import { parseServerConfig } from '../../src/server/config.ts';
+import { runCumulus } from '../helpers/cli.ts';
 import {
   approvedDevice,
   clientOf,
@@ -20,6 +25,7 @@ import {
   device,
   firstDevice,
   type Json,
+  pendingSignIn,
   rejectsWith,
   request,
   startTestServer,
@@ -423,5 +429,73 @@ describe('slow and idle clients', () => {
     assert.equal(server.app.server.headersTimeout, limits.headersTimeoutMs);
     assert.equal(server.app.server.requestTimeout, limits.requestTimeoutMs);
     assert.equal(server.app.server.maxConnections, limits.maxConnections);
+  });
+});
+
+describe('terminal escapes in what devices name themselves', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  const HIDING = ['\u001b[1A\u001b[2Klaptop', 'phone\r', 'x\u0007', 'tab\u009b', '\u202egnp.exe'];
+
+  it('refuses control characters and bidirectional overrides in a device name or platform', async () => {
+    await createAccount(server, 'esc@example.com', PASSWORD);
+    const { token, deviceId } = (await firstDevice(server, 'esc@example.com', PASSWORD)).state;
+    const authKey = await authKeyOf(server, 'esc@example.com', PASSWORD);
+    for (const bad of HIDING) {
+      for (const info of [
+        { ...device('ok'), name: bad },
+        { ...device('ok'), platform: bad },
+      ]) {
+        const login = await request(server.url, 'POST', '/api/auth/login', {
+          json: { email: 'esc@example.com', authKey, device: info },
+        });
+        assert.equal(login.status, 400, JSON.stringify(info));
+      }
+      const rename = await request(server.url, 'PATCH', `/api/devices/${deviceId}`, {
+        token,
+        json: { name: bad },
+      });
+      assert.equal(rename.status, 400, JSON.stringify(bad));
+    }
+    const fine = await request(server.url, 'PATCH', `/api/devices/${deviceId}`, {
+      token,
+      json: { name: 'Zoë’s 📱 phone' },
+    });
+    assert.equal(fine.status, 200, 'other characters are fine');
+  });
+
+  it('`cumulus approve` and `cumulus devices` print what the server sends escaped', async () => {
+    await createAccount(server, 'old@example.com', PASSWORD);
+    const trusted = (await firstDevice(server, 'old@example.com', PASSWORD)).state;
+    await pendingSignIn(server, 'old@example.com', PASSWORD, 'intruder');
+    // As rows stored before names were checked, or as a hostile server would answer.
+    await server.services.db.run(
+      "UPDATE sign_ins SET device_name = ?, platform = ? WHERE device_name = 'intruder'",
+      ['\u001b[1A\u001b[2Kintruder', '\u202elinux'],
+    );
+    await server.services.db.run('UPDATE devices SET name = ? WHERE id = ?', [
+      '\u001b]0;owned\u0007laptop',
+      trusted.deviceId,
+    ]);
+    const config = await mkdtemp(join(tmpdir(), 'cumulus-escape-'));
+    try {
+      await saveDeviceState(trusted, config);
+      for (const args of [['approve'], ['devices', 'list']]) {
+        const run = await runCumulus(args, { CUMULUS_CONFIG_DIR: config });
+        assert.equal(run.code, 0, run.stderr);
+        assert.doesNotMatch(
+          run.stdout,
+          /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/,
+          `${args.join(' ')} prints no control character`,
+        );
+        assert.match(run.stdout, /\\u\{1b\}/, `${args.join(' ')} shows the escape for what it is`);
+      }
+    } finally {
+      await rm(config, { recursive: true, force: true });
+    }
   });
 });

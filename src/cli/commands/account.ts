@@ -7,6 +7,7 @@ import * as account from '../../api/account.ts';
 import { beginTotp, changePassword, disableTotp, replaceRecoveryKey } from '../../client/account-security.ts';
 import { clearDeviceState, configDir } from '../../client/device-state.ts';
 import { CumulusError } from '../../core/errors.ts';
+import { printable } from '../format.ts';
 import { promptHidden, readPassword } from '../password.ts';
 import { kdfFromEnvironment, printJson } from '../repository-options.ts';
 import { readAnswer, signedIn } from '../signed-in.ts';
@@ -92,7 +93,7 @@ export function register(program: Command): void {
       if (options.json) return printJson({ sessions });
       for (const s of sessions) {
         process.stdout.write(
-          `${s.id}  "${s.deviceName}"${s.current ? ' (this device)' : ''}  from ${s.ip}  since ${s.createdAt}  last used ${s.lastUsedAt ?? '-'}\n`,
+          `${s.id}  "${printable(s.deviceName)}"${s.current ? ' (this device)' : ''}  from ${printable(s.ip)}  since ${s.createdAt}  last used ${s.lastUsedAt ?? '-'}\n`,
         );
       }
     });

@@ -1,6 +1,7 @@
 /** `cumulus approve` lists sign-ins waiting for approval with the codes to give the new devices; `--deny ID` refuses one. */
 import type { Command } from 'commander';
 import * as auth from '../../api/auth.ts';
+import { printable } from '../format.ts';
 import { printJson } from '../repository-options.ts';
 import { signedIn } from '../signed-in.ts';
 
@@ -27,7 +28,7 @@ export function register(program: Command): void {
       }
       for (const a of approvals) {
         process.stdout.write(
-          `code ${a.code}  for "${a.deviceName}" (${a.platform}, from ${a.ip}), expires ${a.expiresAt}\n` +
+          `code ${a.code}  for "${printable(a.deviceName)}" (${printable(a.platform)}, from ${printable(a.ip)}), expires ${a.expiresAt}\n` +
             `  not you? run: cumulus approve --deny ${a.id}\n`,
         );
       }

@@ -7,6 +7,7 @@ import { describeProgress } from '../../agent/format.ts';
 import * as devices from '../../api/devices.ts';
 import type { AccountClient } from '../../client/account-client.ts';
 import { CumulusError } from '../../core/errors.ts';
+import { printable } from '../format.ts';
 import { printJson } from '../repository-options.ts';
 import { signedIn } from '../signed-in.ts';
 
@@ -21,7 +22,7 @@ function describeDevice(d: devices.Device): string {
     ? `last attempt ${d.lastAttemptAt}: ${d.lastOutcome}${d.lastReason ? ` (${describeReason(d.lastReason)})` : ''}`
     : 'no backup reported yet';
   return (
-    `${d.id}  "${d.name}"${d.current ? ' (this device)' : ''}  ${d.platform}  agent ${d.agentVersion}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +
+    `${d.id}  "${printable(d.name)}"${d.current ? ' (this device)' : ''}  ${printable(d.platform)}  agent ${printable(d.agentVersion)}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +
     `    last backup ${d.lastBackupAt ?? 'never'}; ${last}\n` +
     (d.progress ? `    backing up: ${describeProgress(d.progress)}, as of ${d.progress.at}\n` : '')
   );
@@ -65,7 +66,7 @@ export function register(program: Command): void {
         params: { deviceId: device.id },
         body: { name },
       });
-      process.stdout.write(`renamed "${device.name}" to "${renamed.name}"\n`);
+      process.stdout.write(`renamed "${printable(device.name)}" to "${printable(renamed.name)}"\n`);
     });
   command
     .command('remove <device>')

@@ -2,13 +2,14 @@
 import type { Command } from 'commander';
 import * as plans from '../../api/plans.ts';
 import { formatBytes } from '../../core/units.ts';
+import { printable } from '../format.ts';
 import { printJson } from '../repository-options.ts';
 import { signedIn } from '../signed-in.ts';
 
 function printStatus(status: plans.PlanStatus): void {
   const percent = status.quotaBytes === 0 ? 100 : Math.round((status.usedBytes / status.quotaBytes) * 100);
   process.stdout.write(
-    `plan ${status.plan.name} (${status.plan.id}): ${formatBytes(status.usedBytes)} of ${formatBytes(status.quotaBytes)} used (${percent}%)\n`,
+    `plan ${printable(status.plan.name)} (${status.plan.id}): ${formatBytes(status.usedBytes)} of ${formatBytes(status.quotaBytes)} used (${percent}%)\n`,
   );
   if (status.warningLevel > 0) {
     process.stdout.write(
@@ -34,7 +35,7 @@ export function register(program: Command): void {
       process.stdout.write('plans offered:\n');
       for (const p of offered.plans)
         process.stdout.write(
-          `  ${p.id.padEnd(10)} ${p.name.padEnd(10)} ${formatBytes(p.quotaBytes)}${p.id === status.plan.id ? '  (current)' : ''}\n`,
+          `  ${p.id.padEnd(10)} ${printable(p.name).padEnd(10)} ${formatBytes(p.quotaBytes)}${p.id === status.plan.id ? '  (current)' : ''}\n`,
         );
     });
   plan
