@@ -91,3 +91,10 @@ test('no module the web console reaches, however indirectly, imports a node: mod
   );
   assert.deepEqual(offenders, []);
 });
+
+test("the web console's own code uses no Node global (its type check knows them, for the shared core)", () => {
+  const offenders = [...sourceFiles(WEB)].filter((file) =>
+    /\b(Buffer|process|__dirname|require)\b[.(]/.test(readFileSync(file, 'utf8')),
+  );
+  assert.deepEqual(offenders, []);
+});

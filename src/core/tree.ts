@@ -127,6 +127,26 @@ function damagedTree(reason: string): CumulusError {
   });
 }
 
+/** utf8Rank maps a UTF-16 code unit so that unit order is UTF-8 byte order: surrogates (code points above U+FFFF) go after U+E000–U+FFFF. */
+function utf8Rank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
+}
+
+/**
+ * compareUtf8 orders two well-formed names by their UTF-8 bytes without encoding them (no
+ * Buffer, so the web console decodes trees with this module too; and faster than encoding).
+ */
+function compareUtf8(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
 /**
  * decodeTree reads a tree blob and checks every field, the version, the order of
  * entries and that no name is unsafe. Anything wrong → CumulusError 'corrupt'.
@@ -139,12 +159,12 @@ export function decodeTree(bytes: Uint8Array): TreeEntry[] {
     throw damagedTree('unexpected or missing fields');
   if (tree.v !== TREE_VERSION) throw damagedTree(`unsupported version ${JSON.stringify(tree.v)}`);
   if (!Array.isArray(tree.entries)) throw damagedTree('entries is not a list');
-  let previous: Buffer | undefined;
+  let previous: string | undefined;
   for (const entry of tree.entries) {
     const problem = entryProblem(entry);
     if (problem !== undefined) throw damagedTree(problem);
-    const key = Buffer.from((entry as TreeEntry).name, 'utf8');
-    if (previous !== undefined && Buffer.compare(previous, key) >= 0)
+    const key = (entry as TreeEntry).name;
+    if (previous !== undefined && compareUtf8(previous, key) >= 0)
       throw damagedTree('entries are not sorted by name');
     previous = key;
   }

@@ -9,6 +9,7 @@ import { ApiClient, messageOf } from './api.ts';
 import { DevicesPage } from './pages/devices.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 import { StatusPage } from './pages/status.tsx';
+import { StoragePage } from './pages/storage.tsx';
 import { Link, usePath } from './router.tsx';
 import { type Session, signOut } from './session.ts';
 
@@ -49,6 +50,7 @@ export function App() {
         />
       );
     }
+    if (path === '/storage') return <StoragePage session={session} />;
     return <DevicesPage session={session} />;
   };
 
@@ -62,6 +64,11 @@ export function App() {
           {session && (
             <Link to="/" current={path === '/'}>
               Devices
+            </Link>
+          )}
+          {session && (
+            <Link to="/storage" current={path === '/storage'}>
+              Storage
             </Link>
           )}
           <Link to="/system-status" current={path === '/system-status'}>

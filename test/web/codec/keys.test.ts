@@ -7,9 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as cli from '../../src/client/account-keys.ts';
-import * as web from '../../web/src/keys.ts';
-import vector from '../vectors/account-keys.json' with { type: 'json' };
+import * as cli from '../../../src/client/account-keys.ts';
+import * as web from '../../../web/src/keys.ts';
+import vector from '../../vectors/account-keys.json' with { type: 'json' };
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const kdf = { ...vector.kdf, name: 'scrypt' as const };
