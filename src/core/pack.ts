@@ -131,6 +131,8 @@ export function packTableLength(tail: Uint8Array): number {
 }
 
 export const PACK_TAIL_SIZE = TAIL_SIZE;
+/** PACK_ENTRY_SIZE is the bytes one blob takes in a pack's table. */
+export const PACK_ENTRY_SIZE = ENTRY_SIZE;
 
 /**
  * parsePackTable reads the plaintext table of a pack. `end` is the end of the pack (its

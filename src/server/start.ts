@@ -20,6 +20,8 @@ export interface StartOptions
   repositories?: AccountRepositories;
   /** How long gc keeps an unreferenced blob after its last touch (default 15 minutes). */
   gcGraceMs?: number;
+  /** How often every account's garbage is collected (default an hour). */
+  gcEveryMs?: number;
   /** The web console's built files (default: web/dist of this package). */
   consoleDir?: string;
   /** Where log lines go instead of standard output. */
@@ -48,7 +50,11 @@ export async function openServerData(dataDir: string, options: StartOptions = {}
   const clock = options.clock ?? systemClock;
   const repositories =
     options.repositories ??
-    new StoreAccountRepositories(dataDir, { clock: () => clock.now(), graceMs: options.gcGraceMs });
+    new StoreAccountRepositories(dataDir, {
+      clock: () => clock.now(),
+      graceMs: options.gcGraceMs,
+      collectEveryMs: options.gcEveryMs,
+    });
   try {
     const services = await buildServices({
       db,

@@ -81,6 +81,39 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.equal((await store.locate(pack.blobs[0].id))?.packId, pack.id);
     });
 
+    test('addPack refuses a table that names a blob twice, and writes nothing', async (t) => {
+      const { store, blobs } = await setup(t, make);
+      const id = randomId();
+      const twice = makePack([
+        { id, length: 1 },
+        { id, length: 5000 },
+      ]);
+      await assert.rejects(store.addPack(twice.bytes, twice.id), (e) => isCumulusError(e, 'invalid_input'));
+      assert.deepEqual(await packFiles(blobs), []);
+    });
+
+    test('stored bytes count copies of a blob indexed elsewhere until gc rewrites their pack', async (t) => {
+      const { store, add, clock } = await setup(t, make);
+      const first = makePack([10]);
+      const [x] = first.blobs;
+      const copy = makePack([{ id: x.id, length: 9000 }, 20]);
+      const s = snapshotBlob();
+      await add(first, copy, s.pack);
+      await store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: [x, copy.blobs[1]] }));
+      assert.equal(
+        await store.storedBytes(),
+        first.bytes.length + copy.bytes.length + s.pack.bytes.length,
+        'the copy counts',
+      );
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      const report = await store.gc();
+      assert.equal(report.repackedPacks, 1);
+      assert.ok((await store.storedBytes()) < first.bytes.length + s.pack.bytes.length + 200);
+      assert.deepEqual(await readSealed(store, x.id), x.sealed);
+      assert.deepEqual(await readSealed(store, copy.blobs[1].id), copy.blobs[1].sealed);
+      assert.equal((await store.gc()).repackedPacks, 0, 'a pack of only its own blobs is left alone');
+    });
+
     test('missingBlobs names what is absent; readBlobs reads each contiguous run once', async (t) => {
       const { store, blobs, add } = await setup(t, make);
       const a = makePack([10, 20, 30, 40]);
@@ -257,7 +290,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.equal(await store.deleteSource('A', SOURCE_X), sourceX.exclusiveBytes);
       await gcNow();
       assert.equal((await store.usage()).referencedBytes, before - sourceX.exclusiveBytes);
-      assert.equal(await store.claimedBytes(0), before - sourceX.exclusiveBytes, 'nothing pending after gc');
+      assert.equal((await store.usage()).blobs, (await store.usage()).referencedBlobs, 'no garbage after gc');
       for (const gone of [x1, x2, a1.blob]) assert.equal(await store.locate(gone.id), undefined);
       assert.deepEqual(
         (await store.listSnapshots()).map((s) => [s.id, s.sources.map((x) => x.id)]),
@@ -343,8 +376,8 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       await store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: [mostlyGarbage.blobs[0]] }));
       clock.advance(DEFAULT_GRACE_MS + MINUTE);
       const plan = meta.gcPlan.bind(meta);
-      meta.gcPlan = async (cutoff) => {
-        const result = await plan(cutoff);
+      meta.gcPlan = async (cutoff, threshold) => {
+        const result = await plan(cutoff, threshold);
         // A backup is told these blobs exist between the plan and the deletions.
         await store.missingBlobs([allGarbage.blobs[0].id, mostlyGarbage.blobs[1].id]);
         return result;

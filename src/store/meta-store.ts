@@ -83,8 +83,8 @@ export interface MetaStore {
     sourceId?: string,
   ): Promise<{ freedBytes: number; removedSnapshots: string[] }>;
 
-  /** usage counts the store; `youngSince` bounds pendingBytes (unreferenced blobs touched since). */
-  usage(youngSince: number): Promise<UsageReport & { pendingBytes: number }>;
+  /** usage counts the store. */
+  usage(): Promise<UsageReport>;
   storageBreakdown(): Promise<StorageBreakdown>;
 
   addLock(lock: LockInfo): Promise<void>;
@@ -92,8 +92,12 @@ export interface MetaStore {
   removeLock(id: string): Promise<void>;
   listLocks(): Promise<LockInfo[]>;
 
-  /** gcPlan finds the garbage: unreferenced blobs touched before `cutoff`, by pack. */
-  gcPlan(cutoff: number): Promise<GcPlan>;
+  /**
+   * gcPlan finds the garbage by pack: packs holding unreferenced blobs touched before
+   * `cutoff`, and packs of which at least `repackThreshold` of the bytes no live index
+   * entry covers (a copy of a blob indexed elsewhere).
+   */
+  gcPlan(cutoff: number, repackThreshold: number): Promise<GcPlan>;
   /**
    * dropPacks removes the garbage blobs of the given packs, then the packs left with no
    * blob; returns the ids of the packs removed (a pack whose blob came back to life stays).

@@ -144,9 +144,10 @@ export class RepositoryStore {
   }
 
   /**
-   * addPack verifies a pack (its SHA-256 is `id`, its table parses) before writing
-   * anything, stores it durably, then indexes its blobs. Adding a pack twice is a no-op.
-   * `bytes` is what this call stored (0 when the pack was already there).
+   * addPack verifies a pack (its SHA-256 is `id`, its table parses and names each blob
+   * once: 'invalid_input' otherwise) before writing anything, stores it durably, then
+   * indexes its blobs. Adding a pack twice is a no-op. `bytes` is what this call stored
+   * (0 when the pack was already there).
    */
   async addPack(pack: Uint8Array, id: string): Promise<{ newBlobs: number; bytes: number }> {
     checkIds([id], 'pack ID');
@@ -156,6 +157,15 @@ export class RepositoryStore {
       });
     }
     const entries = parsePack(pack);
+    const ids = new Set<string>();
+    for (const entry of entries) {
+      if (ids.has(entry.id)) {
+        throw new CumulusError('invalid_input', `the pack's table names blob ${entry.id} twice`, {
+          hint: 'a pack holds each blob once; this client is broken or hostile',
+        });
+      }
+      ids.add(entry.id);
+    }
     if (await this.#meta.hasPack(id)) return { newBlobs: 0, bytes: 0 };
     this.#storing.set(id, (this.#storing.get(id) ?? 0) + 1);
     try {
@@ -292,19 +302,18 @@ export class RepositoryStore {
   }
 
   /** usage counts stored and referenced bytes; see UsageReport. */
-  async usage(): Promise<UsageReport> {
-    const { pendingBytes: _pending, ...report } = await this.#meta.usage(this.#clock() - DEFAULT_GRACE_MS);
-    return report;
+  usage(): Promise<UsageReport> {
+    return this.#meta.usage();
   }
 
   /**
-   * claimedBytes is what a quota counts before an upload: bytes referenced by snapshots
-   * plus unreferenced blobs touched within the grace window (uploads not yet committed,
-   * which gc will not remove yet), read from the index at once.
+   * storedBytes is what a quota counts: the bytes of every indexed pack, garbage and
+   * uploads not yet committed included, until gc has removed them. So bytes no snapshot
+   * needs (an upload never committed, a second copy of a blob) cost their owner until
+   * collected, and a table cannot hide bytes from the count.
    */
-  async claimedBytes(graceMs = DEFAULT_GRACE_MS): Promise<number> {
-    const { referencedBytes, pendingBytes } = await this.#meta.usage(this.#clock() - graceMs);
-    return referencedBytes + pendingBytes;
+  async storedBytes(): Promise<number> {
+    return (await this.#meta.usage()).totalPackBytes;
   }
 
   storageBreakdown(): Promise<StorageBreakdown> {
@@ -420,7 +429,7 @@ export class RepositoryStore {
     const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
     const writers = (await this.listLocks()).filter((l) => !l.stale && l.kind === 'backup');
     const cutoff = Math.min(now - (options.graceMs ?? DEFAULT_GRACE_MS), ...writers.map((l) => l.startedAt));
-    const plan = await this.#meta.gcPlan(cutoff);
+    const plan = await this.#meta.gcPlan(cutoff, threshold);
     const drop = plan.packs.filter((p) => p.live.length === 0);
     const repack = plan.packs.filter(
       (p) => p.live.length > 0 && (p.pack.size - p.liveBytes) / p.pack.size >= threshold,

@@ -14,7 +14,7 @@
  */
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { CumulusError } from '../core/errors.ts';
-import { BLOB_TYPES, type BlobType } from '../core/pack.ts';
+import { BLOB_TYPES, type BlobType, PACK_ENTRY_SIZE, PACK_TAIL_SIZE } from '../core/pack.ts';
 import { computeBreakdown } from './breakdown.ts';
 import type { GcPlan, IndexedPack, MetaStore, PackGarbage, PackRecord } from './meta-store.ts';
 import { decodeRefset, encodeRefset, refsetHash, sortedUniqueRows } from './refset.ts';
@@ -483,7 +483,7 @@ export class SqliteMetaStore implements MetaStore {
     });
   }
 
-  async usage(youngSince: number): Promise<UsageReport & { pendingBytes: number }> {
+  async usage(): Promise<UsageReport> {
     return this.#get(
       `SELECT
         (SELECT coalesce(sum(length), 0) FROM blobs WHERE ref_count > 0) AS referencedBytes,
@@ -492,9 +492,7 @@ export class SqliteMetaStore implements MetaStore {
         (SELECT count(*) FROM packs) AS packs,
         (SELECT count(*) FROM blobs) AS blobs,
         (SELECT count(*) FROM blobs WHERE ref_count > 0) AS referencedBlobs,
-        (SELECT count(*) FROM snapshots) AS snapshots,
-        (SELECT coalesce(sum(length), 0) FROM blobs WHERE ref_count = 0 AND touched_at >= ?) AS pendingBytes`,
-      youngSince,
+        (SELECT count(*) FROM snapshots) AS snapshots`,
     );
   }
 
@@ -568,7 +566,7 @@ export class SqliteMetaStore implements MetaStore {
     }));
   }
 
-  async gcPlan(cutoff: number): Promise<GcPlan> {
+  async gcPlan(cutoff: number, repackThreshold: number): Promise<GcPlan> {
     return this.#read(() => {
       const counts = this.#get<{ unreferenced: number; young: number }>(
         `SELECT count(*) AS unreferenced, count(*) FILTER (WHERE touched_at >= ?) AS young
@@ -588,8 +586,10 @@ export class SqliteMetaStore implements MetaStore {
            coalesce(sum(b.length) FILTER (WHERE NOT (${garbage})), 0) AS live_bytes,
            count(b.row) FILTER (WHERE ${garbage}) AS garbage
          FROM packs p LEFT JOIN blobs b ON b.pack = p.row
-         GROUP BY p.row HAVING garbage > 0 OR count(b.row) = 0`,
-        { cutoff },
+         GROUP BY p.row
+         HAVING garbage > 0 OR count(b.row) = 0
+           OR p.size - coalesce(sum(b.length), 0) - count(b.row) * :entry - :tail >= :threshold * p.size`,
+        { cutoff, threshold: repackThreshold, entry: PACK_ENTRY_SIZE, tail: PACK_TAIL_SIZE },
       );
       const live = this.#db.prepare(
         `SELECT ${LOCATION_COLUMNS} FROM blobs b JOIN packs p ON p.row = b.pack

@@ -7,7 +7,7 @@
  * answers as if every account were empty (tests of the account server use it).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FolderBlobStore } from '../../store/folder-blob-store.ts';
 import { RepositoryStore } from '../../store/repository-store.ts';
@@ -139,15 +139,44 @@ export class StoreAccountRepositories implements AccountRepositories {
   readonly #graceMs: number | undefined;
   readonly #clock: () => number;
   readonly #open = new Map<string, Promise<AccountStore>>();
+  readonly #schedule: NodeJS.Timeout;
+  #sweeping: Promise<void> = Promise.resolve();
 
   /**
    * graceMs is how long gc keeps an unreferenced blob after it was last touched (default
-   * 15 minutes); clock dates touches and write sessions (the server's clock).
+   * 15 minutes); clock dates touches and write sessions (the server's clock); every
+   * `collectEveryMs` (default an hour) every account's garbage is collected.
    */
-  constructor(dataDir: string, options: { graceMs?: number; clock?: () => number } = {}) {
+  constructor(
+    dataDir: string,
+    options: { graceMs?: number; clock?: () => number; collectEveryMs?: number } = {},
+  ) {
     this.#root = accountsRoot(dataDir);
     this.#graceMs = options.graceMs;
     this.#clock = options.clock ?? Date.now;
+    this.#schedule = setInterval(() => {
+      this.#sweeping = this.#sweeping.then(() => this.collectAll()).catch(() => {});
+    }, options.collectEveryMs ?? DEFAULT_COLLECT_EVERY_MS);
+    this.#schedule.unref();
+  }
+
+  /**
+   * collectAll collects the garbage of every account on disk, one after another: uploads
+   * never committed (once older than every live write session and the grace), copies of
+   * blobs indexed elsewhere, and what deletes left. Without it an account that only ever
+   * uploads would keep its garbage for good.
+   */
+  async collectAll(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.#root);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const name of names) {
+      if (ACCOUNT_ID.test(name)) await (await this.forAccount(name)).collectGarbage();
+    }
   }
 
   forAccount(accountId: string): Promise<AccountStore> {
@@ -177,6 +206,8 @@ export class StoreAccountRepositories implements AccountRepositories {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#schedule);
+    await this.#sweeping;
     const stores = await Promise.allSettled(this.#open.values());
     this.#open.clear();
     for (const opened of stores) if (opened.status === 'fulfilled') await opened.value.close();
@@ -185,6 +216,8 @@ export class StoreAccountRepositories implements AccountRepositories {
 
 /** DEFAULT_SERVER_GRACE_MS: an upload not yet committed is safe from gc for this long after its last touch. */
 export const DEFAULT_SERVER_GRACE_MS = 15 * 60_000;
+/** DEFAULT_COLLECT_EVERY_MS is how often the server collects every account's garbage. */
+export const DEFAULT_COLLECT_EVERY_MS = 60 * 60_000;
 
 /** accountStoreOf narrows the repositories to ones backed by the store (the repository API needs it). */
 export async function accountStoreOf(

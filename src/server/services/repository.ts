@@ -2,9 +2,10 @@
  * RepositoryService is the per-account repository API and Manage Storage over the keyless
  * store: every call takes the caller first and acts on the caller's account only, so
  * another account's IDs are not found. Quota: an upload is refused before it writes when
- * usage + pending uploads + uploads in progress + the pack exceed the plan; a commit is
- * checked again inside the store's write transaction, so two devices racing for the last
- * bytes cannot both win. Usage warnings are recorded after each commit and delete.
+ * the bytes the account stores (every pack, committed or not, until collected) + uploads
+ * in progress + the pack exceed the plan; a commit is checked again inside the store's
+ * write transaction (referenced bytes), so two devices racing for the last bytes cannot
+ * both win. Usage warnings are recorded after each commit and delete.
  */
 import type { RepositoryConfig } from '../../api/common.ts';
 import type { SnapshotCommit as CommitBody, SnapshotRecordOut, StorageReport } from '../../api/repository.ts';
@@ -106,7 +107,7 @@ export class RepositoryService {
     if (await store.hasPack(packId)) return 0;
     const quota = (await this.#plans.planOf(caller.accountId)).quotaBytes;
     const uploading = this.#uploading.get(caller.accountId) ?? 0;
-    const claimed = (await store.claimedBytes()) + uploading;
+    const claimed = (await store.storedBytes()) + uploading;
     if (claimed + pack.length > quota) throw quotaExceeded(claimed, quota, pack.length);
     this.#uploading.set(caller.accountId, uploading + pack.length);
     try {
