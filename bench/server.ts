@@ -70,6 +70,7 @@ class ServerTool implements Tool {
   readonly settings =
     'a `cumulus server` process on 127.0.0.1, default settings (rate limits, log level); account invited by `cumulus server user add`, device signed in by `cumulus login --invite`; `cumulus backup SRC`, `cumulus restore latest`; repo size = the server data folder';
   #dirs = toolDirs('cumulus-server');
+  #serverLog = this.#dirs.logFile.replace(/\.log$/, '.server.log');
   #server: ChildProcess | undefined;
   #url = '';
 
@@ -87,6 +88,7 @@ class ServerTool implements Tool {
     await this.dropRepository();
     rmSync(this.#dirs.logFile, { force: true });
     rmSync(`${this.#dirs.logFile}.time`, { force: true });
+    rmSync(this.#serverLog, { force: true });
   }
 
   async dropRepository(): Promise<void> {
@@ -143,7 +145,8 @@ class ServerTool implements Tool {
     mkdirSync(this.#dirs.home, { recursive: true });
     mkdirSync(join(this.#dirs.logFile, '..'), { recursive: true });
     const data = this.#dirs.repo;
-    const log = openSync(this.#dirs.logFile, 'a');
+    // The server's request log has a file of its own, so a failing command's log ends with its own error.
+    const log = openSync(this.#serverLog, 'a');
     const server = spawn(process.execPath, [cumulusBin, 'server', '--data', data, '--port', '0'], {
       env: this.#env(),
       stdio: ['ignore', 'pipe', log],
@@ -159,9 +162,8 @@ class ServerTool implements Tool {
       });
       server.once('exit', (code) => reject(new Error(`cumulus server exited with ${code}: ${seen}`)));
     });
-    // The server keeps writing its request log; it goes to the tool's log file.
     server.stdout!.removeAllListeners('data');
-    server.stdout!.pipe(createWriteStream(this.#dirs.logFile, { flags: 'a' }));
+    server.stdout!.pipe(createWriteStream(this.#serverLog, { flags: 'a' }));
     const invite = await this.#output([
       'server',
       'user',
