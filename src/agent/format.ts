@@ -1,4 +1,5 @@
 /** Plain-words formatting of the values the agent measures. */
+import { progressFigures } from '../core/progress.ts';
 import { formatBytes } from '../core/units.ts';
 
 export { formatDuration } from '../core/units.ts';
@@ -23,13 +24,21 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
 
-/** describeProgress says how far a backup is: "1.2 GB of 3.4 GB (120 of 900 files) read, 300 MB uploaded". */
+/**
+ * describeProgress says how far a backup is: "1.2 GB of 3.4 GB (35%, 120 of 900 files)
+ * read, 300 MB uploaded"; a total still being counted is marked "so far".
+ */
 export function describeProgress(p: BackupProgress): string {
+  const counting = p.totalsFinal === false ? ' so far' : '';
+  const percent =
+    p.bytesTotal === undefined
+      ? ''
+      : `${progressFigures({ ...p, filesTotal: p.filesTotal ?? 0, bytesTotal: p.bytesTotal, elapsedMs: 0 }).percent}%, `;
   const bytes =
     p.bytesTotal === undefined
       ? formatBytes(p.bytesDone)
-      : `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`;
+      : `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${counting}`;
   const files =
     p.filesTotal === undefined ? `${p.filesDone} files` : `${p.filesDone} of ${p.filesTotal} files`;
-  return `${bytes} (${files}) read, ${formatBytes(p.bytesUploaded)} uploaded`;
+  return `${bytes} (${percent}${files}) read, ${formatBytes(p.bytesUploaded)} uploaded`;
 }

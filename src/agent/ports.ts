@@ -35,6 +35,8 @@ export interface BackupProgress {
   /** Totals when the engine knows them. */
   filesTotal?: number;
   bytesTotal?: number;
+  /** The totals are counted in full (until then they only grow). */
+  totalsFinal?: boolean;
   currentPath?: string;
 }
 

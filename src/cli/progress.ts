@@ -1,17 +1,35 @@
 /**
- * Progress rendering: a bar on a terminal (files, bytes, rate, ETA), JSON lines with
- * --json, nothing otherwise. The engines emit typed events; only this file draws them.
+ * Progress rendering: a bar on a terminal (percent, files, bytes, rate, ETA), JSON lines
+ * with --json, nothing otherwise. The engines emit typed events; only this file draws them,
+ * and the bar and the JSON lines show the same figures (progressFigures).
  */
 import cliProgress from 'cli-progress';
-import { formatBytes } from '../core/units.ts';
+import { type ProgressSnapshot, progressFigures } from '../core/progress.ts';
+import { formatBytes, formatDuration } from '../core/units.ts';
 import { rate } from './format.ts';
 
-export interface ProgressSnapshot {
-  filesDone: number;
-  filesTotal: number;
-  bytesDone: number;
-  bytesTotal: number;
-  elapsedMs: number;
+export type { ProgressSnapshot };
+
+/** progressText is what the bar prints beside itself: every count and size in words, nothing raw. */
+export function progressText(p: ProgressSnapshot): {
+  percent: string;
+  files: string;
+  bytes: string;
+  rate: string;
+  eta: string;
+} {
+  const { percent, etaMs } = progressFigures(p);
+  const counting = p.totalsFinal ? '' : '+';
+  return {
+    percent: `${percent}%`,
+    files: p.filesTotal > 0 ? `${p.filesDone}/${p.filesTotal}${counting}` : String(p.filesDone),
+    bytes:
+      p.bytesTotal > 0
+        ? `${formatBytes(p.bytesDone)} / ${formatBytes(Math.max(p.bytesTotal, p.bytesDone))}${counting}`
+        : formatBytes(p.bytesDone),
+    rate: rate(p.bytesDone, p.elapsedMs),
+    eta: etaMs === undefined ? (p.totalsFinal ? '-' : 'counting') : formatDuration(etaMs),
+  };
 }
 
 export interface ProgressReporter {
@@ -23,7 +41,10 @@ export interface ProgressReporter {
 export function progressReporter(options: { json: boolean; label: string }): ProgressReporter {
   if (options.json) {
     return {
-      update: (p) => process.stdout.write(`${JSON.stringify({ type: 'progress', ...p })}\n`),
+      update: (p) =>
+        process.stdout.write(
+          `${JSON.stringify({ type: 'progress', ...p, totalsFinal: p.totalsFinal ?? false, ...progressFigures(p) })}\n`,
+        ),
       warn: (message) => process.stdout.write(`${JSON.stringify({ type: 'warning', message })}\n`),
       stop: () => {},
     };
@@ -35,30 +56,30 @@ export function progressReporter(options: { json: boolean; label: string }): Pro
       stop: () => {},
     };
   }
+  // Only our own tokens: the bar's built-in {total} and {value} would print raw numbers.
   const bar = new cliProgress.SingleBar(
     {
-      format: `${options.label} [{bar}] {percentage}% | {files} files | {done} / {total} | {rate} | ETA {eta_formatted}`,
+      format: `${options.label} [{bar}] {pct} | {files} files | {bytes} | {rate} | ETA {left}`,
       stream: process.stderr,
       hideCursor: true,
-      etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(1, 0, { files: '0', done: '0 B', total: '?', rate: '-' });
+  const payload = (p: ProgressSnapshot) => {
+    const text = progressText(p);
+    return { pct: text.percent, files: text.files, bytes: text.bytes, rate: text.rate, left: text.eta };
+  };
+  let last: ProgressSnapshot = { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0, elapsedMs: 0 };
+  bar.start(100, 0, payload(last));
   return {
     update: (p) => {
-      bar.setTotal(Math.max(p.bytesTotal, p.bytesDone, 1));
-      bar.update(p.bytesDone, {
-        files: p.filesTotal > 0 ? `${p.filesDone}/${p.filesTotal}` : String(p.filesDone),
-        done: formatBytes(p.bytesDone),
-        total: formatBytes(p.bytesTotal),
-        rate: rate(p.bytesDone, p.elapsedMs),
-      });
+      last = p;
+      bar.update(progressFigures(p).percent, payload(p));
     },
     warn: (message) => {
       bar.stop();
       process.stderr.write(`warning: ${message}\n`);
-      bar.start(bar.getTotal(), bar.getProgress() * bar.getTotal());
+      bar.start(100, progressFigures(last).percent, payload(last));
     },
     stop: () => bar.stop(),
   };

@@ -48,8 +48,9 @@ export function engineRunner(configDir: string, agentVersion: string): BackupRun
                 filesDone: c.filesDone,
                 bytesDone: c.bytesDone,
                 bytesUploaded: c.bytesAdded,
-                filesTotal: c.filesSeen,
-                bytesTotal: c.bytesSeen,
+                filesTotal: c.filesTotal,
+                bytesTotal: c.bytesTotal,
+                totalsFinal: c.totalsFinal,
               };
               onProgress(progress);
             },

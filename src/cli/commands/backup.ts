@@ -49,9 +49,10 @@ export function register(program: Command): void {
               const c = event.counters;
               reporter.update({
                 filesDone: c.filesDone,
-                filesTotal: c.filesSeen,
+                filesTotal: c.filesTotal,
                 bytesDone: c.bytesDone,
-                bytesTotal: c.bytesSeen,
+                bytesTotal: c.bytesTotal,
+                totalsFinal: c.totalsFinal,
                 elapsedMs: event.elapsedMs,
               });
             }
@@ -143,6 +144,7 @@ async function backUpDevice(options: BackupCommandOptions): Promise<void> {
         filesTotal: p.filesTotal ?? p.filesDone,
         bytesDone: p.bytesDone,
         bytesTotal: p.bytesTotal ?? p.bytesDone,
+        totalsFinal: p.totalsFinal,
         elapsedMs: Date.now() - started,
       }),
   }).finally(() => {

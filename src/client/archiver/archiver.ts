@@ -26,7 +26,9 @@ import type { UnlockedRepository } from '../unlocked-repository.ts';
 export type ArchiverRepository = BlobReader & PackIngest & SnapshotIndex & WriteLeases;
 
 import { ChunkPool, type ChunkSink } from './chunk-pool.ts';
+import { FileSaver } from './file-saver.ts';
 import { PackWriter } from './pack-writer.ts';
+import { Scanner } from './scanner.ts';
 import type { FileResult, SealedBatch } from './worker-protocol.ts';
 
 /** SourceSpec is a path to back up with gitignore-style excludes of its own (relative to it). */
@@ -56,9 +58,13 @@ export interface BackupOptions {
 export interface BackupCounters extends Omit<SnapshotSummary, 'durationMs'> {
   filesDone: number;
   bytesDone: number;
-  /** Found by the walk so far (totals for the ETA). */
-  filesSeen: number;
-  bytesSeen: number;
+  /**
+   * What the backup walks in all: counted ahead by the scanner (never less than what the
+   * walk found so far), final once `totalsFinal`.
+   */
+  filesTotal: number;
+  bytesTotal: number;
+  totalsFinal: boolean;
 }
 
 export interface FileWarning {
@@ -100,8 +106,21 @@ interface SourceState {
 }
 
 const PROGRESS_INTERVAL_MS = 200;
-const SMALL_BATCH_FILES = 256;
-const SMALL_BATCH_BYTES = 4 << 20;
+/** Child is one entry of a directory listing that is not excluded. */
+interface Child {
+  abs: string;
+  rel: string;
+  name: string;
+  stats: BigIntStats;
+}
+
+/** FileJob is a file being read: where its result goes once the workers are done with it. */
+interface FileJob {
+  source: SourceState;
+  entry: TreeEntry & { type: 'file' };
+  abs: string;
+  isNew: boolean;
+}
 
 function statOrMissing(path: string): BigIntStats {
   try {
@@ -156,14 +175,24 @@ class Archiver implements ChunkSink {
     logicalBytes: 0,
     filesDone: 0,
     bytesDone: 0,
-    filesSeen: 0,
-    bytesSeen: 0,
+    filesTotal: 0,
+    bytesTotal: 0,
+    totalsFinal: false,
   };
+  /** Files the walk has found so far. */
+  readonly #seen = { files: 0, bytes: 0 };
+  #scanner: Scanner | undefined;
+  readonly #files: FileSaver<FileJob>;
 
   constructor(vault: UnlockedRepository<ArchiverRepository>, options: BackupOptions, dryRun = false) {
     this.#vault = vault;
     this.#options = options;
     this.#dryRun = dryRun;
+    this.#files = new FileSaver(
+      () => this.#pool,
+      vault.config.chunker.min,
+      (job, result) => this.#fileDone(job, result),
+    );
     this.#packs = new PackWriter(vault.repo, {
       onStored: (ids) => {
         for (const id of ids) this.#inFlight.delete(id);
@@ -241,6 +270,11 @@ class Archiver implements ChunkSink {
     const now = Date.now();
     if (!force && now - this.#lastProgress < PROGRESS_INTERVAL_MS) return;
     this.#lastProgress = now;
+    const scanned = this.#scanner?.totals;
+    const c = this.counters;
+    c.filesTotal = Math.max(scanned?.files ?? 0, this.#seen.files);
+    c.bytesTotal = Math.max(scanned?.bytes ?? 0, this.#seen.bytes, c.bytesDone);
+    c.totalsFinal = scanned?.done ?? false;
     this.#options.onEvent?.({
       type: 'progress',
       counters: { ...this.counters },
@@ -302,7 +336,8 @@ class Archiver implements ChunkSink {
   async dryRun(): Promise<DryRunResult> {
     const { sources, parents } = await this.#prepare();
     await this.#walk(sources, parents);
-    const { filesDone, bytesDone, filesSeen, bytesSeen, bytesAdded, ...summary } = this.counters;
+    const { filesDone, bytesDone, filesTotal, bytesTotal, totalsFinal, bytesAdded, ...summary } =
+      this.counters;
     return {
       summary,
       sources: sources.map((s) => ({ path: s.path, filesToRead: s.filesToRead, bytesToRead: s.bytesToRead })),
@@ -314,9 +349,11 @@ class Archiver implements ChunkSink {
     const time = (this.#options.now?.() ?? new Date()).toISOString();
     const { host, sources, parents } = await this.#prepare();
     const session = await this.#vault.repo.beginWrite();
+    this.#scanner = new Scanner(sources);
+    this.#scanner.start();
     try {
       const roots = await this.#walk(sources, parents);
-      const { filesDone, bytesDone, filesSeen, bytesSeen, ...counts } = this.counters;
+      const { filesDone, bytesDone, filesTotal, bytesTotal, totalsFinal, ...counts } = this.counters;
       const summary: SnapshotSummary = { ...counts, durationMs: Date.now() - this.#started };
       const parentSnapshot = parents.size > 0 ? await this.#latestParentId(host) : null;
       const info: SnapshotInfo = {
@@ -350,6 +387,7 @@ class Archiver implements ChunkSink {
       await this.#packs.flush().catch(() => {});
       throw error;
     } finally {
+      this.#scanner.stop();
       await this.#workers?.close();
       await session.release();
     }
@@ -369,6 +407,8 @@ class Archiver implements ChunkSink {
     if (stats.isDirectory()) {
       this.counters.dirs++;
       const { tree } = await this.#directory(source, source.path, '', parent, parentTree);
+      // The last files of the walk may wait in an unsent batch, and the root tree on them.
+      await this.#files.flush();
       return tree;
     }
     const { entries, done } = await this.#entries(
@@ -376,6 +416,7 @@ class Archiver implements ChunkSink {
       [{ abs: source.path, rel: basename(source.path), name: basename(source.path), stats }],
       parent,
     );
+    await this.#files.flush();
     await done;
     return this.#storeMeta('tree', encodeTree(entries()), parentTree);
   }
@@ -393,14 +434,23 @@ class Archiver implements ChunkSink {
     parentTree: string | undefined,
   ): Promise<{ tree: Promise<string> }> {
     this.#checkAborted();
+    const { entries, done } = await this.#entries(source, this.#list(source, abs, rel), parent);
+    const tree = done.then(() => this.#storeMeta('tree', encodeTree(entries()), parentTree));
+    // Awaited by the parent later; a failure must not count as unhandled meanwhile.
+    tree.catch(() => {});
+    return { tree };
+  }
+
+  /** list returns a directory's children that are not excluded, with their metadata. */
+  #list(source: SourceState, abs: string, rel: string): Child[] {
     let names: string[];
     try {
       names = readdirSync(abs);
     } catch (error) {
       this.#warn(abs, `cannot read directory: ${(error as Error).message}`);
-      names = [];
+      return [];
     }
-    const children: { abs: string; rel: string; name: string; stats: BigIntStats }[] = [];
+    const children: Child[] = [];
     for (const name of names) {
       const childAbs = join(abs, name);
       const childRel = rel === '' ? name : `${rel}/${name}`;
@@ -414,91 +464,111 @@ class Archiver implements ChunkSink {
       if (source.exclude(childRel, stats.isDirectory())) continue;
       children.push({ abs: childAbs, rel: childRel, name, stats });
     }
-    const { entries, done } = await this.#entries(source, children, parent);
-    const tree = done.then(() => this.#storeMeta('tree', encodeTree(entries()), parentTree));
-    // Awaited by the parent later; a failure must not count as unhandled meanwhile.
-    tree.catch(() => {});
-    return { tree };
+    return children;
   }
 
+  /**
+   * entries makes the tree entries of a directory's children: files and symlinks first
+   * (queueing the files to read), then the subdirectories, walked in turn. `done` settles
+   * when every file and subtree below is stored.
+   */
   async #entries(
     source: SourceState,
-    children: { abs: string; rel: string; name: string; stats: BigIntStats }[],
+    children: Child[],
     parent: TreeEntry[] | undefined,
   ): Promise<{ entries: () => TreeEntry[]; done: Promise<unknown> }> {
     const previous = new Map(parent?.map((e) => [e.name, e]));
     const entries: TreeEntry[] = [];
-    const pendingFiles: Promise<void>[] = [];
-    const pending = (work: Promise<void>): void => {
+    // One promise per batch of files, shared by the files of this directory in it.
+    const pending = new Set<Promise<unknown>>();
+    const track = (work: Promise<unknown>): void => {
       // Awaited through `done`; when the walk fails before `done` exists (a stopped backup
       // waiting for room in the queue), a failed one must not count as unhandled meanwhile.
       work.catch(() => {});
-      pendingFiles.push(work);
+      pending.add(work);
     };
-    let batch: { entry: TreeEntry & { type: 'file' }; abs: string; isNew: boolean }[] = [];
-    let batchBytes = 0;
-    const flushBatch = async () => {
-      if (batch.length === 0) return;
-      const files = batch;
-      batch = [];
-      batchBytes = 0;
-      const { result } = await this.#pool.chunk(
-        files.map((f) => f.abs),
-        false,
-      );
-      pending(
-        result.then((r) => {
-          for (const [i, f] of files.entries()) this.#fileDone(source, f.entry, f.abs, f.isNew, r[i]);
-        }),
-      );
-    };
-
     for (const child of children) {
-      const { stats, name, abs } = child;
-      const base = { name, mode: modeOf(stats), mtimeNs: stats.mtimeNs.toString() };
-      if (stats.isFile()) {
-        const size = Number(stats.size);
-        this.counters.filesSeen++;
-        this.counters.bytesSeen += size;
-        const old = previous.get(name);
-        if (unchanged(old, stats)) {
-          const entry = { ...old, ...base };
-          entries.push(entry);
-          this.counters.filesUnchanged++;
-          this.#fileDone(source, entry, abs, false, undefined);
-          continue;
-        }
-        const entry: TreeEntry & { type: 'file' } = {
-          ...base,
-          type: 'file',
-          size,
-          ctimeNs: stats.ctimeNs.toString(),
-          ino: stats.ino.toString(),
-          chunks: [],
-        };
-        entries.push(entry);
-        const isNew = old === undefined;
-        if (this.#dryRun) {
-          this.#fileDone(source, entry, abs, isNew, { chunks: [], bytesRead: size });
-        } else if (size > this.#vault.config.chunker.min) {
-          const { result } = await this.#pool.chunk([abs], true);
-          pending(result.then(([r]) => this.#fileDone(source, entry, abs, isNew, r)));
-        } else {
-          batch.push({ entry, abs, isNew });
-          batchBytes += size;
-          if (batch.length >= SMALL_BATCH_FILES || batchBytes >= SMALL_BATCH_BYTES) await flushBatch();
-        }
-      } else if (stats.isSymbolicLink()) {
-        try {
-          entries.push({ ...base, type: 'symlink', target: readlinkSync(abs) });
-        } catch (error) {
-          this.#warn(abs, `cannot read link: ${(error as Error).message}`);
-        }
-      } else if (!stats.isDirectory()) {
-        this.#warn(abs, 'skipped: not a regular file, directory or symbolic link');
+      if (child.stats.isDirectory()) continue;
+      const entry = await this.#entry(source, child, previous.get(child.name), track);
+      if (entry !== undefined) entries.push(entry);
+    }
+    await this.#subdirectories(source, children, previous, entries, track);
+    // The walk goes on to the next directory at once: this one's tree is encoded when its
+    // files and subdirectories are done, while the workers stay busy with the next ones.
+    const done = Promise.all(pending);
+    done.catch(() => {});
+    return {
+      done,
+      // Unreadable files are left out of the snapshot; they were reported as warnings.
+      entries: () => entries.filter((e) => e.type !== 'file' || !this.#unreadable.has(e)),
+    };
+  }
+
+  /** entry makes the tree entry of a file or symlink (undefined for what is skipped, with a warning). */
+  async #entry(
+    source: SourceState,
+    child: Child,
+    old: TreeEntry | undefined,
+    track: (work: Promise<unknown>) => void,
+  ): Promise<TreeEntry | undefined> {
+    const { stats, name, abs } = child;
+    const base = { name, mode: modeOf(stats), mtimeNs: stats.mtimeNs.toString() };
+    if (stats.isFile()) return this.#file(source, child, base, old, track);
+    if (stats.isSymbolicLink()) {
+      try {
+        return { ...base, type: 'symlink', target: readlinkSync(abs) };
+      } catch (error) {
+        this.#warn(abs, `cannot read link: ${(error as Error).message}`);
+        return undefined;
       }
     }
-    await flushBatch();
+    this.#warn(abs, 'skipped: not a regular file, directory or symbolic link');
+    return undefined;
+  }
+
+  /**
+   * file makes a file's entry: an unchanged one keeps the parent's chunk list; a new or
+   * changed one is queued to be read (a dry run only counts it).
+   */
+  async #file(
+    source: SourceState,
+    child: Child,
+    base: { name: string; mode: number; mtimeNs: string },
+    old: TreeEntry | undefined,
+    track: (work: Promise<unknown>) => void,
+  ): Promise<TreeEntry> {
+    const { stats, abs } = child;
+    const size = Number(stats.size);
+    this.#seen.files++;
+    this.#seen.bytes += size;
+    if (unchanged(old, stats)) {
+      const entry = { ...old, ...base };
+      this.counters.filesUnchanged++;
+      this.#fileDone({ source, entry, abs, isNew: false }, undefined);
+      return entry;
+    }
+    const entry: TreeEntry & { type: 'file' } = {
+      ...base,
+      type: 'file',
+      size,
+      ctimeNs: stats.ctimeNs.toString(),
+      ino: stats.ino.toString(),
+      chunks: [],
+    };
+    const job = { source, entry, abs, isNew: old === undefined };
+    if (this.#dryRun) this.#fileDone(job, { chunks: [], bytesRead: size });
+    else track((await this.#files.save(abs, size, job)).done);
+    return entry;
+  }
+
+  /** subdirectories walks the subdirectories of a directory, their parent trees fetched in one request. */
+  async #subdirectories(
+    source: SourceState,
+    children: Child[],
+    previous: Map<string, TreeEntry>,
+    entries: TreeEntry[],
+    track: (work: Promise<unknown>) => void,
+  ): Promise<void> {
     await this.#vault.prefetchTrees(
       children.flatMap((c) => {
         const old = previous.get(c.name);
@@ -525,31 +595,17 @@ class Archiver implements ChunkSink {
         tree: '',
       };
       entries.push(entry);
-      pending(
+      track(
         tree.then((id) => {
           entry.tree = id;
           source.refs.add(id);
         }),
       );
     }
-    // The walk goes on to the next directory at once: this one's tree is encoded when its
-    // files and subdirectories are done, while the workers stay busy with the next ones.
-    const done = Promise.all(pendingFiles);
-    done.catch(() => {});
-    return {
-      done,
-      // Unreadable files are left out of the snapshot; they were reported as warnings.
-      entries: () => entries.filter((e) => e.type !== 'file' || !this.#unreadable.has(e)),
-    };
   }
 
-  #fileDone(
-    source: SourceState,
-    entry: TreeEntry & { type: 'file' },
-    abs: string,
-    isNew: boolean,
-    result: FileResult | undefined,
-  ): void {
+  /** fileDone counts a file once it is stored (or unchanged), with the worker's result for a file read. */
+  #fileDone({ source, entry, abs, isNew }: FileJob, result: FileResult | undefined): void {
     if (result !== undefined) {
       this.counters.bytesRead += result.bytesRead;
       if (result.error !== undefined) {
