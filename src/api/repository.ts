@@ -21,8 +21,11 @@ export const SourceId = Type.String({ pattern: '^([0-9a-f]{2}){1,32}$' });
 export const MAX_IDS = 10_000;
 /** MAX_PACK_BYTES is the largest pack an upload may carry (packs are about 16 MiB). */
 export const MAX_PACK_BYTES = 64 << 20;
-/** MAX_COMMIT_BYTES is the largest commit body: refs of about 6 million blobs in base64. */
-export const MAX_COMMIT_BYTES = 256 << 20;
+/**
+ * MAX_COMMIT_BYTES is the largest commit body (else 413 `too_large`): refs of about 1.5
+ * million blobs in base64, so one commit holds at most ~64 MiB of JSON in server memory.
+ */
+export const MAX_COMMIT_BYTES = 64 << 20;
 /**
  * BLOB_FRAME describes the read-blobs response: for each blob answered, its 32-byte ID,
  * a status byte (0: found; 1 + the index of its code in BLOB_PROBLEMS: not readable), a

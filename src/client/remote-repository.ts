@@ -134,9 +134,19 @@ export class RemoteRepository implements Repository {
   /**
    * #send posts the JSON body of an endpoint on the hot path of a backup (missing blobs,
    * commit) through #raw, retried like #call; other calls go through the AccountClient.
+   * A body longer than `limit` (ASCII JSON: characters are bytes) is 'too_large', unsent.
    */
-  async #send<E extends Endpoint>(endpoint: E, body: EndpointInput<E>['body']): Promise<EndpointOutput<E>> {
+  async #send<E extends Endpoint>(
+    endpoint: E,
+    body: EndpointInput<E>['body'],
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<EndpointOutput<E>> {
     const text = JSON.stringify(body);
+    if (text.length > limit) {
+      throw new CumulusError('too_large', `the request is larger than the server takes (${limit} bytes)`, {
+        hint: 'back up the folders in several smaller backups (fewer sources or files each)',
+      });
+    }
     const answer = await this.#retrying(() =>
       this.#raw(endpoint.method, endpoint.url, text, 'application/json'),
     );
@@ -202,8 +212,9 @@ export class RemoteRepository implements Repository {
     return snapshots.map(({ deviceName: _name, ...record }) => record);
   }
 
+  /** commitSnapshot refuses ('too_large') a commit larger than the server takes, before sending it. */
   async commitSnapshot(commit: SnapshotCommit): Promise<void> {
-    await this.#send(api.commitSnapshot, {
+    const body = {
       id: commit.id,
       time: commit.time,
       sources: commit.sources.map((s) => ({
@@ -212,7 +223,8 @@ export class RemoteRepository implements Repository {
         logicalSize: s.logicalSize,
         refs: encodeRefs(s.refs),
       })),
-    });
+    };
+    await this.#send(api.commitSnapshot, body, api.MAX_COMMIT_BYTES);
   }
 
   async forgetSnapshots(ids: string[]): Promise<void> {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import * as api from '../../src/api/repository.ts';
 import { PackBuilder } from '../../src/core/pack.ts';
 import { DEFAULT_SERVER_GRACE_MS } from '../../src/server/services/account-repositories.ts';
-import { clientOf, request, startTestServer, type TestServer } from './helpers.ts';
+import { clientOf, rejectsWith, request, startTestServer, type TestServer } from './helpers.ts';
 import { newAccount, setQuota, storeOf, type TestDevice } from './repository-helpers.ts';
 
 const KiB = 1024;
@@ -136,5 +136,58 @@ describe('quota attacks (issue 11 #2)', () => {
     await client.call(api.releaseWrite, { params: { sessionId } });
     await until('the uncommitted uploads are collected', async () => (await store.usage()).packs === 0);
     assert.equal((await upload(server, attacker, packOf([blob(MiB)]))).status, 200);
+  });
+});
+
+describe('bounded server memory (issue 11 #5)', () => {
+  let server: TestServer;
+  let device: TestDevice;
+  before(async () => {
+    server = await startTestServer();
+    device = await newAccount(server, 'memory@example.com');
+    await setQuota(server, device.state.accountId, 1 << 30);
+  });
+  after(() => server.close());
+
+  it('answers a read of three 20 MiB blobs one blob at a time, streamed, not 60 MiB at once', async () => {
+    const blobs = [blob(20 * MiB), blob(20 * MiB), blob(20 * MiB)];
+    for (const b of blobs) assert.equal((await upload(server, device, packOf([b]))).status, 200);
+    const answer = await fetch(`${server.url}${api.readBlobs.url}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${device.state.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ids: blobs.map((b) => b.id) }),
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('content-length'), null, 'streamed as it is read');
+    const framed = Buffer.from(await answer.arrayBuffer());
+    assert.equal(api.unframeBlobs(framed).size, 1);
+    assert.ok(framed.length < 21 * MiB, `${framed.length} bytes in one answer`);
+    const all = await device.vault.repo.readBlobs(blobs.map((b) => b.id));
+    assert.deepEqual(
+      [...all.values()].map((r) => r.ok && r.bytes.length),
+      blobs.map((b) => b.size),
+    );
+  });
+
+  it('refuses a commit body over MAX_COMMIT_BYTES with 413, and the client never sends one', async () => {
+    const tree = randomBytes(32).toString('hex');
+    const refs = Buffer.alloc(api.MAX_COMMIT_BYTES * 0.75 + 3).toString('base64');
+    const huge = await request(server.url, 'POST', api.commitSnapshot.url, {
+      token: device.state.token,
+      json: { id: tree, time: new Date().toISOString(), sources: [{ id: 'aa', tree, logicalSize: 0, refs }] },
+    });
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error.code, 'too_large');
+    const ids = Array.from({ length: (api.MAX_COMMIT_BYTES / 40) | 0 }, (_, i) =>
+      i.toString(16).padStart(64, '0'),
+    );
+    await rejectsWith(
+      device.vault.repo.commitSnapshot({
+        id: tree,
+        time: new Date().toISOString(),
+        sources: [{ id: 'aa', tree, logicalSize: 0, refs: ids }],
+      }),
+      'too_large',
+    );
   });
 });
