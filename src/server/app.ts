@@ -81,6 +81,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger,
     trustProxy: options.trustProxy,
     bodyLimit: options.bodyLimit,
+    // A JSON type list (`['number', 'boolean']`) is the one schema ajv will not coerce across.
+    ajv: { customOptions: { allowUnionTypes: true } },
     ...nodeServerOptions(options.connections),
     ...(options.https ? { https: options.https } : {}),
   });

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
+import { tightenModes } from './data-modes.ts';
 import { SqliteDatabase } from './db/sqlite-database.ts';
 import { type AccountRepositories, StoreAccountRepositories } from './services/account-repositories.ts';
 import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
@@ -64,6 +65,8 @@ export async function openServerData(dataDir: string, options: StartOptions = {}
       throttle: options.throttle,
       statusCacheMs: options.statusCacheMs,
     });
+    // After the database exists: SQLite creates its files with the umask's modes.
+    await tightenModes(dataDir);
     return {
       services,
       close: async () => {
