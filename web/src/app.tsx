@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react';
 import { logout } from '../../src/api/auth.ts';
 import { ApiClient, messageOf } from './api.ts';
+import { BrowsePage } from './pages/browse.tsx';
 import { DevicesPage } from './pages/devices.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 import { StatusPage } from './pages/status.tsx';
@@ -51,6 +52,7 @@ export function App() {
       );
     }
     if (path === '/storage') return <StoragePage session={session} />;
+    if (path === '/browse') return <BrowsePage session={session} />;
     return <DevicesPage session={session} />;
   };
 
@@ -69,6 +71,11 @@ export function App() {
           {session && (
             <Link to="/storage" current={path === '/storage'}>
               Storage
+            </Link>
+          )}
+          {session && (
+            <Link to="/browse" current={path === '/browse'}>
+              Browse and restore
             </Link>
           )}
           <Link to="/system-status" current={path === '/system-status'}>
