@@ -25,7 +25,7 @@ export const latestRelease = endpoint({
   }),
 });
 
-const SEMVER = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$/;
+const SEMVER = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})(?:-([0-9A-Za-z.-]{1,64}))?$/; // as bounded as the Version schema
 
 /** isVersion says whether text is MAJOR.MINOR.PATCH with an optional pre-release. */
 export function isVersion(text: string): boolean {

@@ -499,3 +499,38 @@ describe('terminal escapes in what devices name themselves', () => {
     }
   });
 });
+
+describe('the agent-version header', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it('is refused unless it is a bounded version, so no script is stored and listed to other devices', async () => {
+    await createAccount(server, 'ver@example.com', PASSWORD);
+    const { token } = (await firstDevice(server, 'ver@example.com', PASSWORD)).state;
+    for (const bad of [
+      `9.9.9<script>${'x'.repeat(300)}</script>`,
+      '1.2',
+      `1.2.3-${'a'.repeat(65)}`,
+      '1'.repeat(10) + '.0.0',
+    ]) {
+      const listed = await request(server.url, 'GET', '/api/devices', {
+        token,
+        headers: { 'x-cumulus-agent-version': bad },
+      });
+      assert.equal(listed.status, 400, bad.slice(0, 20));
+      assert.equal(listed.body.error.code, 'invalid_input');
+    }
+    const { body } = await request(server.url, 'GET', '/api/devices', {
+      token,
+      headers: { 'x-cumulus-agent-version': '2.0.0-rc.1' },
+    });
+    assert.deepEqual(
+      body.devices.map((d: Json) => d.agentVersion),
+      ['2.0.0-rc.1'],
+      'a version is stored; nothing else was',
+    );
+  });
+});

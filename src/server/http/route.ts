@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AGENT_VERSION_HEADER, ErrorBody } from '../../api/common.ts';
 import type { Access, Endpoint, EndpointInput, EndpointOutput } from '../../api/endpoint.ts';
+import { isVersion } from '../../api/releases.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { Caller } from '../services/caller.ts';
 import type { Services } from '../services/index.ts';
@@ -41,9 +42,19 @@ export interface RouteOptions {
   secretLimit?: onRequestHookHandler;
 }
 
+/**
+ * agentVersionOf reads the agent-version header; anything but a version (a version is at
+ * most 93 characters) is refused before it can be stored and listed to other devices.
+ */
 export function agentVersionOf(request: FastifyRequest): string | undefined {
   const value = request.headers[AGENT_VERSION_HEADER];
-  return typeof value === 'string' ? value : undefined;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !isVersion(value)) {
+    throw new CumulusError('invalid_input', `the ${AGENT_VERSION_HEADER} header is not an agent version`, {
+      hint: 'send MAJOR.MINOR.PATCH, with an optional -pre-release',
+    });
+  }
+  return value;
 }
 
 function bearerToken(request: FastifyRequest): string {

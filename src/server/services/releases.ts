@@ -93,11 +93,6 @@ export class ReleasesService {
    */
   async requireSupported(agentVersion: string | undefined): Promise<void> {
     if (agentVersion === undefined) return;
-    if (!isVersion(agentVersion)) {
-      throw new CumulusError('invalid_input', `"${agentVersion.slice(0, 40)}" is not an agent version`, {
-        hint: 'send MAJOR.MINOR.PATCH',
-      });
-    }
     const { latest, updateRequired } = await this.latestFor(agentVersion);
     if (latest && updateRequired) {
       throw new CumulusError(
