@@ -12,7 +12,14 @@ import type { BlobType } from '../core/pack.ts';
 import { FolderBlobStore } from '../store/folder-blob-store.ts';
 import { RepositoryStore } from '../store/repository-store.ts';
 import { SqliteMetaStore } from '../store/sqlite-meta-store.ts';
-import type { GcOptions, GcReport, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
+import type {
+  BlobStore,
+  GcOptions,
+  GcReport,
+  SnapshotCommit,
+  SnapshotRecord,
+  UsageReport,
+} from '../store/types.ts';
 import type {
   BlobRead,
   IndexRebuild,
@@ -41,18 +48,27 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+export interface LocalRepositoryOptions {
+  wrapPacks?: (files: BlobStore) => BlobStore;
+}
+
 export class LocalRepository implements Repository, Maintenance, IndexRebuild {
   readonly location: string;
   readonly #store: RepositoryStore;
   readonly #files: FolderBlobStore;
   readonly #config: RepositoryConfig;
 
-  /** The constructor opens the store of an existing folder; use createLocalRepository or openLocalRepository. */
-  constructor(dir: string, config: RepositoryConfig) {
+  /**
+   * The constructor opens the store of an existing folder; use createLocalRepository or
+   * openLocalRepository. `wrapPacks` wraps the BlobStore the store's packs go through (a
+   * cross-cutting concern: fault injection in tests); key files bypass it.
+   */
+  constructor(dir: string, config: RepositoryConfig, options: LocalRepositoryOptions = {}) {
     this.location = dir;
     this.#config = config;
     this.#files = new FolderBlobStore(dir);
-    this.#store = new RepositoryStore(new SqliteMetaStore(join(dir, INDEX_FILE)), this.#files);
+    const packs = options.wrapPacks?.(this.#files) ?? this.#files;
+    this.#store = new RepositoryStore(new SqliteMetaStore(join(dir, INDEX_FILE)), packs);
   }
 
   async config(): Promise<RepositoryConfig> {
@@ -176,7 +192,10 @@ export async function createLocalRepository(
  * openLocalRepository opens the repository in `dir`. A folder without `config` →
  * CumulusError 'not_a_repository', and nothing is created in it.
  */
-export async function openLocalRepository(dir: string): Promise<LocalRepository> {
+export async function openLocalRepository(
+  dir: string,
+  options: LocalRepositoryOptions = {},
+): Promise<LocalRepository> {
   const root = resolve(dir);
   let text: string;
   try {
@@ -201,5 +220,5 @@ export async function openLocalRepository(dir: string): Promise<LocalRepository>
       hint: 'update Cumulus to open this repository',
     });
   }
-  return new LocalRepository(root, config);
+  return new LocalRepository(root, config, options);
 }

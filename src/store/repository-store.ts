@@ -229,29 +229,47 @@ export class RepositoryStore {
         yield [id, { ok: false, code: 'blob_missing', reason: `blob ${id} is not in the index` }];
     }
     for (const [pack, blobs] of Map.groupBy(locations, (l) => l.packId)) {
-      let failed: BlobRead | undefined;
+      let missing: BlobRead | undefined;
       for (const run of contiguousRuns(blobs, MAX_RUN_BYTES)) {
-        let bytes: Buffer | undefined;
-        const start = run[0].offset;
-        if (failed === undefined) {
-          const end = run[run.length - 1].offset + run[run.length - 1].length;
-          try {
-            bytes = await this.#blobs.get(packName(pack), { offset: start, length: end - start });
-          } catch (error) {
-            failed = packFailure(pack, error);
+        if (missing !== undefined) {
+          for (const blob of run) yield [blob.id, missing];
+          continue;
+        }
+        const read = await this.#readRun(pack, run);
+        // A damaged run is read again blob by blob: the blobs before the damage are intact.
+        const answers =
+          !read.ok && read.code === 'pack_damaged' && run.length > 1 ? run.map((blob) => [blob]) : [run];
+        for (const part of answers) {
+          const got = part === run ? read : await this.#readRun(pack, part);
+          if (!got.ok && got.code === 'pack_missing') missing = got;
+          const start = part[0].offset;
+          for (const blob of part) {
+            yield [
+              blob.id,
+              got.ok
+                ? {
+                    ok: true,
+                    bytes: got.bytes.subarray(blob.offset - start, blob.offset - start + blob.length),
+                  }
+                : got,
+            ];
           }
         }
-        for (const blob of run) {
-          yield [
-            blob.id,
-            bytes === undefined
-              ? failed!
-              : { ok: true, bytes: bytes.subarray(blob.offset - start, blob.offset - start + blob.length) },
-          ];
-        }
-        // A missing pack stays missing; a damaged one may still hold readable runs.
-        if (failed !== undefined && !failed.ok && failed.code === 'pack_damaged') failed = undefined;
       }
+    }
+  }
+
+  /** #readRun reads the bytes of one contiguous run of a pack, or why they cannot be read. */
+  async #readRun(pack: string, run: readonly BlobLocation[]): Promise<BlobRead> {
+    const start = run[0].offset;
+    const end = run[run.length - 1].offset + run[run.length - 1].length;
+    try {
+      return {
+        ok: true,
+        bytes: await this.#blobs.get(packName(pack), { offset: start, length: end - start }),
+      };
+    } catch (error) {
+      return packFailure(pack, error);
     }
   }
 
