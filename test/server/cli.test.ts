@@ -122,6 +122,21 @@ describe('cumulus CLI against a server process', () => {
       ],
     );
 
+    const hidden = await cumulus(['plan', 'set', '50gb'], two());
+    assert.notEqual(hidden.code, 0, 'only Free is self-service on a new server');
+    const offered = await cumulus([
+      'server',
+      'plan',
+      'put',
+      '50gb',
+      '--data',
+      data,
+      '--name',
+      '50 GB',
+      '--quota',
+      '50GB',
+    ]);
+    assert.equal(offered.code, 0, offered.stderr);
     const plan = await cumulus(['plan', 'set', '50gb'], two());
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /plan 50 GB \(50gb\): 0 B of 50 GB used/);

@@ -48,15 +48,23 @@ describe('plans', () => {
   });
   after(() => server.close());
 
-  it('offers the default plans and starts accounts on Free 5 GB', async () => {
+  it('makes the default plans, offers Free alone and starts accounts on it', async () => {
     const { body } = await request(server.url, 'GET', '/api/plans');
     assert.deepEqual(
       body.plans.map((p: plans.Plan) => [p.name, p.quotaBytes]),
+      [['Free', 5 * GB]],
+    );
+    assert.deepEqual(
+      (await server.services.plans.list({ offeredOnly: false })).map((p) => [
+        p.name,
+        p.quotaBytes,
+        p.offered,
+      ]),
       [
-        ['Free', 5 * GB],
-        ['50 GB', 50 * GB],
-        ['200 GB', 200 * GB],
-        ['2 TB', 2000 * GB],
+        ['Free', 5 * GB, true],
+        ['50 GB', 50 * GB, false],
+        ['200 GB', 200 * GB, false],
+        ['2 TB', 2000 * GB, false],
       ],
     );
     const accountId = await createAccount(server, 'pam@example.com', 'pw');
@@ -70,6 +78,12 @@ describe('plans', () => {
     const accountId = await createAccount(server, 'ray@example.com', 'pw');
     const client = clientOf((await firstDevice(server, 'ray@example.com', 'pw')).state);
     repositories.used.set(accountId, 7 * GB);
+    await rejectsWith(client.call(plans.changePlan, { body: { planId: '50gb' } }), 'not_found');
+    await server.services.plans.put(LOCAL_ADMIN, '50gb', {
+      name: '50 GB',
+      quotaBytes: 50 * GB,
+      offered: true,
+    });
     assert.equal((await client.call(plans.changePlan, { body: { planId: '50gb' } })).plan.id, '50gb');
     await rejectsMatching(client.call(plans.changePlan, { body: { planId: 'free' } }), (error) => {
       assert.equal(error.code, 'conflict');
@@ -82,6 +96,21 @@ describe('plans', () => {
     });
     assert.equal((await client.call(plans.getPlan, {})).plan.id, '50gb', 'the plan did not change');
     await rejectsWith(client.call(plans.changePlan, { body: { planId: 'gold' } }), 'not_found');
+  });
+
+  it('on a new server only Free is self-service: a user cannot choose 2 TB', async () => {
+    await createAccount(server, 'tb@example.com', 'pw');
+    const state = (await firstDevice(server, 'tb@example.com', 'pw')).state;
+    const client = clientOf(state);
+    const answer = await request(server.url, 'PUT', '/api/account/plan', {
+      token: state.token,
+      json: { planId: '2tb' },
+    });
+    assert.equal(answer.status, 404);
+    assert.deepEqual(
+      (await client.call(plans.listPlans, {})).plans.map((p) => p.id).filter((id) => id !== '50gb'),
+      ['free'], // 50gb: offered by the admin in the test before
+    );
   });
 
   it('a plan the admin does not offer cannot be chosen by users, but the admin can assign it', async () => {

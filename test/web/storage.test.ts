@@ -121,6 +121,12 @@ describe('console: manage storage', () => {
 
   it('changes the plan, and refuses one the backups do not fit in', async () => {
     await f.server.services.plans.put(LOCAL_ADMIN, 'tiny', { name: 'Tiny', quotaBytes: 100, offered: true });
+    // Only Free is self-service on a new server: the admin offers 50 GB.
+    await f.server.services.plans.put(LOCAL_ADMIN, '50gb', {
+      name: '50 GB',
+      quotaBytes: 50e9,
+      offered: true,
+    });
     // A reload signs the tab out (the key lived in its memory): sign in again for the new plan list.
     await page.reload();
     await f.signInBrowser(page);

@@ -148,4 +148,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX invites_by_email ON invites(email);
   `,
+  // The larger default plans were self-service; they are the admin's to give unless an admin saved them since.
+  `
+  UPDATE plans SET offered = 0 WHERE id IN ('50gb', '200gb', '2tb')
+    AND id NOT IN (SELECT json_extract(details, '$.planId') FROM audit_log WHERE event = 'plan_saved');
+  `,
 ];

@@ -14,12 +14,16 @@ import { deviceActor } from './caller.ts';
 
 const GB = 1000 ** 3;
 
-/** DEFAULT_PLANS are created on a new server: Free 5 GB, then 50 GB, 200 GB and 2 TB. */
-export const DEFAULT_PLANS: readonly Omit<Plan, 'offered'>[] = [
-  { id: 'free', name: 'Free', quotaBytes: 5 * GB, isDefault: true },
-  { id: '50gb', name: '50 GB', quotaBytes: 50 * GB, isDefault: false },
-  { id: '200gb', name: '200 GB', quotaBytes: 200 * GB, isDefault: false },
-  { id: '2tb', name: '2 TB', quotaBytes: 2000 * GB, isDefault: false },
+/**
+ * DEFAULT_PLANS are created on a new server: Free 5 GB, then 50 GB, 200 GB and 2 TB. Only
+ * Free is self-service (`offered`): the larger ones take the admin's disk, so the admin
+ * assigns them (`cumulus server user set-plan`) or offers them (`server plan put`).
+ */
+export const DEFAULT_PLANS: readonly Plan[] = [
+  { id: 'free', name: 'Free', quotaBytes: 5 * GB, isDefault: true, offered: true },
+  { id: '50gb', name: '50 GB', quotaBytes: 50 * GB, isDefault: false, offered: false },
+  { id: '200gb', name: '200 GB', quotaBytes: 200 * GB, isDefault: false, offered: false },
+  { id: '2tb', name: '2 TB', quotaBytes: 2000 * GB, isDefault: false, offered: false },
 ];
 
 interface PlanRow {
@@ -70,8 +74,15 @@ export class PlansService {
       if (existing!.n > 0) return;
       for (const plan of DEFAULT_PLANS) {
         await tx.run(
-          'INSERT INTO plans (id, name, quota_bytes, offered, is_default, created_at) VALUES (?, ?, ?, 1, ?, ?)',
-          [plan.id, plan.name, plan.quotaBytes, plan.isDefault ? 1 : 0, this.#clock.now()],
+          'INSERT INTO plans (id, name, quota_bytes, offered, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+          [
+            plan.id,
+            plan.name,
+            plan.quotaBytes,
+            plan.offered ? 1 : 0,
+            plan.isDefault ? 1 : 0,
+            this.#clock.now(),
+          ],
         );
       }
     });
