@@ -26,12 +26,13 @@ export function register(program: Command): void {
     .option('--overwrite', 'restore into a folder that is not empty, replacing files')
     .option('--json', 'print progress and the summary as JSON lines')
     .action(async (ref: string, options) => {
-      const reporter = progressReporter({ json: options.json ?? false, label: 'restore' });
       const { result, snapshotId } = await withRepository(options, async (vault) => {
         const snapshot =
           options.device === undefined
             ? await vault.findSnapshot(ref, { host: options.host })
             : await findDeviceSnapshot(vault, ref, options.device);
+        // The bar starts once there is a snapshot to restore, and its totals are counted first.
+        const reporter = progressReporter({ json: options.json ?? false, label: 'restore' });
         const result = await restore(vault, snapshot, {
           target: options.target,
           overwrite: options.overwrite,
@@ -42,16 +43,16 @@ export function register(program: Command): void {
               const c = event.counters;
               reporter.update({
                 filesDone: c.files,
-                filesTotal: 0,
+                filesTotal: c.filesTotal,
                 bytesDone: c.bytes,
                 bytesTotal: c.bytesTotal,
                 elapsedMs: event.elapsedMs,
               });
             }
           },
-        });
+        }).finally(() => reporter.stop());
         return { result, snapshotId: snapshot.record.id };
-      }).finally(() => reporter.stop());
+      });
       const c = result.counters;
       if (options.json) {
         process.stdout.write(
@@ -59,7 +60,7 @@ export function register(program: Command): void {
         );
       } else {
         process.stdout.write(
-          `restored ${c.files} files, ${c.dirs} folders, ${c.symlinks} links (${formatBytes(c.bytes)}) from ${snapshotId.slice(0, 8)} in ${duration(result.durationMs)}\n`,
+          `restored ${c.files} files, ${c.dirs} folders, ${c.symlinks} links (${formatBytes(c.bytes)}) from ${snapshotId.slice(0, 8)} in ${duration(result.durationMs)}${c.skipped > 0 ? ` (${c.skipped} files were already restored)` : ''}\n`,
         );
       }
       if (result.failed.length > 0) {
