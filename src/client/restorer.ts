@@ -65,7 +65,8 @@ const JOBS_PER_WORKER = 3;
 /**
  * JOURNAL is the file a restore keeps in the target's root while it runs: it names the
  * snapshot, so running the same restore again continues instead of refusing a target
- * that is not empty. It goes when the restore finishes with every file restored.
+ * that is not empty. It goes when the restore finishes, even with files it could not
+ * restore: those are retried with --overwrite, which skips what is already restored.
  */
 export const JOURNAL = '.cumulus-restore';
 
@@ -244,7 +245,7 @@ class Restorer {
       await chmod(abs, entry.mode);
       await utimes(abs, seconds(entry.mtimeNs), seconds(entry.mtimeNs));
     }
-    if (this.#failed.length === 0) rmSync(join(target, JOURNAL), { force: true });
+    rmSync(join(target, JOURNAL), { force: true });
     this.#progress(true);
     return { counters: this.counters, failed: this.#failed, durationMs: Date.now() - this.#started };
   }

@@ -66,6 +66,9 @@ export function register(program: Command): void {
       if (result.failed.length > 0) {
         process.stderr.write(`${result.failed.length} file(s) could not be restored:\n`);
         for (const f of result.failed) process.stderr.write(`  ${f.path}: ${f.reason}\n`);
+        process.stderr.write(
+          'hint: `cumulus check` names the damaged packs; once repaired, the same restore with --overwrite retries these files and skips those already restored\n',
+        );
         process.exitCode = EXIT.partial;
       }
     });
