@@ -7,14 +7,13 @@
 import { closeSync, fchmodSync, futimesSync, openSync, rmSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { isCumulusError } from '../core/errors.ts';
-import type { Subkeys } from '../core/keys.ts';
-import { openBlob } from '../core/seal.ts';
+import { BlobOpener } from '../core/seal.ts';
 import type { FromWorker, PieceResult, SealedBlobs, ToWorker, WritePiece } from './blob-protocol.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('blob-worker must run in a worker thread');
 
-let keys: Subkeys | undefined;
+let opener: BlobOpener | undefined;
 
 function post(message: FromWorker): void {
   port?.postMessage(message);
@@ -27,7 +26,7 @@ function byId(blobs: SealedBlobs): Map<string, Uint8Array> {
 }
 
 /** writePiece opens the piece's blobs one by one and writes each at its place in the file. */
-function writePiece(piece: WritePiece, sealed: Map<string, Uint8Array>, subkeys: Subkeys): PieceResult {
+function writePiece(piece: WritePiece, sealed: Map<string, Uint8Array>, blobs: BlobOpener): PieceResult {
   let fd: number | undefined;
   try {
     if (piece.replace) rmSync(piece.path, { force: true, recursive: true });
@@ -36,7 +35,7 @@ function writePiece(piece: WritePiece, sealed: Map<string, Uint8Array>, subkeys:
     for (const id of piece.chunks) {
       const bytes = sealed.get(id);
       if (bytes === undefined) throw new Error(`blob ${id} was not sent with its piece`);
-      const plain = openBlob(subkeys, id, bytes);
+      const plain = blobs.open(id, bytes);
       for (let done = 0; done < plain.length; )
         done += writeSync(fd, plain, done, plain.length - done, position + done);
       position += plain.length;
@@ -59,10 +58,10 @@ function writePiece(piece: WritePiece, sealed: Map<string, Uint8Array>, subkeys:
   }
 }
 
-function verify(blobs: SealedBlobs, subkeys: Subkeys): (string | null)[] {
+function verify(blobs: SealedBlobs, using: BlobOpener): (string | null)[] {
   return blobs.ids.map((id, i) => {
     try {
-      openBlob(subkeys, id, blobs.sealed[i]);
+      using.open(id, blobs.sealed[i]);
       return null;
     } catch (error) {
       if (!isCumulusError(error)) throw error;
@@ -73,21 +72,21 @@ function verify(blobs: SealedBlobs, subkeys: Subkeys): (string | null)[] {
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'init') {
-    keys = message.keys;
+    opener = new BlobOpener(message.keys, { reuse: true });
     return;
   }
   try {
-    if (keys === undefined) throw new Error('blob worker used before init');
+    if (opener === undefined) throw new Error('blob worker used before init');
     if (message.type === 'write') {
       const sealed = byId(message.blobs);
-      const subkeys = keys;
+      const using = opener;
       post({
         type: 'written',
         job: message.job,
-        results: message.pieces.map((p) => writePiece(p, sealed, subkeys)),
+        results: message.pieces.map((p) => writePiece(p, sealed, using)),
       });
     } else {
-      post({ type: 'verified', job: message.job, problems: verify(message.blobs, keys) });
+      post({ type: 'verified', job: message.job, problems: verify(message.blobs, opener) });
     }
   } catch (error) {
     post({ type: 'failed', job: message.job, message: (error as Error).stack ?? String(error) });

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isCumulusError } from './errors.ts';
 import { deriveSubkeys } from './keys.ts';
-import { blobId, openBlob, SEAL_OVERHEAD, sealBlob } from './seal.ts';
+import { BlobOpener, blobId, openBlob, SEAL_OVERHEAD, sealBlob } from './seal.ts';
 
 const keys = deriveSubkeys(Buffer.from(Array.from({ length: 32 }, (_, i) => i)), 'ab'.repeat(32));
 const otherKeys = deriveSubkeys(Buffer.alloc(32, 1), 'ab'.repeat(32));
@@ -166,5 +166,54 @@ describe('sealBlob and openBlob', () => {
     const plaintext = randomBytes(3 << 20);
     const { id, bytes } = sealed(plaintext);
     assert.deepEqual(openBlob(keys, id, bytes), plaintext);
+  });
+});
+
+/** sealedRaw seals `body` under `flag` by hand, as only a key holder could: the tag is valid. */
+function sealedRaw(id: string, flag: number, body: Buffer): Buffer {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', keys.encryption, nonce).setAAD(Buffer.from(id, 'hex'));
+  return Buffer.concat([
+    nonce,
+    cipher.update(Buffer.of(flag)),
+    cipher.update(body),
+    cipher.final(),
+    cipher.getAuthTag(),
+  ]);
+}
+
+describe('BlobOpener', () => {
+  it('opens blob after blob with one zstd context, small and larger than its buffer, in any order', () => {
+    const opener = new BlobOpener(keys);
+    const blobs = [300, 70_000, 2000, 1 << 20, 5].map((size, i) => sealed(textLike(size + i)));
+    const kept = blobs.map(({ id, bytes }) => opener.open(id, bytes));
+    for (const [i, { id }] of blobs.entries()) assert.equal(blobId(keys.blobId, kept[i]), id, `blob ${i}`);
+  });
+
+  it('with reuse, hands out a view that the next open overwrites; without, plaintexts are kept', () => {
+    const a = sealed(textLike(4000));
+    const b = sealed(textLike(5000).reverse());
+    const reusing = new BlobOpener(keys, { reuse: true });
+    const first = reusing.open(a.id, a.bytes);
+    assert.equal(blobId(keys.blobId, first), a.id);
+    reusing.open(b.id, b.bytes);
+    assert.notEqual(blobId(keys.blobId, first), a.id);
+    const keeping = new BlobOpener(keys);
+    const kept = keeping.open(a.id, a.bytes);
+    keeping.open(b.id, b.bytes);
+    assert.equal(blobId(keys.blobId, kept), a.id);
+  });
+
+  it('says corrupt for a well-sealed frame zstd refuses, and opens the next blob after it', () => {
+    const opener = new BlobOpener(keys, { reuse: true });
+    const good = sealed(textLike(3000));
+    const id = blobId(keys.blobId, Buffer.from('anything'));
+    for (const body of [Buffer.from('not a zstd frame'), good.bytes.subarray(0, 8)]) {
+      assert.throws(
+        () => opener.open(id, sealedRaw(id, 1, body)),
+        (error) => isCorrupt(error) && /does not decompress/.test(String(error)),
+      );
+      assert.equal(blobId(keys.blobId, opener.open(good.id, good.bytes)), good.id);
+    }
   });
 });

@@ -12,7 +12,7 @@ import {
   randomFillSync,
   timingSafeEqual,
 } from 'node:crypto';
-import { constants, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { constants, ZstdDecompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { CumulusError } from './errors.ts';
 import { freeNow } from './free-memory.ts';
 import type { Subkeys } from './keys.ts';
@@ -169,49 +169,151 @@ export function sealBlob(
   return sealed;
 }
 
+/** The part of a ZstdDecompress stream's native handle that zstdDecompressSync drives. */
+interface ZstdHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Buffer,
+    outOff: number,
+    outLen: number,
+  ): void;
+  reset(): void;
+}
+
+/**
+ * ZstdFrames decompresses frame after frame with one decompression context and one
+ * output buffer. zstdDecompressSync builds a stream, a context and buffers for every
+ * call, which on blobs of a few KB cost more than the decompression itself. Node has no
+ * public synchronous API over a kept context, so this drives the native handle of a
+ * ZstdDecompress stream the way zstdDecompressSync does; a handle the stream closed
+ * after bad input is replaced. Where Node does not expose that handle it falls back.
+ */
+class ZstdFrames {
+  #stream: ZstdDecompress | undefined;
+  #out = Buffer.allocUnsafe(64 << 10);
+
+  /** decompress returns the frame's content: a view of this object's buffer, valid until its next call. */
+  decompress(frame: Buffer): Buffer {
+    const handle = this.#handle();
+    if (handle === undefined) return zstdDecompressSync(frame);
+    const stream = this.#stream as ZstdDecompress & { _writeState: Uint32Array };
+    let consumed = 0;
+    let produced = 0;
+    for (;;) {
+      const room = this.#out.length - produced;
+      handle.writeSync(
+        constants.ZSTD_e_end,
+        frame,
+        consumed,
+        frame.length - consumed,
+        this.#out,
+        produced,
+        room,
+      );
+      if ((stream as unknown as { _handle: unknown })._handle !== handle) {
+        this.#stream = undefined;
+        throw new Error('zstd could not decompress the frame');
+      }
+      const [outLeft, inLeft] = stream._writeState;
+      produced += room - outLeft;
+      consumed = frame.length - inLeft;
+      if (outLeft > 0 && inLeft === 0) break;
+      const grown = Buffer.allocUnsafe(this.#out.length * 2);
+      this.#out.copy(grown, 0, 0, produced);
+      this.#out = grown;
+    }
+    handle.reset();
+    return this.#out.subarray(0, produced);
+  }
+
+  #handle(): ZstdHandle | undefined {
+    if (this.#stream === undefined) {
+      this.#stream = new ZstdDecompress();
+      // The stream reports bad input as an 'error' event too; decompress throws it already.
+      this.#stream.on('error', () => {});
+    }
+    const handle = (this.#stream as unknown as { _handle?: ZstdHandle })._handle;
+    return typeof handle?.writeSync === 'function' ? handle : undefined;
+  }
+}
+
+/**
+ * BlobOpener opens blobs (see openBlob) one after another with the same keys and one kept
+ * zstd context. With `reuse`, a decompressed plaintext is a view of the opener's own
+ * buffer, valid until its next `open`: for a caller that writes each blob out before
+ * opening the next, and so allocates nothing per blob for it.
+ */
+export class BlobOpener {
+  readonly #keys: Subkeys;
+  readonly #reuse: boolean;
+  readonly #zstd = new ZstdFrames();
+
+  constructor(keys: Subkeys, options: { reuse?: boolean } = {}) {
+    this.#keys = keys;
+    this.#reuse = options.reuse ?? false;
+  }
+
+  open(id: string, sealed: Uint8Array): Buffer {
+    const keys = this.#keys;
+    const damaged = (reason: string, cause?: unknown) =>
+      new CumulusError('corrupt', `blob ${id.slice(0, 8)} is damaged: ${reason}`, {
+        hint: 'run `cumulus check --read-data` to find every damaged pack and what depends on it',
+        details: { blob: id },
+        cause,
+      });
+    if (sealed.length < SEAL_OVERHEAD) throw damaged('it is too short');
+    const view = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    let payload: Buffer;
+    try {
+      const decipher = createDecipheriv(
+        'aes-256-gcm',
+        cipherKeyOf(keys.encryption),
+        view.subarray(0, NONCE_SIZE),
+      );
+      decipher.setAAD(idBytes(id)).setAuthTag(view.subarray(view.length - TAG_SIZE));
+      const head = decipher.update(view.subarray(NONCE_SIZE, view.length - TAG_SIZE));
+      const tail = decipher.final();
+      // GCM returns everything from update(); skip copying a whole blob to append nothing.
+      payload = tail.length === 0 ? head : Buffer.concat([head, tail]);
+    } catch (error) {
+      throw damaged('its authentication tag does not match', error);
+    }
+    let plaintext: Buffer;
+    const body = payload.subarray(FLAG_SIZE);
+    if (payload[0] === STORED) {
+      plaintext = body;
+    } else if (payload[0] === ZSTD) {
+      try {
+        const frame = this.#zstd.decompress(body);
+        plaintext = this.#reuse ? frame : Buffer.from(frame);
+      } catch (error) {
+        throw damaged('it does not decompress', error);
+      }
+    } else {
+      throw damaged(`unknown compression ${payload[0]}`);
+    }
+    if (!timingSafeEqual(Buffer.from(blobId(keys.blobId, plaintext), 'hex'), idBytes(id))) {
+      throw damaged('its content does not match its ID');
+    }
+    return plaintext;
+  }
+}
+
+const openers = new WeakMap<Subkeys, BlobOpener>();
+
 /**
  * openBlob checks a sealed blob's tag, decompresses it and checks that its plaintext
- * has the blob ID `id`. Any failure → CumulusError 'corrupt' naming the blob.
+ * has the blob ID `id`. Any failure → CumulusError 'corrupt' naming the blob. The
+ * plaintext is the caller's to keep.
  */
 export function openBlob(keys: Subkeys, id: string, sealed: Uint8Array): Buffer {
-  const damaged = (reason: string, cause?: unknown) =>
-    new CumulusError('corrupt', `blob ${id.slice(0, 8)} is damaged: ${reason}`, {
-      hint: 'run `cumulus check --read-data` to find every damaged pack and what depends on it',
-      details: { blob: id },
-      cause,
-    });
-  if (sealed.length < SEAL_OVERHEAD) throw damaged('it is too short');
-  const view = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  let payload: Buffer;
-  try {
-    const decipher = createDecipheriv(
-      'aes-256-gcm',
-      cipherKeyOf(keys.encryption),
-      view.subarray(0, NONCE_SIZE),
-    );
-    decipher.setAAD(idBytes(id)).setAuthTag(view.subarray(view.length - TAG_SIZE));
-    const head = decipher.update(view.subarray(NONCE_SIZE, view.length - TAG_SIZE));
-    const tail = decipher.final();
-    // GCM returns everything from update(); skip copying a whole blob to append nothing.
-    payload = tail.length === 0 ? head : Buffer.concat([head, tail]);
-  } catch (error) {
-    throw damaged('its authentication tag does not match', error);
+  let opener = openers.get(keys);
+  if (opener === undefined) {
+    opener = new BlobOpener(keys);
+    openers.set(keys, opener);
   }
-  let plaintext: Buffer;
-  const body = payload.subarray(FLAG_SIZE);
-  if (payload[0] === STORED) {
-    plaintext = body;
-  } else if (payload[0] === ZSTD) {
-    try {
-      plaintext = zstdDecompressSync(body);
-    } catch (error) {
-      throw damaged('it does not decompress', error);
-    }
-  } else {
-    throw damaged(`unknown compression ${payload[0]}`);
-  }
-  if (!timingSafeEqual(Buffer.from(blobId(keys.blobId, plaintext), 'hex'), idBytes(id))) {
-    throw damaged('its content does not match its ID');
-  }
-  return plaintext;
+  return opener.open(id, sealed);
 }
