@@ -122,6 +122,18 @@ describe('cumulus CLI against a server process', () => {
       ],
     );
 
+    // Keyless upkeep of an account's repository is the server's: refused up front, nothing changed.
+    for (const command of [
+      ['prune'],
+      ['check'],
+      ['repair', 'index'],
+      ['forget', '--keep-last', '1', '--prune'],
+    ]) {
+      const refused = await cumulus(command, two());
+      assert.equal(refused.code, 2, `${command.join(' ')}: ${refused.stderr}`);
+      assert.match(refused.stderr, /runs on the server for an account's repository/);
+    }
+
     const hidden = await cumulus(['plan', 'set', '50gb'], two());
     assert.notEqual(hidden.code, 0, 'only Free is self-service on a new server');
     const offered = await cumulus([
