@@ -41,6 +41,21 @@ export interface RemoteRepositoryOptions {
   timeoutMs?: number;
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * rateLimitWaitMs is how long to wait after a 429: the server's Retry-After (from the
+ * error's details), plus up to a second of jitter so that devices limited together do not
+ * come back in the same instant.
+ */
+export function rateLimitWaitMs(error: CumulusError, random: () => number = Math.random): number {
+  const seconds = error.details?.retryAfterSeconds;
+  const base = typeof seconds === 'number' && seconds >= 0 ? seconds * 1000 : 1000;
+  return base + Math.floor(random() * 1000);
+}
+
 export class RemoteRepository implements Repository {
   readonly location: string;
   readonly #client: AccountClient;
@@ -71,16 +86,25 @@ export class RemoteRepository implements Repository {
     this.#retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  /** #retrying runs an idempotent request, again after a backoff while it fails with 'network'. */
-  async #retrying<T>(request: () => Promise<T>): Promise<T> {
+  /**
+   * #retrying runs a request, again after a backoff while it fails with 'network' (only
+   * an idempotent one) and as often as the server answers 429: a rate limit is waited out
+   * for as long as the server's Retry-After says, never turned into a failed backup.
+   */
+  async #retrying<T>(request: () => Promise<T>, idempotent = true): Promise<T> {
     let delay = this.#retry.baseDelayMs;
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; ; ) {
       try {
         return await request();
       } catch (error) {
-        if (!isCumulusError(error, 'network') || attempt >= this.#retry.attempts) throw error;
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (isCumulusError(error, 'rate_limited')) {
+          await sleep(rateLimitWaitMs(error));
+          continue;
+        }
+        if (!idempotent || !isCumulusError(error, 'network') || attempt >= this.#retry.attempts) throw error;
+        await sleep(delay);
         delay = Math.min(delay * 2, this.#retry.maxDelayMs);
+        attempt++;
       }
     }
   }
@@ -158,7 +182,10 @@ export class RemoteRepository implements Repository {
   }
 
   async beginWrite(): Promise<WriteSession> {
-    const { sessionId, heartbeatSeconds } = await this.#client.call(api.beginWrite, {});
+    const { sessionId, heartbeatSeconds } = await this.#retrying(
+      () => this.#client.call(api.beginWrite, {}),
+      false,
+    );
     const params = { sessionId };
     const timer = setInterval(() => {
       // A missed heartbeat only shortens the session's life; the next one tries again.
@@ -228,9 +255,10 @@ export class RemoteRepository implements Repository {
   }
 
   async forgetSnapshots(ids: string[]): Promise<void> {
-    // Not retried: a forget that landed before the connection dropped would answer 404 the second time.
+    // Not retried on a dropped connection: a forget that landed would answer 404 the second time.
     for (let i = 0; i < ids.length; i += api.MAX_IDS) {
-      await this.#client.call(api.forgetSnapshots, { body: { ids: ids.slice(i, i + api.MAX_IDS) } });
+      const body = { ids: ids.slice(i, i + api.MAX_IDS) };
+      await this.#retrying(() => this.#client.call(api.forgetSnapshots, { body }), false);
     }
   }
 

@@ -8,7 +8,8 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { RateLimits } from './config.ts';
 import { type ConnectionLimits, installConnectionLimits, nodeServerOptions } from './http/connections.ts';
 import { serveConsole } from './http/console.ts';
 import { errorHandler, rateLimitError } from './http/errors.ts';
@@ -22,6 +23,7 @@ import { releaseRoutes } from './routes/releases.ts';
 import { repositoryRoutes } from './routes/repository.ts';
 import { statusRoutes } from './routes/status.ts';
 import type { Services } from './services/index.ts';
+import { addressKey } from './services/throttle.ts';
 
 export interface AppOptions {
   services: Services;
@@ -29,8 +31,7 @@ export interface AppOptions {
   /** Trust X-Forwarded-* from a reverse proxy: true, or the proxy's addresses. */
   trustProxy: boolean | string;
   https?: { cert: Buffer; key: Buffer };
-  /** Requests per minute per address: all routes, and routes that check a secret. */
-  rateLimit: { perMinute: number; secretPerMinute: number };
+  rateLimit: RateLimits;
   /** Largest JSON body in bytes. */
   bodyLimit: number;
   connections: ConnectionLimits;
@@ -67,6 +68,11 @@ const REQUEST_SERIALIZER = {
   }),
 };
 
+/** byAddress keys a rate limit by the client's address: public routes, and the routes that check a secret. */
+function byAddress(request: FastifyRequest): string {
+  return `address:${addressKey(request.ip)}`;
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { services } = options;
   const logger =
@@ -94,8 +100,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(helmet, {
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: options.https ? [] : null } },
   });
+  const limits = options.rateLimit;
   await app.register(rateLimit, {
-    max: options.rateLimit.perMinute,
+    // The limit runs after the access hook (route hooks follow the app's), so a signed-in
+    // device is counted by its session: a household's devices behind one address do not
+    // share one budget, and a device keeps its own wherever it goes.
+    keyGenerator: (request: FastifyRequest) =>
+      request.caller === null ? byAddress(request) : `session:${request.caller.sessionId}`,
+    max: (request: FastifyRequest) => (request.caller === null ? limits.perMinute : limits.sessionPerMinute),
     timeWindow: 60_000,
     errorResponseBuilder: rateLimitError,
   });
@@ -120,7 +132,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installAccessHooks(app, services);
   installConnectionLimits(app, options.connections);
   const secretRoutes: RouteOptions = {
-    secretLimit: app.rateLimit({ max: options.rateLimit.secretPerMinute, timeWindow: 60_000 }),
+    secretLimit: app.rateLimit({ max: limits.secretPerMinute, timeWindow: 60_000, keyGenerator: byAddress }),
   };
   authRoutes(app, services, secretRoutes);
   accountRoutes(app, services, secretRoutes);

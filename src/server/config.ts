@@ -19,9 +19,21 @@ export interface ServerConfig {
   /** Trust X-Forwarded-For/Proto from a reverse proxy: true for any, or a comma-separated list of proxy addresses. */
   trustProxy: boolean | string;
   logLevel: LogLevel;
-  rateLimit: { perMinute: number; secretPerMinute: number };
+  rateLimit: RateLimits;
   bodyLimit: number;
   connections: ConnectionLimits;
+}
+
+/**
+ * RateLimits are requests per minute: `perMinute` per address for requests without a
+ * signed-in device (public routes), `sessionPerMinute` per signed-in device (its
+ * session), whatever address it comes from, and `secretPerMinute` per address on the
+ * routes that check a secret (sign-in, codes, recovery).
+ */
+export interface RateLimits {
+  perMinute: number;
+  sessionPerMinute: number;
+  secretPerMinute: number;
 }
 
 /** ServerFlags are the command-line options of `cumulus server`. */
@@ -40,7 +52,7 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   logLevel: 'info' as LogLevel,
-  rateLimit: { perMinute: 600, secretPerMinute: 30 },
+  rateLimit: { perMinute: 600, sessionPerMinute: 6000, secretPerMinute: 30 } satisfies RateLimits,
   bodyLimit: 1024 * 1024,
   connections: DEFAULT_CONNECTION_LIMITS,
 };

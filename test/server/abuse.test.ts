@@ -14,7 +14,7 @@ import * as auth from '../../src/api/auth.ts';
 import { derivePasswordKeys } from '../../src/client/account-keys.ts';
 import { saveDeviceState } from '../../src/client/device-state.ts';
 import { signIn } from '../../src/client/sign-in.ts';
-import { parseServerConfig } from '../../src/server/config.ts';
+import { DEFAULTS, parseServerConfig } from '../../src/server/config.ts';
 import { runCumulus } from '../helpers/cli.ts';
 import {
   approvedDevice,
@@ -42,7 +42,7 @@ async function authKeyOf(server: TestServer, email: string, password: string): P
 describe('growing delays and rate limits', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ config: { rateLimit: { perMinute: 100_000, secretPerMinute: 20 } } });
+    server = await startTestServer({ config: { rateLimit: { ...DEFAULTS.rateLimit, secretPerMinute: 20 } } });
   });
   after(() => server.close());
 
@@ -154,7 +154,7 @@ describe('secret guesses sent in parallel', () => {
 describe('one per-address limit over every secret route', () => {
   let server: TestServer;
   before(async () => {
-    server = await startTestServer({ config: { rateLimit: { perMinute: 100_000, secretPerMinute: 20 } } });
+    server = await startTestServer({ config: { rateLimit: { ...DEFAULTS.rateLimit, secretPerMinute: 20 } } });
   });
   after(() => server.close());
 

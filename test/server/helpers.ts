@@ -50,7 +50,6 @@ export async function startTestServer(
   const config: ServerConfig = {
     ...parseServerConfig({ data: dataDir, port: '0' }, {}),
     logLevel: 'info',
-    rateLimit: { perMinute: 100_000, secretPerMinute: 100_000 },
     ...overrides,
   };
   const server = await startServer(config, {
