@@ -161,6 +161,45 @@ export const missingBlobs = endpoint({
   response: Type.Object({ missing: Type.Array(HexId) }),
 });
 
+/** encodeIds packs hex blob IDs as base64 of their concatenated 32 bytes (refs, the blob index). */
+export function encodeIds(ids: readonly string[]): string {
+  const bytes = Buffer.allocUnsafe(ids.length * 32);
+  for (const [i, id] of ids.entries()) bytes.write(id, i * 32, 'hex');
+  return bytes.toString('base64');
+}
+
+/** decodeIds turns base64 of concatenated 32-byte IDs back into hex IDs. */
+export function decodeIds(base64: string): string[] {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length % 32 !== 0) {
+    throw new CumulusError('invalid_input', 'IDs must be whole 32-byte blob IDs in base64');
+  }
+  const ids: string[] = [];
+  for (let offset = 0; offset < bytes.length; offset += 32)
+    ids.push(bytes.toString('hex', offset, offset + 32));
+  return ids;
+}
+
+/** INDEX_PAGE is the most blob IDs one blob-index answer carries (3.2 MB of IDs). */
+export const INDEX_PAGE = 100_000;
+
+export const blobIndex = endpoint({
+  method: 'GET',
+  url: '/api/repo/blobs/index',
+  summary:
+    "The account's blob IDs indexed after a cursor (base64 of 32-byte IDs), for a device's cache of the index; a new generation (after gc) voids older cursors",
+  tag: 'repository',
+  access: 'session',
+  backup: true,
+  query: Type.Object({ since: Type.Integer({ minimum: 0 }) }),
+  response: Type.Object({
+    generation: Type.String({ pattern: '^[0-9a-f]{32}$' }),
+    cursor: Type.Integer({ minimum: 0 }),
+    ids: Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' }),
+    complete: Type.Boolean(),
+  }),
+});
+
 /**
  * readBlobs answers with BLOB_FRAME bytes, not JSON (`response` documents only the error
  * shape): one entry per ID answered, found or not, until MAX_READ_ANSWER_BYTES.

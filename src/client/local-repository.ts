@@ -7,6 +7,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { INDEX_PAGE } from '../api/repository.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { BlobType } from '../core/pack.ts';
 import { FolderBlobStore } from '../store/folder-blob-store.ts';
@@ -16,6 +17,7 @@ import type {
   BlobStore,
   GcOptions,
   GcReport,
+  IndexDelta,
   SnapshotCommit,
   SnapshotRecord,
   UsageReport,
@@ -77,6 +79,10 @@ export class LocalRepository implements Repository, Maintenance, IndexRebuild {
 
   async beginWrite(): Promise<WriteSession> {
     return this.#store.beginWrite({ host: hostname(), pid: process.pid, kind: 'backup' });
+  }
+
+  blobsSince(cursor: number): Promise<IndexDelta> {
+    return this.#store.blobsSince(cursor, INDEX_PAGE);
   }
 
   missingBlobs(ids: string[]): Promise<Set<string>> {

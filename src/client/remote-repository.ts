@@ -13,7 +13,7 @@ import { AGENT_VERSION_HEADER } from '../api/common.ts';
 import type { Endpoint, EndpointInput, EndpointOutput } from '../api/endpoint.ts';
 import * as api from '../api/repository.ts';
 import { CumulusError, isCumulusError } from '../core/errors.ts';
-import type { BlobRead, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
+import type { BlobRead, IndexDelta, SnapshotCommit, SnapshotRecord, UsageReport } from '../store/types.ts';
 import { AccountClient, CLIENT_VERSION, errorFromResponse } from './account-client.ts';
 import type { Repository, RepositoryConfig, WriteSession } from './repository.ts';
 
@@ -202,6 +202,11 @@ export class RemoteRepository implements Repository {
     };
   }
 
+  async blobsSince(cursor: number): Promise<IndexDelta> {
+    const page = await this.#call(api.blobIndex, { query: { since: cursor } });
+    return { ...page, ids: api.decodeIds(page.ids) };
+  }
+
   async missingBlobs(ids: string[]): Promise<Set<string>> {
     const missing = new Set<string>();
     for (let i = 0; i < ids.length; i += MISSING_BATCH) {
@@ -248,7 +253,7 @@ export class RemoteRepository implements Repository {
         id: s.id,
         tree: s.tree,
         logicalSize: s.logicalSize,
-        refs: encodeRefs(s.refs),
+        refs: api.encodeIds(s.refs),
       })),
     };
     await this.#send(api.commitSnapshot, body, api.MAX_COMMIT_BYTES);
@@ -272,11 +277,4 @@ export class RemoteRepository implements Repository {
     this.#httpAgent.destroy();
     this.#httpsAgent.destroy();
   }
-}
-
-/** encodeRefs packs hex blob IDs as base64 of their concatenated 32 bytes. */
-export function encodeRefs(ids: readonly string[]): string {
-  const bytes = Buffer.allocUnsafe(ids.length * 32);
-  for (const [i, id] of ids.entries()) bytes.write(id, i * 32, 'hex');
-  return bytes.toString('base64');
 }

@@ -12,6 +12,7 @@ import type {
   BlobRead,
   GcOptions,
   GcReport,
+  IndexDelta,
   RepositoryConfig,
   SnapshotCommit,
   SnapshotRecord,
@@ -44,6 +45,18 @@ export interface PackIngest {
   putPack(pack: Uint8Array, packId: string): Promise<void>;
 }
 
+/**
+ * BlobIndex lists what the repository holds, in the order it was indexed, for a device's
+ * cache of the index (IndexCache) to catch up with.
+ */
+export interface BlobIndex {
+  /**
+   * blobsSince returns one page of the blob IDs indexed after `cursor` (0: from the
+   * start) with the index's generation, which changes whenever a blob leaves the index.
+   */
+  blobsSince(cursor: number): Promise<IndexDelta>;
+}
+
 /** BlobReader reads sealed blobs back. */
 export interface BlobReader {
   /**
@@ -69,7 +82,7 @@ export interface WriteLeases {
 }
 
 /** Repository is every role every repository implements, plus what identifies and closes it. */
-export interface Repository extends PackIngest, BlobReader, SnapshotIndex, WriteLeases {
+export interface Repository extends PackIngest, BlobIndex, BlobReader, SnapshotIndex, WriteLeases {
   readonly location: string;
   config(): Promise<RepositoryConfig>;
   usage(): Promise<UsageReport>;
@@ -110,4 +123,4 @@ export function sealedBytes(id: string, read: BlobRead | undefined): Buffer {
   });
 }
 
-export type { BlobRead, PackEntry, RepositoryConfig };
+export type { BlobRead, IndexDelta, PackEntry, RepositoryConfig };

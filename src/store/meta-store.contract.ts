@@ -464,6 +464,48 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       await remote.release();
     });
 
+    test('blobsSince pages through the blobs in the order indexed; gc and a rebuild start a new generation', async (t) => {
+      const { store, add, clock } = await setup(t, make);
+      const first = makePack([10, 20, 30]);
+      await add(first);
+      const all = await store.blobsSince(0, 100);
+      assert.deepEqual(
+        all.ids,
+        first.blobs.map((b) => b.id),
+      );
+      assert.equal(all.complete, true);
+      const page = await store.blobsSince(0, 2);
+      assert.deepEqual(
+        page.ids,
+        first.blobs.slice(0, 2).map((b) => b.id),
+      );
+      assert.equal(page.complete, false);
+      assert.deepEqual((await store.blobsSince(page.cursor, 2)).ids, [first.blobs[2].id]);
+
+      const second = makePack([40, { id: first.blobs[0].id, length: 10 }]);
+      await add(second);
+      const delta = await store.blobsSince(all.cursor, 100);
+      assert.deepEqual(delta.ids, [second.blobs[0].id], 'a blob indexed again is not new');
+      assert.equal(delta.generation, all.generation, 'adding keeps the generation');
+      assert.deepEqual(await store.blobsSince(delta.cursor, 100), { ...delta, ids: [] });
+
+      // Nothing references these blobs: once past the grace, gc removes them all.
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      await store.gc();
+      const afterGc = await store.blobsSince(0, 100);
+      assert.notEqual(afterGc.generation, all.generation, 'a removal voids every cursor');
+      assert.deepEqual(afterGc.ids, []);
+      const kept = (await store.blobsSince(0, 100)).generation;
+      await store.gc();
+      assert.equal((await store.blobsSince(0, 100)).generation, kept, 'a gc that removes nothing keeps it');
+      await add(makePack([50]));
+      await store.rebuildIndex();
+      const rebuilt = await store.blobsSince(0, 100);
+      assert.notEqual(rebuilt.generation, kept);
+      assert.equal(rebuilt.ids.length, 1);
+      await assert.rejects(store.blobsSince(-1, 10), (e) => isCumulusError(e, 'invalid_input'));
+    });
+
     test('a commit that references a blob gc removed fails with blob_missing', async (t) => {
       const { store, add, clock } = await setup(t, make);
       const data = makePack([100]);

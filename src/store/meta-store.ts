@@ -14,6 +14,7 @@
 import type { BlobType, PackEntry } from '../core/pack.ts';
 import type {
   BlobLocation,
+  IndexDelta,
   LockInfo,
   SnapshotCommit,
   SnapshotRecord,
@@ -61,6 +62,13 @@ export interface MetaStore {
   /** touchBlobs marks the given blobs as in use at `now` and returns the ids it holds. */
   touchBlobs(ids: readonly string[], now: number): Promise<Set<string>>;
   locateBlobs(ids: readonly string[]): Promise<BlobLocation[]>;
+  /**
+   * blobsSince returns up to `limit` blob IDs indexed after `cursor` (0: from the start),
+   * in the order they were indexed, with the cursor to ask from next and the index's
+   * generation. The generation changes in the transaction that removes any blob (gc,
+   * resetIndex): a cursor of another generation means nothing, start again from 0.
+   */
+  blobsSince(cursor: number, limit: number): Promise<IndexDelta>;
   listBlobIds(type: BlobType): Promise<string[]>;
 
   /**

@@ -28,6 +28,7 @@ import type {
   BlobStore,
   GcOptions,
   GcReport,
+  IndexDelta,
   LockInfo,
   SnapshotCommit,
   SnapshotRecord,
@@ -190,6 +191,16 @@ export class RepositoryStore {
       for (const id of batch) if (!present.has(id)) missing.add(id);
     }
     return missing;
+  }
+
+  /**
+   * blobsSince pages through the blob IDs indexed after `cursor`, for a client's cache of
+   * the index (MetaStore.blobsSince: a new generation voids every older cursor).
+   */
+  async blobsSince(cursor: number, limit: number): Promise<IndexDelta> {
+    if (!Number.isSafeInteger(cursor) || cursor < 0) throw invalid('index cursor', cursor);
+    if (!Number.isSafeInteger(limit) || limit < 1) throw invalid('page size', limit);
+    return this.#meta.blobsSince(cursor, limit);
   }
 
   /** hasPack says whether the index names a pack. */

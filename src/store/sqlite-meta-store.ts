@@ -20,6 +20,7 @@ import type { GcPlan, IndexedPack, MetaStore, PackGarbage, PackRecord } from './
 import { decodeRefset, encodeRefset, refsetHash, sortedUniqueRows } from './refset.ts';
 import type {
   BlobLocation,
+  IndexDelta,
   LockInfo,
   SnapshotCommit,
   SnapshotRecord,
@@ -27,9 +28,22 @@ import type {
   UsageReport,
 } from './types.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-/** SCHEMA is version 1 of index.sqlite (docs/format.md refers here). */
+/**
+ * GENERATION_SCHEMA is what version 2 added: the index's generation, 16 random bytes as
+ * hex, replaced in the transaction that removes any blob from the index (gc, a rebuild).
+ * A client's cursor into `blobs.row` (blobsSince) holds only within one generation.
+ */
+const GENERATION_SCHEMA = `
+CREATE TABLE generation (
+  only INTEGER PRIMARY KEY CHECK (only = 0),
+  value TEXT NOT NULL
+);
+INSERT INTO generation (only, value) VALUES (0, lower(hex(randomblob(16))));
+`;
+
+/** SCHEMA is version 1 of index.sqlite (docs/format.md refers here); version 2 adds GENERATION_SCHEMA. */
 export const SCHEMA = `
 CREATE TABLE packs (
   row INTEGER PRIMARY KEY,
@@ -137,8 +151,9 @@ export class SqliteMetaStore implements MetaStore {
       const { user_version: version } = this.#db.prepare('PRAGMA user_version').get() as {
         user_version: number;
       };
-      if (version === 0) {
-        this.#db.exec(SCHEMA);
+      if (version === 0) this.#db.exec(SCHEMA);
+      if (version < 2) {
+        this.#db.exec(GENERATION_SCHEMA);
         this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       } else if (version > SCHEMA_VERSION) {
         throw new CumulusError(
@@ -606,11 +621,34 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   #deleteGarbage(packRow: number, cutoff: number): number {
-    return Number(
+    const deleted = Number(
       this.#db
         .prepare('DELETE FROM blobs WHERE pack = ? AND ref_count = 0 AND touched_at < ?')
         .run(packRow, cutoff).changes,
     );
+    if (deleted > 0) this.#newGeneration();
+    return deleted;
+  }
+
+  /** #newGeneration voids every client's cursor: a blob left the index (call inside the write). */
+  #newGeneration(): void {
+    this.#db.exec('UPDATE generation SET value = lower(hex(randomblob(16)))');
+  }
+
+  async blobsSince(cursor: number, limit: number): Promise<IndexDelta> {
+    const since = this.#db.prepare('SELECT row, id FROM blobs WHERE row > ? ORDER BY row LIMIT ?');
+    return this.#read(() => {
+      const { value: generation } = this.#get<{ value: string }>('SELECT value FROM generation');
+      const rows = since.all(cursor, limit + 1) as { row: number; id: Uint8Array }[];
+      const complete = rows.length <= limit;
+      if (!complete) rows.length = limit;
+      return {
+        generation,
+        cursor: rows.at(-1)?.row ?? cursor,
+        ids: rows.map((r) => hex(r.id)),
+        complete,
+      };
+    });
   }
 
   async dropPacks(
@@ -675,11 +713,12 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async resetIndex(): Promise<void> {
-    this.#write(() =>
+    this.#write(() => {
       this.#db.exec(
         'DELETE FROM snapshot_sources; DELETE FROM snapshots; DELETE FROM refsets; DELETE FROM blobs; DELETE FROM packs;',
-      ),
-    );
+      );
+      this.#newGeneration();
+    });
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,20 @@ export interface BlobLocation {
   length: number;
 }
 
+/**
+ * IndexDelta is a page of the blob index in the order blobs were indexed (see
+ * MetaStore.blobsSince): what a client's cache of "which blobs exist" needs to catch up.
+ */
+export interface IndexDelta {
+  /** Changes whenever a blob leaves the index; a cursor of another generation is void. */
+  generation: string;
+  /** Ask from here for the next page. */
+  cursor: number;
+  ids: string[];
+  /** No blob after `cursor` (as of this answer). */
+  complete: boolean;
+}
+
 /** SourceCommit is what the store learns about one backed-up path of a snapshot. */
 export interface SourceCommit {
   /** Opaque source ID (hex), HMAC of host and path: no name in the clear. */

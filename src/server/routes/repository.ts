@@ -55,6 +55,7 @@ export async function repositoryRoutes(app: FastifyInstance, s: Services): Promi
   route(app, api.missingBlobs, async ({ caller, input }) => ({
     missing: await repo.missingBlobs(caller, input.body.ids),
   }));
+  route(app, api.blobIndex, ({ caller, input }) => repo.blobIndex(caller, input.query.since));
   // A stream is sent as it is (application/octet-stream), never through the JSON serializer.
   route(app, api.readBlobs, async ({ caller, input }) =>
     Readable.from(repo.readBlobs(caller, input.body.ids)),

@@ -9,7 +9,7 @@
  */
 import type { RepositoryConfig } from '../../api/common.ts';
 import type { SnapshotCommit as CommitBody, SnapshotRecordOut, StorageReport } from '../../api/repository.ts';
-import { blobFrame, MAX_READ_ANSWER_BYTES } from '../../api/repository.ts';
+import { blobFrame, decodeIds, encodeIds, INDEX_PAGE, MAX_READ_ANSWER_BYTES } from '../../api/repository.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { DeviceUsage, UsageReport } from '../../store/types.ts';
 import { type AccountRepositories, type AccountStore, accountStoreOf } from './account-repositories.ts';
@@ -20,19 +20,6 @@ import type { PlansService } from './plans.ts';
 
 /** HEARTBEAT_SECONDS is how often a client should renew its write session (it lapses after 10 minutes). */
 export const HEARTBEAT_SECONDS = 60;
-
-/** decodeRefs turns base64 of concatenated 32-byte IDs into hex IDs. */
-export function decodeRefs(base64: string): string[] {
-  const bytes = Buffer.from(base64, 'base64');
-  if (bytes.length % 32 !== 0) {
-    throw new CumulusError('invalid_input', 'refs must be whole 32-byte blob IDs in base64');
-  }
-  const ids: string[] = [];
-  for (let offset = 0; offset < bytes.length; offset += 32) {
-    ids.push(bytes.toString('hex', offset, offset + 32));
-  }
-  return ids;
-}
 
 function quotaExceeded(usage: number, quota: number, needed: number): CumulusError {
   const shortfall = usage + needed - quota;
@@ -84,6 +71,15 @@ export class RepositoryService {
     return [...(await (await this.#store(caller)).store.missingBlobs(ids))];
   }
 
+  /** blobIndex is one page of the account's blob IDs after `since`, the IDs as base64 of their bytes. */
+  async blobIndex(
+    caller: Caller,
+    since: number,
+  ): Promise<{ generation: string; cursor: number; ids: string; complete: boolean }> {
+    const delta = await (await this.#store(caller)).store.blobsSince(since, INDEX_PAGE);
+    return { ...delta, ids: encodeIds(delta.ids) };
+  }
+
   /**
    * readBlobs yields the read-blobs answer (BLOB_FRAME) piece by piece as the store reads
    * each pack run, and stops once MAX_READ_ANSWER_BYTES are out: the client asks again for
@@ -132,7 +128,7 @@ export class RepositoryService {
           id: s.id,
           tree: s.tree,
           logicalSize: s.logicalSize,
-          refs: decodeRefs(s.refs),
+          refs: decodeIds(s.refs),
         })),
       },
       { maxReferencedBytes: plan.quotaBytes },
