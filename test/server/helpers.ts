@@ -16,7 +16,7 @@ import { type PendingSignIn, type SignInResult, signIn } from '../../src/client/
 import { CumulusError } from '../../src/core/errors.ts';
 import { TEST_KDF } from '../../src/core/keys.ts';
 import type { Clock } from '../../src/server/clock.ts';
-import { parseServerConfig, type ServerConfig } from '../../src/server/config.ts';
+import { DEFAULTS, parseServerConfig, type ServerConfig } from '../../src/server/config.ts';
 import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
 import { type RunningServer, type StartOptions, startServer } from '../../src/server/start.ts';
 
@@ -50,6 +50,9 @@ export async function startTestServer(
   const config: ServerConfig = {
     ...parseServerConfig({ data: dataDir, port: '0' }, {}),
     logLevel: 'info',
+    // Tests sign many devices in from one address: only the secret routes' limit is lifted
+    // (abuse.test.ts tests it); the limits of everything else are the defaults.
+    rateLimit: { ...DEFAULTS.rateLimit, secretPerMinute: 100_000 },
     ...overrides,
   };
   const server = await startServer(config, {
