@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { configDir, type DeviceState, loadDeviceState } from '../client/device-state.ts';
+import { cacheDir } from '../client/index-cache.ts';
 import { openRepository } from '../client/local-keyring.ts';
 import { LocalRepository } from '../client/local-repository.ts';
 import { UnlockedRepository } from '../client/unlocked-repository.ts';
@@ -43,18 +44,23 @@ export interface RepositoryTarget {
 /**
  * withRepository unlocks the repository, runs `action`, and always closes it: the folder
  * of --repo (or CUMULUS_REPOSITORY); without one, the account's repository of the
- * signed-in device (its state holds the key: no password asked).
+ * signed-in device (its state holds the key: no password asked). With `indexCache`, the
+ * device's cache of the repository's index sits in front of it (a backup's questions).
  */
 export async function withRepository<T>(
   options: RepositoryOptions,
   action: (vault: UnlockedRepository, target: RepositoryTarget) => Promise<T>,
+  use: { indexCache?: boolean } = {},
 ): Promise<T> {
   const local = options.repo ?? process.env.CUMULUS_REPOSITORY;
   const device = local === undefined || local === '' ? await loadDeviceState(configDir()) : undefined;
   // The server client and its schemas load only for the account: a folder does not need them.
-  const vault = device
+  const opened = device
     ? (await import('../client/remote-vault.ts')).openRemoteVault(device)
     : await openRepository(repositoryPath(options), await readPassword(options));
+  const vault = use.indexCache
+    ? (await import('../client/cached-repository.ts')).withIndexCache(opened, cacheDir())
+    : opened;
   try {
     return await action(vault, { device });
   } finally {

@@ -25,16 +25,73 @@ export interface Snapshot {
   info: SnapshotInfo;
 }
 
+/**
+ * SealedCache keeps tree and snapshot blobs sealed as stored, by ID, on this device
+ * (IndexCache): trees do not change, so a cached copy is as good as the repository's.
+ */
+export interface SealedCache {
+  sealed(id: string): Buffer | undefined;
+  keepSealed(blobs: Iterable<[string, Uint8Array]>): void;
+  dropSealed(id: string): void;
+}
+
 export class UnlockedRepository<R extends BlobReader = Repository> {
   readonly repo: R;
   readonly keys: Subkeys;
   readonly config: RepositoryConfig;
+  readonly #sealed: SealedCache | undefined;
   #trees = new Map<string, TreeEntry[]>();
 
-  constructor(repo: R, keys: Subkeys, config: RepositoryConfig) {
+  constructor(repo: R, keys: Subkeys, config: RepositoryConfig, sealed?: SealedCache) {
     this.repo = repo;
     this.keys = keys;
     this.config = config;
+    this.#sealed = sealed;
+  }
+
+  /**
+   * #openMeta opens tree and snapshot blobs: from the device's cache of sealed blobs where
+   * it has them (an unchanged re-backup then reads no tree from the repository), else from
+   * the repository, keeping what it read. A cached copy that does not open (damaged on
+   * disk) is dropped and read from the repository instead. Each ID maps to its plaintext
+   * or to the error that reading or opening it raised.
+   */
+  async #openMeta(ids: readonly string[]): Promise<Map<string, Buffer | Error>> {
+    const opened = new Map<string, Buffer | Error>();
+    const fetch: string[] = [];
+    for (const id of new Set(ids)) {
+      const cached = this.#sealed?.sealed(id);
+      if (cached === undefined) {
+        fetch.push(id);
+        continue;
+      }
+      try {
+        opened.set(id, openBlob(this.keys, id, cached));
+      } catch {
+        this.#sealed?.dropSealed(id);
+        fetch.push(id);
+      }
+    }
+    if (fetch.length === 0) return opened;
+    const reads = await this.repo.readBlobs(fetch);
+    const keep: [string, Buffer][] = [];
+    for (const id of fetch) {
+      try {
+        const bytes = sealedBytes(id, reads.get(id));
+        opened.set(id, openBlob(this.keys, id, bytes));
+        keep.push([id, bytes]);
+      } catch (error) {
+        opened.set(id, error as Error);
+      }
+    }
+    this.#sealed?.keepSealed(keep);
+    return opened;
+  }
+
+  async #openOne(id: string): Promise<Buffer> {
+    const plain = (await this.#openMeta([id])).get(id)!;
+    if (plain instanceof Error) throw plain;
+    return plain;
   }
 
   sourceId(host: string, path: string): string {
@@ -53,7 +110,7 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
   async readTree(id: string): Promise<TreeEntry[]> {
     let tree = this.#trees.get(id);
     if (tree === undefined) {
-      tree = decodeTree(await this.readPlain(id));
+      tree = decodeTree(await this.#openOne(id));
       if (this.#trees.size > 4096) this.#trees.clear();
       this.#trees.set(id, tree);
     }
@@ -63,11 +120,12 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
   /** listSnapshots returns every snapshot, oldest first, with its description decrypted. */
   async listSnapshots(this: UnlockedRepository<BlobReader & SnapshotIndex>): Promise<Snapshot[]> {
     const records = await this.repo.listSnapshots();
-    const sealed = await this.repo.readBlobs(records.map((r) => r.id));
+    const opened = await this.#openMeta(records.map((r) => r.id));
     const snapshots: Snapshot[] = [];
     for (const record of records) {
-      const bytes = sealedBytes(record.id, sealed.get(record.id));
-      snapshots.push({ record, info: decodeSnapshot(openBlob(this.keys, record.id, bytes)) });
+      const plain = opened.get(record.id)!;
+      if (plain instanceof Error) throw plain;
+      snapshots.push({ record, info: decodeSnapshot(plain) });
     }
     return snapshots.sort((a, b) => a.record.time.localeCompare(b.record.time));
   }
@@ -116,8 +174,8 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
     const wanted = ids.filter((id) => !this.#trees.has(id));
     if (wanted.length < 2) return;
     // A tree that cannot be read is left out: readTree reports it when the walk reaches it.
-    for (const [id, read] of await this.repo.readBlobs(wanted)) {
-      if (read.ok) this.#trees.set(id, decodeTree(openBlob(this.keys, id, read.bytes)));
+    for (const [id, plain] of await this.#openMeta(wanted)) {
+      if (!(plain instanceof Error)) this.#trees.set(id, decodeTree(plain));
     }
   }
 

@@ -52,7 +52,7 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,
   logLevel: 'info' as LogLevel,
-  rateLimit: { perMinute: 600, sessionPerMinute: 6000, secretPerMinute: 30 } satisfies RateLimits,
+  rateLimit: { perMinute: 600, sessionPerMinute: 1200, secretPerMinute: 30 } satisfies RateLimits,
   bodyLimit: 1024 * 1024,
   connections: DEFAULT_CONNECTION_LIMITS,
 };

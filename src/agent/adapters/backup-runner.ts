@@ -6,7 +6,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { backup, dryRunBackup } from '../../client/archiver/archiver.ts';
+import { withIndexCache } from '../../client/cached-repository.ts';
 import { requireDeviceState } from '../../client/device-state.ts';
+import { cacheDir } from '../../client/index-cache.ts';
 import { openRemoteVault } from '../../client/remote-vault.ts';
 import type { UnlockedRepository } from '../../client/unlocked-repository.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
@@ -25,7 +27,7 @@ export function engineRunner(configDir: string, agentVersion: string): BackupRun
     use: (vault: UnlockedRepository, deviceName: string) => Promise<T>,
   ): Promise<T> => {
     const state = await requireDeviceState(configDir);
-    const vault = openRemoteVault(state, { agentVersion });
+    const vault = withIndexCache(openRemoteVault(state, { agentVersion }), cacheDir());
     try {
       return await use(vault, state.deviceName);
     } finally {

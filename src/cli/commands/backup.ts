@@ -35,29 +35,32 @@ export function register(program: Command): void {
       if (paths.length === 0) return backUpDevice(options);
       const excludes = [...options.exclude, ...options.excludeFile.flatMap(readPatternFile)];
       const reporter = progressReporter({ json: options.json ?? false, label: 'backup' });
-      const result = await withRepository(options, (vault, target) =>
-        backup(vault, {
-          paths,
-          excludes,
-          tags: options.tag,
-          // On an account, each device is its own host: its name tells its snapshots apart.
-          host: options.host ?? target.device?.deviceName,
-          parent: options.parent,
-          onEvent: (event) => {
-            if (event.type === 'warning') reporter.warn(`${event.warning.path}: ${event.warning.message}`);
-            else {
-              const c = event.counters;
-              reporter.update({
-                filesDone: c.filesDone,
-                filesTotal: c.filesTotal,
-                bytesDone: c.bytesDone,
-                bytesTotal: c.bytesTotal,
-                totalsFinal: c.totalsFinal,
-                elapsedMs: event.elapsedMs,
-              });
-            }
-          },
-        }),
+      const result = await withRepository(
+        options,
+        (vault, target) =>
+          backup(vault, {
+            paths,
+            excludes,
+            tags: options.tag,
+            // On an account, each device is its own host: its name tells its snapshots apart.
+            host: options.host ?? target.device?.deviceName,
+            parent: options.parent,
+            onEvent: (event) => {
+              if (event.type === 'warning') reporter.warn(`${event.warning.path}: ${event.warning.message}`);
+              else {
+                const c = event.counters;
+                reporter.update({
+                  filesDone: c.filesDone,
+                  filesTotal: c.filesTotal,
+                  bytesDone: c.bytesDone,
+                  bytesTotal: c.bytesTotal,
+                  totalsFinal: c.totalsFinal,
+                  elapsedMs: event.elapsedMs,
+                });
+              }
+            },
+          }),
+        { indexCache: true },
       ).finally(() => reporter.stop());
       const s = result.summary;
       if (options.json) {

@@ -12,7 +12,7 @@
 import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { availableParallelism, hostname, userInfo } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { CumulusError } from '../../core/errors.ts';
+import { CumulusError, isCumulusError } from '../../core/errors.ts';
 import { freeNow } from '../../core/free-memory.ts';
 import type { BlobType } from '../../core/pack.ts';
 import { blobId, DEFAULT_ZSTD_LEVEL } from '../../core/seal.ts';
@@ -629,12 +629,22 @@ class Archiver implements ChunkSink {
   }
 }
 
-/** backup runs one backup of `options.paths` into the repository and commits a snapshot. */
+/**
+ * backup runs one backup of `options.paths` into the repository and commits a snapshot.
+ * A commit refused because the device's index cache believed in blobs the repository no
+ * longer holds (collected meanwhile) has corrected the cache; the backup then runs once
+ * more, which reads only what changed since the parent and uploads what is missing.
+ */
 export async function backup(
   vault: UnlockedRepository<ArchiverRepository>,
   options: BackupOptions,
 ): Promise<BackupResult> {
-  return new Archiver(vault, options).run();
+  try {
+    return await new Archiver(vault, options).run();
+  } catch (error) {
+    if (!isCumulusError(error, 'blob_missing') || error.details?.cacheCorrected !== true) throw error;
+    return new Archiver(vault, options).run();
+  }
 }
 
 /** dryRunBackup says what `backup` with these options would read now, without reading or writing anything. */
