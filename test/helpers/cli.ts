@@ -1,6 +1,7 @@
 /** Runs the real `cumulus` command in a child process, as a user would. */
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const CLI = resolve(import.meta.dirname, '../../src/cli/main.ts');
 
@@ -10,9 +11,16 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Test environment: a cheap KDF, a fixed password, no terminal. */
+/** TEST_CACHE holds the index caches of test repositories, never the user's ~/.cache. */
+const TEST_CACHE = join(tmpdir(), 'cumulus-test-cache');
+
+/**
+ * Test environment: a cheap KDF, a fixed password, no terminal, and index caches in a
+ * temporary folder (under the device's config folder when a test gives one).
+ */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, CUMULUS_PASSWORD: 'correct horse', CUMULUS_KDF_COST: '1024', ...extra };
+  const cache = extra.CUMULUS_CONFIG_DIR === undefined ? { CUMULUS_CACHE_DIR: TEST_CACHE } : {};
+  return { ...process.env, CUMULUS_PASSWORD: 'correct horse', CUMULUS_KDF_COST: '1024', ...cache, ...extra };
 }
 
 export function cumulus(args: string[], env: Record<string, string> = {}): CliResult {
