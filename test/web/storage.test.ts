@@ -146,4 +146,16 @@ describe('console: manage storage', () => {
     await plan.getByRole('status').getByText('Your plan is now 50 GB (50 GB).').waitFor();
     assert.equal((await report()).quotaBytes, 50e9);
   });
+
+  it('fits a phone screen: the table scrolls inside its card, not the page', async () => {
+    const phone = await newContext(f.browser, { phone: true, dark: true });
+    const small = await phone.newPage();
+    await f.signInBrowser(small, 'Phone');
+    await small.getByRole('link', { name: 'Storage' }).click();
+    await small.getByRole('heading', { name: 'Plan' }).waitFor();
+    await small.locator('[data-source]').first().waitFor();
+    const width = await small.evaluate<number>('document.documentElement.scrollWidth');
+    assert.ok(width <= 390, `no sideways scrolling at phone width (page is ${width}px wide)`);
+    await phone.close();
+  });
 });

@@ -221,7 +221,7 @@ function Folder(props: { vault: Vault; place: Place; onOpen(place: Place): void 
                         <button
                           type="button"
                           className="secondary"
-                          aria-label={`Save ${entry.name} to disk as it arrives`}
+                          aria-label={`Save as… ${entry.name} (written to disk as it arrives)`}
                           onClick={() => restore(entry, true)}
                         >
                           Save as…

@@ -1,0 +1,37 @@
+/**
+ * Makes the README's console screenshots (docs/console-*.png) against a real server with a
+ * CLI device that has backed up: `npm run build:web && npx node test/web/screenshots.ts`.
+ * Not a test: a picture for people, made the way the browser tests drive the console.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { writeTree } from '../helpers/trees.ts';
+import { newContext } from './browser.ts';
+import { startConsoleFixture } from './fixture.ts';
+
+const DOCS = resolve(import.meta.dirname, '../../docs');
+const f = await startConsoleFixture('laptop');
+try {
+  writeTree(f.home, {
+    Documents: {
+      type: 'dir',
+      children: { 'letter.txt': { type: 'file', data: 'Dear owner,\n'.repeat(40_000) } },
+    },
+    Pictures: { type: 'dir', children: { 'cat.jpg': { type: 'file', data: randomBytes(3_000_000) } } },
+  });
+  assert.equal((await f.cli(['enable', '--yes'])).code, 0);
+  assert.equal((await f.cli(['backup'])).code, 0);
+  const desktop = await (await newContext(f.browser)).newPage();
+  await f.signInBrowser(desktop, 'Web console');
+  await desktop.locator('[data-device="laptop"] [data-field="last-backup"]').getByText(/\d/).waitFor();
+  await desktop.screenshot({ path: `${DOCS}/console-devices.png`, fullPage: true });
+  const phone = await (await newContext(f.browser, { phone: true, dark: true })).newPage();
+  await f.signInBrowser(phone, 'Phone');
+  await phone.getByRole('link', { name: 'Storage' }).click();
+  await phone.getByRole('heading', { name: 'Plan' }).waitFor();
+  await phone.getByText('Pictures').first().waitFor();
+  await phone.screenshot({ path: `${DOCS}/console-storage-phone.png`, fullPage: true });
+} finally {
+  await f.close();
+}
