@@ -241,7 +241,7 @@ describe('backup progress and the upload measurement', () => {
       assert.match(laptopLines, /last attempt \S+: skipped \(power; batteryPercent 34\)/);
       assert.match(
         laptopLines,
-        /backing up: 1\.2 GB of 3\.4 GB \(120 of 900 files\) read, 300 MB uploaded, as of /,
+        /backing up: 1\.2 GB of 3\.4 GB \(35%, 120 of 900 files\) read, 300 MB uploaded, as of /,
       );
     } finally {
       await rm(config, { recursive: true, force: true });

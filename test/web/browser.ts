@@ -29,6 +29,7 @@ export async function newContext(
     colorScheme: options.dark ? 'dark' : 'light',
     ...(options.phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
   });
-  context.setDefaultTimeout(15_000);
+  // Generous: CI shares two cores with the server, the CLI and the agent under test.
+  context.setDefaultTimeout(30_000);
   return context;
 }

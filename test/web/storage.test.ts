@@ -121,6 +121,7 @@ describe('console: manage storage', () => {
 
   it('changes the plan, and refuses one the backups do not fit in', async () => {
     await f.server.services.plans.put(LOCAL_ADMIN, 'tiny', { name: 'Tiny', quotaBytes: 100, offered: true });
+    await f.server.services.plans.put(LOCAL_ADMIN, 'family', { name: 'Family', quotaBytes: 50e9, offered: true });
     // Only Free is self-service on a new server: the admin offers 50 GB.
     await f.server.services.plans.put(LOCAL_ADMIN, '50gb', {
       name: '50 GB',
@@ -141,9 +142,9 @@ describe('console: manage storage', () => {
       .getByText(/the Tiny plan holds .* but this account uses/)
       .waitFor();
     await page.getByTestId('current-plan').getByText('Free: 5.0 GB').waitFor();
-    await plan.getByLabel('Change to').selectOption('50gb');
+    await plan.getByLabel('Change to').selectOption('family');
     await plan.getByRole('button', { name: 'Change plan' }).click();
-    await plan.getByRole('status').getByText('Your plan is now 50 GB (50 GB).').waitFor();
+    await plan.getByRole('status').getByText('Your plan is now Family (50 GB).').waitFor();
     assert.equal((await report()).quotaBytes, 50e9);
   });
 
