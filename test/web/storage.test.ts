@@ -121,7 +121,11 @@ describe('console: manage storage', () => {
 
   it('changes the plan, and refuses one the backups do not fit in', async () => {
     await f.server.services.plans.put(LOCAL_ADMIN, 'tiny', { name: 'Tiny', quotaBytes: 100, offered: true });
-    await f.server.services.plans.put(LOCAL_ADMIN, 'family', { name: 'Family', quotaBytes: 50e9, offered: true });
+    await f.server.services.plans.put(LOCAL_ADMIN, 'family', {
+      name: 'Family',
+      quotaBytes: 50e9,
+      offered: true,
+    });
     // Only Free is self-service on a new server: the admin offers 50 GB.
     await f.server.services.plans.put(LOCAL_ADMIN, '50gb', {
       name: '50 GB',
