@@ -15,6 +15,7 @@ import {
   device,
   firstDevice,
   pendingSignIn,
+  rejectsMatching,
   rejectsWith,
   request,
   startTestServer,
@@ -167,6 +168,22 @@ describe('account', () => {
     }
     const listed = await request(server.url, 'GET', '/api/devices', { token });
     assert.doesNotMatch(JSON.stringify(listed.body), /Medical/);
+  });
+
+  it('a session unused for 90 days ends; one in use does not', async () => {
+    await createAccount(server, 'idle@example.com', PASSWORD);
+    const idle = (await firstDevice(server, 'idle@example.com', PASSWORD)).state;
+    const busy = await approvedDevice(server, idle, PASSWORD, 'busy');
+    for (let day = 0; day < 3; day++) {
+      server.clock.advance(45 * 24 * 60 * 60_000);
+      await clientOf(busy).call(account.getAccount, {});
+    }
+    await rejectsMatching(clientOf(idle).call(account.getAccount, {}), (error) => {
+      assert.equal(error.code, 'unauthorized');
+      assert.equal(error.details?.reason, 'idle');
+    });
+    await rejectsWith(clientOf(idle).call(account.getAccount, {}), 'unauthorized', /revoked/);
+    assert.equal((await clientOf(busy).call(account.getAccount, {})).email, 'idle@example.com');
   });
 
   it("another account's device, session and sign-in IDs are simply not found", async () => {

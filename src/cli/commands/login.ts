@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { ApprovalMethod } from '../../api/auth.ts';
 import { CLIENT_VERSION } from '../../client/account-client.ts';
 import { configDir, loadDeviceState, saveDeviceState } from '../../client/device-state.ts';
+import { plainHttpWarning } from '../../client/server-url.ts';
 import {
   acceptInvite,
   type PendingSignIn,
@@ -108,6 +109,8 @@ export function register(program: Command): void {
           },
         );
       }
+      const insecure = plainHttpWarning(url);
+      if (insecure) process.stderr.write(`${insecure}\n`);
       const password = options.invite ? await readNewPassword({}) : await readPassword({});
       if (options.invite) {
         await acceptInvite({

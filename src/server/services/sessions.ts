@@ -16,14 +16,20 @@ import { newId, newToken, parseToken, secretMatches } from './credentials.ts';
 
 /** TOUCH_INTERVAL_MS: last-used times are rewritten at most this often, not on every request. */
 const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * SESSION_IDLE_MS: a session unused for 90 days ends (an agent uses its session every day;
+ * a token forgotten on a lost or sold machine should not work for ever).
+ */
+export const SESSION_IDLE_MS = 90 * 24 * 60 * 60_000;
 
 /** SignedOutReason tells an agent why its token stopped working (the 401's details.reason). */
-export type SignedOutReason = 'unknown_session' | 'revoked' | 'device_removed';
+export type SignedOutReason = 'unknown_session' | 'revoked' | 'device_removed' | 'idle';
 
 const SIGNED_OUT: Record<SignedOutReason, string> = {
   unknown_session: 'this device is not signed in (the server does not know its session)',
   revoked: 'this device was signed out (its session was revoked)',
   device_removed: 'this device was removed from the account',
+  idle: 'this device was signed out: its session went unused for 90 days',
 };
 
 function signedOut(reason: SignedOutReason): CumulusError {
@@ -91,6 +97,13 @@ export class SessionsService {
     if (row.revoked_at !== null) throw signedOut('revoked');
     if (row.disabled_at !== null) throw accountDisabled();
     const now = this.#clock.now();
+    if (now - (row.last_used_at ?? row.created_at) > SESSION_IDLE_MS) {
+      await this.#db.run('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [
+        now,
+        row.id,
+      ]);
+      throw signedOut('idle');
+    }
     const versionChanged = agentVersion !== undefined && agentVersion !== row.agent_version;
     if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS || versionChanged) {
       await this.#db.transaction(async (tx) => {
