@@ -19,6 +19,8 @@ const JOBS_PER_WORKER = 2;
  * limit before it collects them.
  */
 const WORKER_HEAP_MB = 64;
+/** WORKER_YOUNG_MB caps each worker's young generation: every blob leaves a short-lived decrypted copy there. */
+const WORKER_YOUNG_MB = 4;
 
 type Job = { message: ToWorker & { type: 'write' | 'verify' }; transfer: ArrayBuffer[] } & {
   resolve: (message: FromWorker) => void;
@@ -70,7 +72,9 @@ export class BlobPool {
   constructor(keys: Subkeys, options: { workers?: number } = {}) {
     const workers = Math.max(1, options.workers ?? defaultWorkers());
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+      const worker = new Worker(WORKER_URL, {
+        resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+      });
       const slot: Slot = { worker, jobs: new Map() };
       worker.postMessage({ type: 'init', keys } satisfies ToWorker);
       worker.on('message', (message: FromWorker) => this.#settle(slot, message));
