@@ -39,10 +39,20 @@ export function newKdfParams(cost: KdfCost): KdfParams {
   return { name: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(KEY_SIZE).toString('base64') };
 }
 
-/** derivePasswordKeys stretches a password with the account's scrypt parameters into its auth and wrap keys. */
-export async function derivePasswordKeys(password: string, kdf: KdfParams): Promise<KeyPair> {
+/**
+ * KDF_FLOOR_N is the least password cost a device accepts from a server (below it, the
+ * server's own guessing would be cheap): 2^16, the default when older accounts were made.
+ * Only tests, through CUMULUS_KDF_COST, lower it.
+ */
+export const KDF_FLOOR_N = 2 ** 16;
+
+/**
+ * derivePasswordKeys stretches a password with the account's scrypt parameters into its
+ * auth and wrap keys; parameters from a server below `floorN` (or above 1 GiB) are refused.
+ */
+export async function derivePasswordKeys(password: string, kdf: KdfParams, floorN = MIN_N): Promise<KeyPair> {
   const memory = 128 * kdf.N * kdf.r * kdf.p;
-  if (kdf.N < MIN_N || memory > MAX_SCRYPT_MEMORY) {
+  if (kdf.N < Math.max(MIN_N, floorN) || memory > MAX_SCRYPT_MEMORY) {
     throw new CumulusError(
       'invalid_input',
       `the server asked for an unusual password cost (scrypt N=${kdf.N}, r=${kdf.r}, p=${kdf.p})`,

@@ -30,12 +30,16 @@ export interface SignInRequest {
   email: string;
   password: string;
   device: DeviceInfo;
+  /** The least scrypt N to accept from the server (the CLI: the floor, or the most this device saw). */
+  kdfFloorN?: number;
 }
 
 /** SignInResult is a finished sign-in; `recoveryKey` is set only for an account's first device, to show once. */
 export interface SignInResult {
   state: DeviceState;
   recoveryKey?: string;
+  /** The scrypt N the password was stretched with, for the device to remember (KdfMemory). */
+  kdfN: number;
 }
 
 export type SecondFactor =
@@ -72,11 +76,11 @@ export async function acceptInvite(request: {
 export async function signIn(request: SignInRequest): Promise<SignInResult | PendingSignIn> {
   const client = new AccountClient({ serverUrl: request.serverUrl });
   const { kdf } = await client.call(auth.prelogin, { body: { email: request.email } });
-  const passwordKeys = await derivePasswordKeys(request.password, kdf);
+  const passwordKeys = await derivePasswordKeys(request.password, kdf, request.kdfFloorN);
   const answer = await client.call(auth.login, {
     body: { email: request.email, authKey: passwordKeys.authKey, device: request.device },
   });
-  const context = { client, request, passwordKeys };
+  const context = { client, request, passwordKeys, kdfN: kdf.N };
   if (answer.status === 'signed_in') return finish(context, answer);
   const { signInToken } = answer;
   return {
@@ -110,6 +114,7 @@ interface Context {
   client: AccountClient;
   request: SignInRequest;
   passwordKeys: KeyPair;
+  kdfN: number;
 }
 
 async function finish(context: Context, signedIn: SignedIn, recovery?: KeyPair): Promise<SignInResult> {
@@ -136,7 +141,8 @@ async function finish(context: Context, signedIn: SignedIn, recovery?: KeyPair):
     accountKey: accountKey.toString('base64'),
     repositoryConfig: keys.repositoryConfig,
   };
-  return recoveryKey === undefined ? { state } : { state, recoveryKey };
+  const { kdfN } = context;
+  return recoveryKey === undefined ? { state, kdfN } : { state, recoveryKey, kdfN };
 }
 
 /**

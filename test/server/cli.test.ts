@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import type { SessionInfo } from '../../src/api/account.ts';
 import type { Device } from '../../src/api/devices.ts';
@@ -210,6 +211,45 @@ describe('cumulus CLI against a server process', () => {
     const again = await cumulus(args, { CUMULUS_CONFIG_DIR: join(dir, 'thief'), CUMULUS_PASSWORD: 'taken' });
     assert.notEqual(again.code, 0, 'an invite works once');
     assert.match(again.stderr, /invite is unknown, used or expired/);
+  });
+
+  it('a device refuses a password cost below the floor, or below what it signed in with before', async () => {
+    const invited = await cumulus([
+      'server',
+      'user',
+      'add',
+      '--data',
+      data,
+      '--email',
+      'kdf@example.com',
+      '--url',
+      url,
+    ]);
+    const args = /cumulus (login .*)\n/.exec(invited.stdout)![1].split(' ');
+    const device = {
+      CUMULUS_CONFIG_DIR: join(dir, 'kdf'),
+      CUMULUS_PASSWORD: 'kdf pw',
+      CUMULUS_KDF_COST: '2048',
+    };
+    assert.equal((await cumulus(args, device)).code, 0);
+    assert.equal((await cumulus(['logout'], device)).code, 0);
+    // A hostile server (or one replaced) now answers a cheaper stretch, to guess faster.
+    const db = new DatabaseSync(join(data, 'server.sqlite'));
+    db.prepare("UPDATE accounts SET kdf = json_set(kdf, '$.N', 1024) WHERE email = 'kdf@example.com'").run();
+    db.close();
+    const again = await cumulus(['login', url, '--email', 'kdf@example.com'], {
+      ...device,
+      CUMULUS_KDF_COST: '1024',
+    });
+    assert.notEqual(again.code, 0, 'below what this device signed in with before');
+    assert.match(again.stderr, /unusual password cost \(scrypt N=1024/);
+    const fresh = await cumulus(['login', url, '--email', 'kdf@example.com'], {
+      CUMULUS_CONFIG_DIR: join(dir, 'kdf-fresh'),
+      CUMULUS_PASSWORD: 'kdf pw',
+      CUMULUS_KDF_COST: '',
+    });
+    assert.notEqual(fresh.code, 0, 'below the floor of 2^16');
+    assert.match(fresh.stderr, /unusual password cost/);
   });
 
   it('reports a wrong password and bad admin input plainly', async () => {

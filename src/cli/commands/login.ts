@@ -8,7 +8,9 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { ApprovalMethod } from '../../api/auth.ts';
 import { CLIENT_VERSION } from '../../client/account-client.ts';
+import { KDF_FLOOR_N } from '../../client/account-keys.ts';
 import { configDir, loadDeviceState, saveDeviceState } from '../../client/device-state.ts';
+import { KdfMemory } from '../../client/kdf-memory.ts';
 import { plainHttpWarning } from '../../client/server-url.ts';
 import {
   acceptInvite,
@@ -121,9 +123,13 @@ export function register(program: Command): void {
           kdfCost: kdfFromEnvironment(),
         });
       }
+      const memory = new KdfMemory(configDir());
+      // The floor, or the strongest cost this device signed in with before: a server asking less is refused.
+      const floor = Math.min(KDF_FLOOR_N, kdfFromEnvironment().N);
       const started = await signIn({
         serverUrl: url,
         email: options.email,
+        kdfFloorN: Math.max(floor, await memory.strongest(url, options.email)),
         password,
         device: {
           name: options.deviceName ?? hostname(),
@@ -133,6 +139,7 @@ export function register(program: Command): void {
       });
       const result = 'state' in started ? started : await approve(options, started);
       await saveDeviceState(result.state, configDir());
+      await memory.remember(url, options.email, result.kdfN);
       const { state } = result;
       if (options.json) {
         printJson({
