@@ -54,6 +54,7 @@ interface Progress {
   filesTotal: number;
   bytesDone: number;
   bytesTotal: number;
+  totalsFinal: boolean;
 }
 
 describe('restore through the CLI', () => {
@@ -101,7 +102,8 @@ describe('restore through the CLI', () => {
     assert.equal(signal, 'SIGKILL', `the restore ended (${code}) before it could be interrupted`);
     // The totals are known from the first progress event on.
     assert.ok(seen.length > 0);
-    for (const p of seen) assert.deepEqual([p.filesTotal, p.bytesTotal], [fileCount, byteCount]);
+    for (const p of seen)
+      assert.deepEqual([p.filesTotal, p.bytesTotal, p.totalsFinal], [fileCount, byteCount, true]);
     assert.ok(existsSync(join(target, '.cumulus-restore')), 'the journal of the unfinished restore');
     assert.ok(compareTrees(src, target).length > 0, 'the kill left the restore unfinished');
 

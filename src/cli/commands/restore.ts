@@ -46,6 +46,8 @@ export function register(program: Command): void {
                 filesTotal: c.filesTotal,
                 bytesDone: c.bytes,
                 bytesTotal: c.bytesTotal,
+                // Counted from the trees before the first file is written.
+                totalsFinal: true,
                 elapsedMs: event.elapsedMs,
               });
             }
