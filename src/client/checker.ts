@@ -7,9 +7,11 @@
 import { isCumulusError } from '../core/errors.ts';
 import { openBlob } from '../core/seal.ts';
 import { decodeSnapshot } from '../core/snapshot.ts';
+import { BlobPool } from './blob-pool.ts';
 import {
   type BlobReader,
   type Maintenance,
+  type PackCheck,
   type PackIngest,
   type SnapshotIndex,
   sealedBytes,
@@ -59,6 +61,40 @@ async function damagedBlobs(vault: UnlockedRepository<BlobReader>, ids: string[]
   return bad;
 }
 
+/**
+ * openEveryBlob opens every blob of the packs that passed (check --read-data) on the blob
+ * pool, a pack per job: a pack whose bytes match its hash can still hold a blob sealed
+ * wrong, which only the key reveals. Such a pack is marked damaged.
+ */
+async function openEveryBlob(vault: UnlockedRepository<BlobReader>, packs: PackCheck[]): Promise<void> {
+  const pool = new BlobPool(vault.keys);
+  const running = new Set<Promise<void>>();
+  const openPack = async (pack: PackCheck) => {
+    const problems: string[] = [];
+    const sealed = new Map<string, Uint8Array>();
+    for (const [id, read] of await vault.repo.readBlobs(pack.blobs)) {
+      if (read.ok) sealed.set(id, read.bytes);
+      else problems.push(read.reason);
+    }
+    problems.push(...(await pool.verify(sealed)).values());
+    if (problems.length === 0) return;
+    pack.ok = false;
+    pack.problem = problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`;
+  };
+  try {
+    for (const pack of packs) {
+      if (!pack.ok || pack.blobs.length === 0) continue;
+      // Two packs per worker in flight: one being read, one being opened.
+      while (running.size >= 2 * pool.workers) await Promise.race(running);
+      const job = openPack(pack).finally(() => running.delete(job));
+      running.add(job);
+    }
+    await Promise.all(running);
+  } finally {
+    await pool.close();
+  }
+}
+
 /** CheckedRepository is what the checker needs of a repository: a folder's, which checks its own packs. */
 export type CheckedRepository = BlobReader &
   SnapshotIndex &
@@ -72,6 +108,7 @@ export async function check(
   const errors: string[] = [];
   options.onProgress?.(options.readData ? 'reading every pack' : 'checking packs');
   const packs = await vault.repo.checkPacks({ readData: options.readData });
+  if (options.readData) await openEveryBlob(vault, packs);
   const badPacks = packs.filter((p) => !p.ok);
   const packOfBadBlob = new Map<string, string>();
   for (const pack of badPacks) {

@@ -29,7 +29,7 @@ export interface PackCheck {
   ok: boolean;
   /** Why the pack is damaged or missing, in plain words. */
   problem?: string;
-  /** Blob IDs the damaged pack held (all of them when the table itself is unreadable and the index knows them). */
+  /** Blob IDs the pack holds, as the index knows them: of a damaged pack, and with readData of every pack. */
   blobs: string[];
 }
 

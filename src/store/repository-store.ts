@@ -585,6 +585,8 @@ export class RepositoryStore {
   /**
    * checkPacks compares every indexed pack with storage: present, of the indexed size;
    * with readData also its SHA-256 (read in chunks) and its table against the index.
+   * A damaged pack lists its blobs, and with readData every pack does (a client with the
+   * key opens them).
    */
   async checkPacks(options: {
     readData: boolean;
@@ -592,7 +594,8 @@ export class RepositoryStore {
     const results = [];
     for (const pack of await this.#meta.listPacks()) {
       const problem = await this.#checkPack(pack.id, pack.size, options.readData);
-      const blobs = problem === undefined ? [] : (await this.#meta.packContents(pack.id)).map((b) => b.id);
+      const listed = problem !== undefined || options.readData;
+      const blobs = listed ? (await this.#meta.packContents(pack.id)).map((b) => b.id) : [];
       results.push(
         problem === undefined
           ? { packId: pack.id, ok: true, blobs }
