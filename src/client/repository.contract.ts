@@ -83,7 +83,10 @@ export function repositoryContract(name: string, make: MakeSubject): void {
       const [data, snapshot] = held.blobs;
       await assert.rejects(
         repo.commitSnapshot(commitOf(snapshot, { [SOURCE]: [data, notHeld.blobs[0]] })),
-        (e) => isCumulusError(e, 'blob_missing'),
+        (e) =>
+          isCumulusError(e, 'blob_missing') &&
+          e.details?.count === 1 &&
+          JSON.stringify(e.details?.ids) === JSON.stringify([notHeld.blobs[0].id]),
       );
       assert.deepEqual(await repo.listSnapshots(), []);
       await repo.commitSnapshot(commitOf(snapshot, { [SOURCE]: [data] }));
@@ -91,6 +94,26 @@ export function repositoryContract(name: string, make: MakeSubject): void {
         (await repo.listSnapshots()).map((s) => s.id),
         [snapshot.id],
       );
+    });
+
+    test('blobsSince pages through what was indexed, in order, from any cursor', async (t) => {
+      const { repo } = await make(t);
+      const empty = await repo.blobsSince(0);
+      assert.deepEqual(empty.ids, []);
+      assert.equal(empty.complete, true);
+      const first = makePack([100, 200]);
+      const second = makePack([300]);
+      await put(repo, first, second, first);
+      const all = await repo.blobsSince(0);
+      assert.deepEqual(
+        all.ids,
+        [...first.blobs, ...second.blobs].map((b) => b.id),
+      );
+      assert.equal(all.generation, empty.generation, 'adding blobs keeps the generation');
+      assert.deepEqual((await repo.blobsSince(all.cursor)).ids, [], 'nothing after the last cursor');
+      const third = makePack([400]);
+      await put(repo, third);
+      assert.deepEqual((await repo.blobsSince(all.cursor)).ids, [third.blobs[0].id]);
     });
 
     test('a deleted pack costs only its own blobs', async (t) => {
