@@ -25,7 +25,8 @@ export async function serveConsole(app: FastifyInstance, root: string): Promise<
   }
   const page = async (_request: FastifyRequest, reply: FastifyReply) =>
     built
-      ? reply.header('cache-control', 'no-cache').sendFile('index.html')
+      ? // Sent with max-age=0: revalidated on every load, so a new build is picked up at once.
+        reply.sendFile('index.html')
       : reply
           .status(503)
           .type('text/plain; charset=utf-8')
