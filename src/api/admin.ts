@@ -1,7 +1,7 @@
 /** Administration: users, plans, incidents, releases and the audit log. Admin sessions only. */
 import { type Static, Type } from 'typebox';
 import { Role } from './account.ts';
-import { Email, Id, Name, Timestamp, Version } from './common.ts';
+import { Count, Email, Id, Name, Timestamp, Version } from './common.ts';
 import { endpoint } from './endpoint.ts';
 import { Plan, PlanId } from './plans.ts';
 import { Release } from './releases.ts';
@@ -105,7 +105,7 @@ export const putPlan = endpoint({
   params: Type.Object({ planId: PlanId }),
   body: Type.Object({
     name: Name,
-    quotaBytes: Type.Integer({ minimum: 0 }),
+    quotaBytes: Count,
     offered: Type.Boolean(),
     isDefault: Type.Optional(Type.Boolean()),
   }),

@@ -34,6 +34,12 @@ export function Label(maxLength: number) {
   return Type.String({ minLength: 1, maxLength, pattern: LABEL_PATTERN });
 }
 
+/**
+ * Count is a non-negative whole number a client reports (bytes, files, a cursor): bounded
+ * to what a double holds exactly, so 1e300 is refused rather than stored and printed.
+ */
+export const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
 /** Name is a short label a person chose (a device name, a plan name). */
 export const Name = Label(100);
 

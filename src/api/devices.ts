@@ -1,6 +1,6 @@
 /** Devices of an account and what their agents report about backups. */
 import { type Static, Type } from 'typebox';
-import { Id, Name, Ok, OptionalTimestamp, Timestamp } from './common.ts';
+import { Count, Id, Name, Ok, OptionalTimestamp, Timestamp } from './common.ts';
 import { endpoint } from './endpoint.ts';
 
 export const Outcome = Type.Union([
@@ -10,8 +10,6 @@ export const Outcome = Type.Union([
   Type.Literal('skipped'),
   Type.Literal('stopped'),
 ]);
-
-const Count = Type.Integer({ minimum: 0 });
 
 /** BackupProgress is where a running backup is: files and bytes read so far, bytes uploaded, and the totals when known. */
 export const BackupProgress = Type.Object({

@@ -1,6 +1,6 @@
 /** Storage plans and the account's usage against its quota. */
 import { type Static, Type } from 'typebox';
-import { Timestamp } from './common.ts';
+import { Count, Timestamp } from './common.ts';
 import { endpoint } from './endpoint.ts';
 
 export const PlanId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,31}$' });
@@ -8,7 +8,7 @@ export const PlanId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,31}$' });
 export const Plan = Type.Object({
   id: PlanId,
   name: Type.String(),
-  quotaBytes: Type.Integer({ minimum: 0 }),
+  quotaBytes: Count,
   isDefault: Type.Boolean(),
   /** Users may switch to an offered plan themselves. */
   offered: Type.Boolean(),
@@ -27,8 +27,8 @@ export const UsageWarning = Type.Object({
 
 export const PlanStatus = Type.Object({
   plan: Plan,
-  usedBytes: Type.Integer({ minimum: 0 }),
-  quotaBytes: Type.Integer({ minimum: 0 }),
+  usedBytes: Count,
+  quotaBytes: Count,
   /** Highest warning level reached now (0, 80, 90 or 100). */
   warningLevel: Type.Integer(),
   /** Warnings recorded, newest first. */

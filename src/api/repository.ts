@@ -9,7 +9,7 @@
 import { type Static, Type } from 'typebox';
 import { BLOB_PROBLEMS, type BlobRead } from '../core/blob-read.ts';
 import { CumulusError } from '../core/errors.ts';
-import { Id, Ok, RepositoryConfig } from './common.ts';
+import { Count, Id, Ok, RepositoryConfig } from './common.ts';
 import { endpoint } from './endpoint.ts';
 
 /** HexId is a blob, pack or snapshot ID: 32 bytes as 64 lowercase hex characters. */
@@ -108,7 +108,7 @@ const IdList = Type.Array(HexId, { minItems: 0, maxItems: MAX_IDS });
 export const SourceRecord = Type.Object({
   id: SourceId,
   tree: HexId,
-  logicalSize: Type.Integer({ minimum: 0 }),
+  logicalSize: Count,
 });
 
 export const SnapshotRecord = Type.Object({
@@ -129,7 +129,7 @@ export type SnapshotRecordOut = Static<typeof SnapshotRecord>;
 export const SourceCommit = Type.Object({
   id: SourceId,
   tree: HexId,
-  logicalSize: Type.Integer({ minimum: 0 }),
+  logicalSize: Count,
   refs: Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' }),
 });
 
@@ -191,10 +191,10 @@ export const blobIndex = endpoint({
   tag: 'repository',
   access: 'session',
   backup: true,
-  query: Type.Object({ since: Type.Integer({ minimum: 0 }) }),
+  query: Type.Object({ since: Count }),
   response: Type.Object({
     generation: Type.String({ pattern: '^[0-9a-f]{32}$' }),
-    cursor: Type.Integer({ minimum: 0 }),
+    cursor: Count,
     ids: Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' }),
     complete: Type.Boolean(),
   }),
@@ -225,7 +225,7 @@ export const uploadPack = endpoint({
   access: 'session',
   backup: true,
   params: Type.Object({ packId: HexId }),
-  response: Type.Object({ ok: Type.Literal(true), storedBytes: Type.Integer({ minimum: 0 }) }),
+  response: Type.Object({ ok: Type.Literal(true), storedBytes: Count }),
 });
 
 export const commitSnapshot = endpoint({
@@ -236,7 +236,7 @@ export const commitSnapshot = endpoint({
   access: 'session',
   backup: true,
   body: SnapshotCommit,
-  response: Type.Object({ ok: Type.Literal(true), usedBytes: Type.Integer({ minimum: 0 }) }),
+  response: Type.Object({ ok: Type.Literal(true), usedBytes: Count }),
 });
 
 export const listSnapshots = endpoint({
@@ -259,17 +259,17 @@ export const forgetSnapshots = endpoint({
   access: 'session',
   backup: true,
   body: Type.Object({ ids: Type.Array(HexId, { minItems: 1, maxItems: MAX_IDS }) }),
-  response: Type.Object({ ok: Type.Literal(true), freedBytes: Type.Integer({ minimum: 0 }) }),
+  response: Type.Object({ ok: Type.Literal(true), freedBytes: Count }),
 });
 
 export const Usage = Type.Object({
-  referencedBytes: Type.Integer({ minimum: 0 }),
-  totalPackBytes: Type.Integer({ minimum: 0 }),
-  logicalBytes: Type.Integer({ minimum: 0 }),
-  packs: Type.Integer({ minimum: 0 }),
-  blobs: Type.Integer({ minimum: 0 }),
-  referencedBlobs: Type.Integer({ minimum: 0 }),
-  snapshots: Type.Integer({ minimum: 0 }),
+  referencedBytes: Count,
+  totalPackBytes: Count,
+  logicalBytes: Count,
+  packs: Count,
+  blobs: Count,
+  referencedBlobs: Count,
+  snapshots: Count,
 });
 
 export const getUsage = endpoint({
@@ -317,13 +317,13 @@ export const releaseWrite = endpoint({
 
 export const SourceUsage = Type.Object({
   id: SourceId,
-  logicalSize: Type.Integer({ minimum: 0 }),
-  storedBytes: Type.Integer({ minimum: 0 }),
+  logicalSize: Count,
+  storedBytes: Count,
   /** What deleting this source frees, exactly. */
-  exclusiveBytes: Type.Integer({ minimum: 0 }),
+  exclusiveBytes: Count,
   /** Stored bytes it shares with other sources or devices. */
-  sharedBytes: Type.Integer({ minimum: 0 }),
-  snapshots: Type.Integer({ minimum: 0 }),
+  sharedBytes: Count,
+  snapshots: Count,
   latestTime: Type.String(),
 });
 
@@ -331,16 +331,16 @@ export const DeviceUsage = Type.Object({
   deviceId: Type.String(),
   deviceName: Type.String(),
   current: Type.Boolean(),
-  logicalSize: Type.Integer({ minimum: 0 }),
-  storedBytes: Type.Integer({ minimum: 0 }),
-  exclusiveBytes: Type.Integer({ minimum: 0 }),
-  snapshots: Type.Integer({ minimum: 0 }),
+  logicalSize: Count,
+  storedBytes: Count,
+  exclusiveBytes: Count,
+  snapshots: Count,
   sources: Type.Array(SourceUsage),
 });
 
 export const StorageReport = Type.Object({
-  usedBytes: Type.Integer({ minimum: 0 }),
-  quotaBytes: Type.Integer({ minimum: 0 }),
+  usedBytes: Count,
+  quotaBytes: Count,
   devices: Type.Array(DeviceUsage),
 });
 export type StorageReport = Static<typeof StorageReport>;
@@ -359,8 +359,8 @@ const Confirm = Type.Literal(true, { description: 'must be true: the owner confi
 
 export const DeleteResult = Type.Object({
   /** Bytes usage fell by (what the storage view promised). */
-  freedBytes: Type.Integer({ minimum: 0 }),
-  usedBytes: Type.Integer({ minimum: 0 }),
+  freedBytes: Count,
+  usedBytes: Count,
 });
 
 export const deleteSource = endpoint({

@@ -136,6 +136,9 @@ describe('backup progress and the upload measurement', () => {
       { ...good, at: 'yesterday' },
       { ...good, at: '2016-12-31T23:59:60Z' },
       { ...good, bytesTotal: -3 },
+      // Whole in a double but past 2^53: it was stored and printed as '1.5e+61 PB'.
+      { ...good, bytesTotal: 1.5e76 },
+      { ...good, filesDone: 2 ** 53 },
       withoutAt,
       [],
       null,
