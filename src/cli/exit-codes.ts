@@ -11,7 +11,6 @@ export const EXIT = {
   /** The command finished but not everything: unreadable files, files not restored. */
   partial: 3,
   notARepository: 10,
-  locked: 11,
   wrongPassword: 12,
   keyDamaged: 13,
   interrupted: 130,
@@ -22,7 +21,6 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   invalid_input: EXIT.usage,
   partial: EXIT.partial,
   not_a_repository: EXIT.notARepository,
-  repository_locked: EXIT.locked,
   wrong_password: EXIT.wrongPassword,
   key_damaged: EXIT.keyDamaged,
 };

@@ -9,7 +9,6 @@ export type ErrorCode =
   | 'key_damaged'
   | 'not_a_repository'
   | 'repository_exists'
-  | 'repository_locked'
   | 'source_missing'
   | 'target_not_empty'
   | 'snapshot_not_found'

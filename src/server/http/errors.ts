@@ -28,7 +28,6 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   unsupported_media_type: 415,
   corrupt: 422,
   key_damaged: 422,
-  repository_locked: 423,
   update_required: 426,
   rate_limited: 429,
   network: 502,
