@@ -117,11 +117,10 @@ async function chunkLargeFile(path: string): Promise<FileResult> {
 }
 
 /**
- * ARENA_BYTES is the block a batch of small files is read into (a batch's bytes plus its
- * last file), reused batch after batch (a file that does not fit gets a buffer of its
- * own): one allocation instead of one per file.
+ * ARENA_BYTES is the block a batch of small files is read into, reused batch after batch
+ * (a file that does not fit gets a buffer of its own): one allocation instead of one per file.
  */
-const ARENA_BYTES = 2 << 20;
+const ARENA_BYTES = 4 << 20;
 let smallFiles: Arena | undefined;
 
 interface Arena {

@@ -8,11 +8,7 @@ import type { ChunkPool } from './chunk-pool.ts';
 import type { FileResult } from './worker-protocol.ts';
 
 export const SMALL_BATCH_FILES = 256;
-/**
- * SMALL_BATCH_BYTES bounds a batch's bytes: each worker holds one batch read and one sealed,
- * and 4 MiB batches kept more of both alive than they saved in round trips.
- */
-export const SMALL_BATCH_BYTES = 1 << 20;
+export const SMALL_BATCH_BYTES = 4 << 20;
 
 interface Batch<T> {
   files: { path: string; item: T }[];
