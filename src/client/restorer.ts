@@ -58,7 +58,7 @@ type FileEntry = TreeEntry & { type: 'file' };
  * of about BATCH_BYTES, in order. JOBS_PER_WORKER batches or windows per worker may be
  * read or in a worker at once: that bounds the sealed bytes in flight.
  */
-const BATCH_BYTES = 8 << 20;
+const BATCH_BYTES = 4 << 20;
 const BATCH_FILES = 512;
 const JOBS_PER_WORKER = 3;
 
