@@ -8,7 +8,7 @@ import { isCumulusError } from '../../core/errors.ts';
 import { TEST_KDF } from '../../core/keys.ts';
 import { initRepository } from '../local-keyring.ts';
 import type { UnlockedRepository } from '../unlocked-repository.ts';
-import { backup, dryRunBackup } from './archiver.ts';
+import { type BackupCounters, backup, dryRunBackup } from './archiver.ts';
 
 const CHUNKER = { min: 2048, avg: 8192, max: 32768 };
 
@@ -102,4 +102,33 @@ test('a backup stopped while the walk waits for room in the queue fails as stopp
     (error) => isCumulusError(error, 'partial'),
   );
   assert.deepEqual(await vault.listSnapshots(), []);
+});
+
+test('progress carries the totals the scanner counted, final by the end; an unchanged re-backup does not scan', async (t) => {
+  const { work, vault } = await setup(t);
+  const contents: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) contents[`f${i}.txt`] = `file ${i} `.repeat(100 + i);
+  const src = await folder(join(work, 'src'), contents);
+  await folder(join(src, 'sub'), { 'g.txt': 'g'.repeat(5_000), 'skip.log': 'l' });
+  const bytes = Object.values(contents).reduce((sum, text) => sum + text.length, 0) + 5_000;
+  const progress = async () => {
+    const events: BackupCounters[] = [];
+    await backup(vault, {
+      paths: [src],
+      excludes: ['*.log'],
+      onEvent: (event) => {
+        if (event.type === 'progress') events.push(event.counters);
+      },
+    });
+    return events;
+  };
+  const first = (await progress()).at(-1);
+  assert.deepEqual(
+    { files: first?.filesTotal, bytes: first?.bytesTotal, final: first?.totalsFinal },
+    { files: 41, bytes, final: true },
+  );
+  const again = await progress();
+  assert.ok(again.length > 0);
+  assert.ok(again.every((c) => !c.totalsFinal));
+  assert.equal(again.at(-1)?.filesTotal, 41);
 });

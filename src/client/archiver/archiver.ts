@@ -201,10 +201,14 @@ class Archiver implements ChunkSink {
   }
 
   /**
-   * The chunk workers start with the first file that must be read (an unchanged re-backup
-   * starts none) and are closed when run() ends, so a failed backup leaves no thread behind.
+   * The chunk workers, and the scanner, start with the first file that must be read (an
+   * unchanged re-backup starts neither) and are closed when run() ends, so a failed backup
+   * leaves no thread behind.
    */
   get #pool(): ChunkPool {
+    // Counting ahead pays only when there is work to measure: an unchanged re-backup, which
+    // reads no file, walks its sources once instead of twice.
+    if (this.#workers === undefined) this.#scanner?.start();
     this.#workers ??= new ChunkPool(
       {
         keys: this.#vault.keys,
@@ -350,7 +354,6 @@ class Archiver implements ChunkSink {
     const { host, sources, parents } = await this.#prepare();
     const session = await this.#vault.repo.beginWrite();
     this.#scanner = new Scanner(sources);
-    this.#scanner.start();
     try {
       const roots = await this.#walk(sources, parents);
       const { filesDone, bytesDone, filesTotal, bytesTotal, totalsFinal, ...counts } = this.counters;

@@ -33,6 +33,7 @@ interface Pending {
 export class Scanner {
   readonly totals: ScanTotals = { files: 0, bytes: 0, done: false };
   readonly #stack: Pending[] = [];
+  #started = false;
   #stopped = false;
 
   constructor(sources: ScanSource[]) {
@@ -50,6 +51,8 @@ export class Scanner {
 
   /** start scans in slices until done or stopped; it never throws (the archiver reports what it cannot read). */
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
     const slice = () => {
       if (this.#stopped) return;
       if (this.step(SLICE_MS)) setImmediate(slice);
