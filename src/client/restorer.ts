@@ -220,7 +220,9 @@ class Restorer {
       target,
       sources.map((s) => s.path),
     );
-    for (const source of sources) await this.#count(source.tree, '', this.#include === undefined);
+    await this.#count(
+      sources.map((source) => ({ tree: source.tree, rel: '', included: this.#include === undefined })),
+    );
     this.#progress(true);
     this.#existing = (
       await prepareTarget(target, snapshot.record.id, this.#options.overwrite ?? false)
@@ -266,24 +268,34 @@ class Restorer {
     });
   }
 
-  /** count adds what a tree holds (as --include selects it) to the totals, before anything is written. */
-  async #count(treeId: string, rel: string, included: boolean): Promise<void> {
-    let entries: TreeEntry[];
-    try {
-      entries = await this.#vault.readTree(treeId);
-    } catch (error) {
-      if (!isCumulusError(error)) throw error;
-      return; // The restore walk names it.
-    }
-    await this.#vault.prefetchTrees(entries.flatMap((e) => (e.type === 'dir' ? [e.tree] : [])));
-    for (const child of entries) {
-      const childRel = rel === '' ? child.name : `${rel}/${child.name}`;
-      const childIncluded = included || (this.#include?.(childRel, child.type === 'dir') ?? true);
-      if (child.type === 'dir') await this.#count(child.tree, childRel, childIncluded);
-      else if (child.type === 'file' && childIncluded) {
-        this.counters.filesTotal++;
-        this.counters.bytesTotal += child.size;
+  /**
+   * count adds what the trees hold (as --include selects it) to the totals, before anything
+   * is written. It goes level by level, reading each level's trees in one batched read, so
+   * a remote repository answers a few requests per level rather than one per folder.
+   */
+  async #count(roots: { tree: string; rel: string; included: boolean }[]): Promise<void> {
+    for (let level = roots; level.length > 0; ) {
+      await this.#vault.prefetchTrees(level.map((node) => node.tree));
+      const next: typeof roots = [];
+      for (const { tree, rel, included } of level) {
+        let entries: TreeEntry[];
+        try {
+          entries = await this.#vault.readTree(tree);
+        } catch (error) {
+          if (!isCumulusError(error)) throw error;
+          continue; // The restore walk names it.
+        }
+        for (const child of entries) {
+          const childRel = rel === '' ? child.name : `${rel}/${child.name}`;
+          const childIncluded = included || (this.#include?.(childRel, child.type === 'dir') ?? true);
+          if (child.type === 'dir') next.push({ tree: child.tree, rel: childRel, included: childIncluded });
+          else if (child.type === 'file' && childIncluded) {
+            this.counters.filesTotal++;
+            this.counters.bytesTotal += child.size;
+          }
+        }
       }
+      level = next;
     }
   }
 

@@ -5,7 +5,7 @@
  * roles it needs, e.g. `UnlockedRepository<BlobReader>` for the restorer.
  */
 
-import { CumulusError } from '../core/errors.ts';
+import { CumulusError, isCumulusError } from '../core/errors.ts';
 import { type Subkeys, sourceIdOf } from '../core/keys.ts';
 import { openBlob, sealBlob } from '../core/seal.ts';
 import { decodeSnapshot, type SnapshotInfo } from '../core/snapshot.ts';
@@ -25,6 +25,18 @@ export interface Snapshot {
   info: SnapshotInfo;
 }
 
+/** UnreadableSnapshot is a snapshot the store lists whose description cannot be opened, and why. */
+export interface UnreadableSnapshot {
+  record: SnapshotRecord;
+  reason: string;
+}
+
+/** SnapshotListing is every snapshot of a repository: the readable ones and the others. */
+export interface SnapshotListing {
+  snapshots: Snapshot[];
+  unreadable: UnreadableSnapshot[];
+}
+
 /**
  * SealedCache keeps tree and snapshot blobs sealed as stored, by ID, on this device
  * (IndexCache): trees do not change, so a cached copy is as good as the repository's.
@@ -35,12 +47,20 @@ export interface SealedCache {
   dropSealed(id: string): void;
 }
 
+/**
+ * TREE_CACHE_ENTRIES bounds the decoded trees kept, in entries rather than trees (a folder
+ * may hold ten entries or ten thousand): enough for the trees of a source tree of a few
+ * hundred thousand files, so a restore that counts its totals first reads each tree once.
+ */
+const TREE_CACHE_ENTRIES = 1 << 18;
+
 export class UnlockedRepository<R extends BlobReader = Repository> {
   readonly repo: R;
   readonly keys: Subkeys;
   readonly config: RepositoryConfig;
   readonly #sealed: SealedCache | undefined;
   #trees = new Map<string, TreeEntry[]>();
+  #treeEntries = 0;
 
   constructor(repo: R, keys: Subkeys, config: RepositoryConfig, sealed?: SealedCache) {
     this.repo = repo;
@@ -111,43 +131,72 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
     let tree = this.#trees.get(id);
     if (tree === undefined) {
       tree = decodeTree(await this.#openOne(id));
-      if (this.#trees.size > 4096) this.#trees.clear();
-      this.#trees.set(id, tree);
+      this.#remember(id, tree);
     }
     return tree;
   }
 
-  /** listSnapshots returns every snapshot, oldest first, with its description decrypted. */
-  async listSnapshots(this: UnlockedRepository<BlobReader & SnapshotIndex>): Promise<Snapshot[]> {
+  /** remember caches a decoded tree, starting the cache afresh once it holds TREE_CACHE_ENTRIES entries. */
+  #remember(id: string, tree: TreeEntry[]): void {
+    if (this.#treeEntries + tree.length > TREE_CACHE_ENTRIES) {
+      this.#trees.clear();
+      this.#treeEntries = 0;
+    }
+    this.#trees.set(id, tree);
+    this.#treeEntries += tree.length;
+  }
+
+  /**
+   * readSnapshots returns every snapshot whose description opens, oldest first, and apart
+   * the ones whose description is lost or damaged (its pack missing, say): one bad pack
+   * must not hide every other snapshot.
+   */
+  async readSnapshots(this: UnlockedRepository<BlobReader & SnapshotIndex>): Promise<SnapshotListing> {
     const records = await this.repo.listSnapshots();
     const opened = await this.#openMeta(records.map((r) => r.id));
     const snapshots: Snapshot[] = [];
+    const unreadable: UnreadableSnapshot[] = [];
     for (const record of records) {
       const plain = opened.get(record.id)!;
-      if (plain instanceof Error) throw plain;
-      snapshots.push({ record, info: decodeSnapshot(plain) });
+      if (plain instanceof Error) {
+        if (!isCumulusError(plain)) throw plain;
+        unreadable.push({ record, reason: plain.message });
+      } else snapshots.push({ record, info: decodeSnapshot(plain) });
     }
-    return snapshots.sort((a, b) => a.record.time.localeCompare(b.record.time));
+    snapshots.sort((a, b) => a.record.time.localeCompare(b.record.time));
+    return { snapshots, unreadable };
+  }
+
+  /** listSnapshots returns every snapshot whose description opens, oldest first. */
+  async listSnapshots(this: UnlockedRepository<BlobReader & SnapshotIndex>): Promise<Snapshot[]> {
+    return (await this.readSnapshots()).snapshots;
   }
 
   /**
    * findSnapshot resolves "latest" or an ID prefix (at least 4 hex characters). `latest`
-   * may be narrowed to one host.
+   * may be narrowed to one host; it is the newest snapshot that can be read, and
+   * `onSkipped` hears of every newer one whose description cannot. A prefix that names an
+   * unreadable snapshot is an error that says why.
    */
   async findSnapshot(
     this: UnlockedRepository<BlobReader & SnapshotIndex>,
     ref: string,
-    options: { host?: string } = {},
+    options: { host?: string; onSkipped?: (skipped: UnreadableSnapshot) => void } = {},
   ): Promise<Snapshot> {
-    const all = await this.listSnapshots();
+    const { snapshots: all, unreadable } = await this.readSnapshots();
     if (ref === 'latest') {
       const candidates = options.host === undefined ? all : all.filter((s) => s.info.host === options.host);
       const latest = candidates.at(-1);
       if (latest === undefined) {
         throw new CumulusError('snapshot_not_found', 'there is no snapshot yet', {
-          hint: 'run `cumulus backup` first',
+          hint:
+            unreadable.length > 0
+              ? 'run `cumulus check`: no snapshot can be read'
+              : 'run `cumulus backup` first',
         });
       }
+      for (const skipped of unreadable)
+        if (skipped.record.time > latest.record.time) options.onSkipped?.(skipped);
       return latest;
     }
     if (!/^[0-9a-f]{4,64}$/.test(ref)) {
@@ -156,17 +205,39 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
       });
     }
     const matches = all.filter((s) => s.record.id.startsWith(ref));
+    const lost = unreadable.filter((s) => s.record.id.startsWith(ref));
+    if (matches.length === 0 && lost.length === 1) {
+      throw new CumulusError(
+        'blob_missing',
+        `snapshot ${lost[0].record.id.slice(0, 8)} cannot be read: ${lost[0].reason}`,
+        { hint: '`cumulus check` names the damage; restore an older snapshot from `cumulus snapshots`' },
+      );
+    }
+    if (matches.length + lost.length > 1) {
+      throw new CumulusError('usage', `${ref} matches ${matches.length + lost.length} snapshots`, {
+        hint: 'give more characters of the ID',
+      });
+    }
     if (matches.length === 0) {
       throw new CumulusError('snapshot_not_found', `no snapshot has an ID starting with ${ref}`, {
         hint: 'list them with `cumulus snapshots`',
       });
     }
-    if (matches.length > 1) {
-      throw new CumulusError('usage', `${ref} matches ${matches.length} snapshots`, {
-        hint: 'give more characters of the ID',
-      });
-    }
     return matches[0];
+  }
+
+  /**
+   * findSnapshotId resolves a reference like findSnapshot but also to a snapshot whose
+   * description cannot be read, so a damaged snapshot can still be forgotten.
+   */
+  async findSnapshotId(this: UnlockedRepository<BlobReader & SnapshotIndex>, ref: string): Promise<string> {
+    if (ref !== 'latest' && /^[0-9a-f]{4,64}$/.test(ref)) {
+      const { snapshots, unreadable } = await this.readSnapshots();
+      const ids = [...snapshots, ...unreadable].map((s) => s.record.id).filter((id) => id.startsWith(ref));
+      if (ids.length === 1) return ids[0];
+    }
+    // Everything else (latest, no match, several) is findSnapshot's answer or error.
+    return (await this.findSnapshot(ref)).record.id;
   }
 
   /** prefetchTrees reads many trees in one batched request and caches them (a directory's subtrees, say). */
@@ -175,7 +246,7 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
     if (wanted.length < 2) return;
     // A tree that cannot be read is left out: readTree reports it when the walk reaches it.
     for (const [id, plain] of await this.#openMeta(wanted)) {
-      if (!(plain instanceof Error)) this.#trees.set(id, decodeTree(plain));
+      if (!(plain instanceof Error)) this.#remember(id, decodeTree(plain));
     }
   }
 

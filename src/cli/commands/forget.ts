@@ -50,8 +50,8 @@ export function register(program: Command): void {
       }
       const result = await withRepository(options, async (vault) => {
         const folder = options.prune ? folderVault(vault, 'pruning') : undefined;
-        const remove: Snapshot[] = [];
-        for (const id of ids) remove.push(await vault.findSnapshot(id));
+        const remove: string[] = [];
+        for (const id of ids) remove.push(await vault.findSnapshotId(id));
         if (hasPolicy) {
           const groups = new Map<string, Snapshot[]>();
           for (const s of await vault.listSnapshots())
@@ -61,10 +61,10 @@ export function register(program: Command): void {
               group.map((s) => ({ id: s.record.id, time: s.info.time })),
               policy,
             );
-            for (const r of decided.remove) remove.push(group.find((s) => s.record.id === r.id) as Snapshot);
+            for (const r of decided.remove) remove.push(r.id);
           }
         }
-        const removeIds = [...new Set(remove.map((s) => s.record.id))];
+        const removeIds = [...new Set(remove)];
         if (!options.dryRun && removeIds.length > 0) await vault.repo.forgetSnapshots(removeIds);
         const gc = folder !== undefined && !options.dryRun ? await folder.repo.gc({ graceMs: 0 }) : undefined;
         return { removed: removeIds, dryRun: options.dryRun ?? false, prune: gc };

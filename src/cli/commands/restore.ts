@@ -29,7 +29,13 @@ export function register(program: Command): void {
       const { result, snapshotId } = await withRepository(options, async (vault) => {
         const snapshot =
           options.device === undefined
-            ? await vault.findSnapshot(ref, { host: options.host })
+            ? await vault.findSnapshot(ref, {
+                host: options.host,
+                onSkipped: ({ record, reason }) =>
+                  process.stderr.write(
+                    `cumulus: the newer snapshot ${record.id.slice(0, 8)} of ${record.time} cannot be read (${reason}); restoring the newest one that can\n`,
+                  ),
+              })
             : await findDeviceSnapshot(vault, ref, options.device);
         // The bar starts once there is a snapshot to restore, and its totals are counted first.
         const reporter = progressReporter({ json: options.json ?? false, label: 'restore' });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { RemoteRepository } from '../../client/remote-repository.ts';
 import { formatBytes } from '../../core/units.ts';
+import { EXIT } from '../exit-codes.ts';
 import { table } from '../format.ts';
 import { printJson, withRepository, withRepositoryOptions } from '../repository-options.ts';
 
@@ -8,11 +9,20 @@ export function register(program: Command): void {
   withRepositoryOptions(program.command('snapshots').description('list snapshots, oldest first'))
     .option('--json', 'print as JSON')
     .action(async (options) => {
-      const { snapshots, deviceNames } = await withRepository(options, async (vault) => ({
-        snapshots: await vault.listSnapshots(),
+      const { snapshots, unreadable, deviceNames } = await withRepository(options, async (vault) => ({
+        ...(await vault.readSnapshots()),
         // On an account, the server names the device that made each snapshot (as it is called now).
         deviceNames: vault.repo instanceof RemoteRepository ? vault.repo.deviceNames : undefined,
       }));
+      // One lost description costs its own snapshot: the others are still listed.
+      for (const { record, reason } of unreadable)
+        process.stderr.write(
+          `cumulus: snapshot ${record.id.slice(0, 8)} of ${record.time} cannot be read: ${reason}\n`,
+        );
+      if (unreadable.length > 0) {
+        process.stderr.write('hint: `cumulus check` names the damage\n');
+        process.exitCode = EXIT.partial;
+      }
       if (options.json) {
         printJson(
           snapshots.map(({ record, info }) => ({
