@@ -54,6 +54,12 @@ export const ApprovalMethod = Type.Union([
 ]);
 export type ApprovalMethod = Static<typeof ApprovalMethod>;
 
+/** SecondFactor is how a device answers a pending sign-in: a trusted device's code, TOTP or the recovery key. */
+export type SecondFactor =
+  | { method: 'code'; code: string }
+  | { method: 'totp'; code: string }
+  | { method: 'recovery'; recoveryKey: string };
+
 /** ApprovalRequired means the password was right and the device must now prove a second factor. */
 export const ApprovalRequired = Type.Object({
   status: Type.Literal('approval_required'),

@@ -7,7 +7,7 @@
  */
 
 import * as account from '../api/account.ts';
-import type { AccountKeys, ApprovalMethod, DeviceInfo, SignedIn } from '../api/auth.ts';
+import type { AccountKeys, ApprovalMethod, DeviceInfo, SecondFactor, SignedIn } from '../api/auth.ts';
 import * as auth from '../api/auth.ts';
 import { DEFAULT_CHUNKER } from '../core/chunker.ts';
 import { isCumulusError } from '../core/errors.ts';
@@ -41,11 +41,6 @@ export interface SignInResult {
   /** The scrypt N the password was stretched with, for the device to remember (KdfMemory). */
   kdfN: number;
 }
-
-export type SecondFactor =
-  | { method: 'code'; code: string }
-  | { method: 'totp'; code: string }
-  | { method: 'recovery'; recoveryKey: string };
 
 /** PendingSignIn waits for a second factor; complete may be called again after a wrong one. */
 export interface PendingSignIn {

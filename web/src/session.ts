@@ -6,7 +6,7 @@
  * server session and overwrites the key.
  */
 import { getAccount } from '../../src/api/account.ts';
-import type { ApprovalMethod, DeviceInfo, SignedIn } from '../../src/api/auth.ts';
+import type { ApprovalMethod, DeviceInfo, SecondFactor, SignedIn } from '../../src/api/auth.ts';
 import * as auth from '../../src/api/auth.ts';
 import type { RepositoryConfig } from '../../src/api/common.ts';
 import { ApiClient, CONSOLE_VERSION } from './api.ts';
@@ -22,11 +22,6 @@ export interface Session {
   accountKey: Uint8Array;
   repositoryConfig: RepositoryConfig;
 }
-
-export type SecondFactor =
-  | { method: 'code'; code: string }
-  | { method: 'totp'; code: string }
-  | { method: 'recovery'; recoveryKey: string };
 
 export interface PendingSignIn {
   methods: ApprovalMethod[];

@@ -6,19 +6,13 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { ApprovalMethod } from '../../api/auth.ts';
+import type { ApprovalMethod, SecondFactor } from '../../api/auth.ts';
 import { CLIENT_VERSION } from '../../client/account-client.ts';
 import { KDF_FLOOR_N } from '../../client/account-keys.ts';
 import { configDir, loadDeviceState, saveDeviceState } from '../../client/device-state.ts';
 import { KdfMemory } from '../../client/kdf-memory.ts';
 import { plainHttpWarning } from '../../client/server-url.ts';
-import {
-  acceptInvite,
-  type PendingSignIn,
-  type SecondFactor,
-  type SignInResult,
-  signIn,
-} from '../../client/sign-in.ts';
+import { acceptInvite, type PendingSignIn, type SignInResult, signIn } from '../../client/sign-in.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
 import { readNewPassword, readPassword } from '../password.ts';
 import { kdfFromEnvironment, printJson } from '../repository-options.ts';

@@ -4,10 +4,10 @@
  * are derived and opened in this page; the password is never sent.
  */
 import { type FormEvent, useState } from 'react';
-import type { ApprovalMethod } from '../../../src/api/auth.ts';
+import type { ApprovalMethod, SecondFactor } from '../../../src/api/auth.ts';
 import { messageOf } from '../api.ts';
 import { formatTime } from '../format.ts';
-import { browserDevice, type PendingSignIn, type SecondFactor, type Session, signIn } from '../session.ts';
+import { browserDevice, type PendingSignIn, type Session, signIn } from '../session.ts';
 
 const METHOD_LABEL: Record<ApprovalMethod, string> = {
   code: 'Code from a trusted device',
