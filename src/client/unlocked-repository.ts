@@ -167,9 +167,19 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
     return { snapshots, unreadable };
   }
 
-  /** listSnapshots returns every snapshot whose description opens, oldest first. */
+  /**
+   * listSnapshots returns every snapshot whose description opens, oldest first. When there
+   * are snapshots and none opens, the key is wrong (or every pack is gone): that is an
+   * error, not an empty repository a backup would start afresh in.
+   */
   async listSnapshots(this: UnlockedRepository<BlobReader & SnapshotIndex>): Promise<Snapshot[]> {
-    return (await this.readSnapshots()).snapshots;
+    const { snapshots, unreadable } = await this.readSnapshots();
+    if (snapshots.length === 0 && unreadable.length > 0) {
+      throw new CumulusError('corrupt', `no snapshot can be read: ${unreadable[0].reason}`, {
+        hint: 'check that this is the right repository and key (`cumulus doctor` on an account), then `cumulus check`',
+      });
+    }
+    return snapshots;
   }
 
   /**
