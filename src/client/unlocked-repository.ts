@@ -48,6 +48,49 @@ export interface SealedCache {
 }
 
 /**
+ * resolveSnapshot finds what `ref` names in a listing (see findSnapshot): a readable
+ * snapshot, or an unreadable one when an ID prefix names exactly that one.
+ */
+function resolveSnapshot(
+  { snapshots: all, unreadable }: SnapshotListing,
+  ref: string,
+  options: { host?: string; onSkipped?: (skipped: UnreadableSnapshot) => void },
+): Snapshot | UnreadableSnapshot {
+  if (ref === 'latest') {
+    const candidates = options.host === undefined ? all : all.filter((s) => s.info.host === options.host);
+    const latest = candidates.at(-1);
+    if (latest === undefined) {
+      throw new CumulusError('snapshot_not_found', 'there is no snapshot yet', {
+        hint:
+          unreadable.length > 0
+            ? 'run `cumulus check`: no snapshot can be read'
+            : 'run `cumulus backup` first',
+      });
+    }
+    for (const skipped of unreadable)
+      if (skipped.record.time > latest.record.time) options.onSkipped?.(skipped);
+    return latest;
+  }
+  if (!/^[0-9a-f]{4,64}$/.test(ref)) {
+    throw new CumulusError('usage', `"${ref}" is not a snapshot ID`, {
+      hint: 'use `latest` or an ID from `cumulus snapshots`',
+    });
+  }
+  const matches = [...all, ...unreadable].filter((s) => s.record.id.startsWith(ref));
+  if (matches.length > 1) {
+    throw new CumulusError('usage', `${ref} matches ${matches.length} snapshots`, {
+      hint: 'give more characters of the ID',
+    });
+  }
+  if (matches.length === 0) {
+    throw new CumulusError('snapshot_not_found', `no snapshot has an ID starting with ${ref}`, {
+      hint: 'list them with `cumulus snapshots`',
+    });
+  }
+  return matches[0];
+}
+
+/**
  * TREE_CACHE_ENTRIES bounds the decoded trees kept, in entries rather than trees (a folder
  * may hold ten entries or ten thousand): enough for the trees of a source tree of a few
  * hundred thousand files, so a restore that counts its totals first reads each tree once.
@@ -193,47 +236,13 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
     ref: string,
     options: { host?: string; onSkipped?: (skipped: UnreadableSnapshot) => void } = {},
   ): Promise<Snapshot> {
-    const { snapshots: all, unreadable } = await this.readSnapshots();
-    if (ref === 'latest') {
-      const candidates = options.host === undefined ? all : all.filter((s) => s.info.host === options.host);
-      const latest = candidates.at(-1);
-      if (latest === undefined) {
-        throw new CumulusError('snapshot_not_found', 'there is no snapshot yet', {
-          hint:
-            unreadable.length > 0
-              ? 'run `cumulus check`: no snapshot can be read'
-              : 'run `cumulus backup` first',
-        });
-      }
-      for (const skipped of unreadable)
-        if (skipped.record.time > latest.record.time) options.onSkipped?.(skipped);
-      return latest;
-    }
-    if (!/^[0-9a-f]{4,64}$/.test(ref)) {
-      throw new CumulusError('usage', `"${ref}" is not a snapshot ID`, {
-        hint: 'use `latest` or an ID from `cumulus snapshots`',
-      });
-    }
-    const matches = all.filter((s) => s.record.id.startsWith(ref));
-    const lost = unreadable.filter((s) => s.record.id.startsWith(ref));
-    if (matches.length === 0 && lost.length === 1) {
-      throw new CumulusError(
-        'blob_missing',
-        `snapshot ${lost[0].record.id.slice(0, 8)} cannot be read: ${lost[0].reason}`,
-        { hint: '`cumulus check` names the damage; restore an older snapshot from `cumulus snapshots`' },
-      );
-    }
-    if (matches.length + lost.length > 1) {
-      throw new CumulusError('usage', `${ref} matches ${matches.length + lost.length} snapshots`, {
-        hint: 'give more characters of the ID',
-      });
-    }
-    if (matches.length === 0) {
-      throw new CumulusError('snapshot_not_found', `no snapshot has an ID starting with ${ref}`, {
-        hint: 'list them with `cumulus snapshots`',
-      });
-    }
-    return matches[0];
+    const found = resolveSnapshot(await this.readSnapshots(), ref, options);
+    if ('info' in found) return found;
+    throw new CumulusError(
+      'blob_missing',
+      `snapshot ${found.record.id.slice(0, 8)} cannot be read: ${found.reason}`,
+      { hint: '`cumulus check` names the damage; restore an older snapshot from `cumulus snapshots`' },
+    );
   }
 
   /**
@@ -241,13 +250,7 @@ export class UnlockedRepository<R extends BlobReader = Repository> {
    * description cannot be read, so a damaged snapshot can still be forgotten.
    */
   async findSnapshotId(this: UnlockedRepository<BlobReader & SnapshotIndex>, ref: string): Promise<string> {
-    if (ref !== 'latest' && /^[0-9a-f]{4,64}$/.test(ref)) {
-      const { snapshots, unreadable } = await this.readSnapshots();
-      const ids = [...snapshots, ...unreadable].map((s) => s.record.id).filter((id) => id.startsWith(ref));
-      if (ids.length === 1) return ids[0];
-    }
-    // Everything else (latest, no match, several) is findSnapshot's answer or error.
-    return (await this.findSnapshot(ref)).record.id;
+    return resolveSnapshot(await this.readSnapshots(), ref, {}).record.id;
   }
 
   /** prefetchTrees reads many trees in one batched request and caches them (a directory's subtrees, say). */
