@@ -68,3 +68,33 @@ export const getStatus = endpoint({
   access: 'public',
   response: StatusReport,
 });
+
+export const Liveness = Type.Object({ status: Type.Literal('ok') });
+
+/** Readiness is what a load balancer reads: the live probes of what every request needs. */
+export const Readiness = Type.Object({
+  status: Type.Literal('ready'),
+  checkedAt: Timestamp,
+  database: Light,
+  blobStorage: Light,
+});
+export type Readiness = Static<typeof Readiness>;
+
+export const getLiveness = endpoint({
+  method: 'GET',
+  url: '/api/health/live',
+  summary: 'The process answers: a load balancer restarts a replica that stops answering',
+  tag: 'status',
+  access: 'public',
+  response: Liveness,
+});
+
+export const getReadiness = endpoint({
+  method: 'GET',
+  url: '/api/health/ready',
+  summary:
+    'Whether this replica can serve requests now (its database and blob storage probes are not red); 503 `unavailable` when not, or while it shuts down',
+  tag: 'status',
+  access: 'public',
+  response: Readiness,
+});

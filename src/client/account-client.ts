@@ -124,8 +124,10 @@ export function errorFromResponse(status: number, text: string, serverUrl: strin
       },
     );
   }
-  // A 5xx is the server's own failure: for the client it is like a network fault, worth retrying.
-  const code = (status >= 500 && error.code === 'internal' ? 'network' : error.code) as ErrorCode;
+  // A failing or not-ready server is, for the client, like a network fault: worth retrying
+  // (behind a load balancer, on another replica).
+  const transient = status >= 500 && (error.code === 'internal' || error.code === 'unavailable');
+  const code = (transient ? 'network' : error.code) as ErrorCode;
   return new CumulusError(code, error.message, {
     hint: error.hint,
     details: { ...error.details, httpStatus: status },

@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'invalid_input'
   | 'too_large'
   | 'unsupported_media_type'
-  | 'expired';
+  | 'expired'
+  | 'unavailable';
 
 export class CumulusError extends Error {
   readonly code: ErrorCode;

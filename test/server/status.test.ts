@@ -1,7 +1,8 @@
 /**
  * The status page from live probes: green on a healthy server, red for blob storage (and
  * uploads and restores) when the accounts folder cannot be written, amber or red while an
- * admin-declared incident or maintenance is open, with history.
+ * admin-declared incident or maintenance is open, with history; and the load balancer's
+ * liveness and readiness answers.
  *
  * Tests run as root, for whom a read-only mode does not stop a write; so "the folder
  * becomes unwritable" is made by replacing DATA/accounts with a plain file: every write
@@ -64,11 +65,22 @@ describe('status', () => {
       assert.match(detailOf(report, 'blob_storage'), /blob storage failed/);
       const page = await request(server.url, 'GET', '/status');
       assert.match(page.body, /data-status="red"/);
+      const ready = await request(server.url, 'GET', '/api/health/ready');
+      assert.equal(ready.status, 503, 'a replica that cannot store packs leaves the load balancer');
+      assert.equal(ready.body.error.code, 'unavailable');
+      assert.match(ready.body.error.message, /blob storage failed/);
+      assert.equal((await request(server.url, 'GET', '/api/health/live')).status, 200);
     } finally {
       await rm(accounts, { force: true });
       await mkdir(accounts);
     }
     assert.equal((await status()).status, 'green');
+    const ready = await request(server.url, 'GET', '/api/health/ready');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(
+      { ...ready.body, checkedAt: undefined },
+      { status: 'ready', database: 'green', blobStorage: 'green', checkedAt: undefined },
+    );
   });
 
   it('shows declared incidents and maintenance on the components they name, then in the history', async () => {

@@ -31,6 +31,7 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   update_required: 426,
   rate_limited: 429,
   network: 502,
+  unavailable: 503,
   quota_exceeded: 507,
   disk_full: 507,
 };

@@ -7,6 +7,8 @@ import type { Services } from '../services/index.ts';
 
 export function statusRoutes(app: FastifyInstance, s: Services): void {
   route(app, api.getStatus, () => s.status.report());
+  route(app, api.getLiveness, async () => ({ status: 'ok' as const }));
+  route(app, api.getReadiness, () => s.status.readiness());
   app.get('/status', { schema: { hide: true }, config: { access: 'public' } }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(renderStatusPage(await s.status.report())),
   );

@@ -10,8 +10,10 @@ import {
   type ComponentStatus,
   type Incident,
   type Light,
+  type Readiness,
   type StatusReport,
 } from '../../api/status.ts';
+import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database } from '../db/database.ts';
@@ -127,6 +129,30 @@ export class StatusService {
       active: timeline.active,
       upcoming: timeline.upcoming,
       history: timeline.history,
+    };
+  }
+
+  /**
+   * readiness answers from the live probes alone (a declared incident does not take a
+   * replica out of a load balancer), and throws 'unavailable' when either is red.
+   */
+  async readiness(): Promise<Readiness> {
+    const probes = await this.#probe();
+    const failing = [probes.database, probes.blobStorage].filter((p) => p.status === 'red');
+    if (failing.length > 0) {
+      throw new CumulusError(
+        'unavailable',
+        `this server is not ready: ${failing.map((p) => p.detail).join('; ')}`,
+        {
+          hint: 'the status page at /status says more; the load balancer sends requests to another replica meanwhile',
+        },
+      );
+    }
+    return {
+      status: 'ready',
+      checkedAt: iso(probes.at),
+      database: probes.database.status,
+      blobStorage: probes.blobStorage.status,
     };
   }
 
