@@ -47,6 +47,14 @@ export const Incident = Type.Object({
 });
 export type Incident = Static<typeof Incident>;
 
+export const ReplicaStatus = Type.Object({
+  id: Type.String({ maxLength: 16 }),
+  leader: Type.Boolean(),
+  startedAt: Timestamp,
+  heartbeatAt: Timestamp,
+});
+export type ReplicaStatus = Static<typeof ReplicaStatus>;
+
 export const StatusReport = Type.Object({
   status: Light,
   checkedAt: Timestamp,
@@ -57,6 +65,8 @@ export const StatusReport = Type.Object({
   upcoming: Type.Array(Incident),
   /** Resolved incidents and finished maintenance of the last 90 days, newest first. */
   history: Type.Array(Incident),
+  /** The server processes sharing this database, heard from within the last lease periods; one leads background work. */
+  replicas: Type.Array(ReplicaStatus),
 });
 export type StatusReport = Static<typeof StatusReport>;
 

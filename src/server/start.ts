@@ -16,7 +16,7 @@ import { buildServices, type ServiceOptions, type Services } from './services/in
 
 /** StartOptions replace the defaults in tests: a fake clock, cheaper hashing, a captured log. */
 export interface StartOptions
-  extends Partial<Pick<ServiceOptions, 'authHashCost' | 'throttle' | 'statusCacheMs'>> {
+  extends Partial<Pick<ServiceOptions, 'authHashCost' | 'throttle' | 'statusCacheMs' | 'replicaTiming'>> {
   clock?: Clock;
   repositories?: AccountRepositories;
   /** How long gc keeps an unreferenced blob after its last touch (default 15 minutes). */
@@ -64,6 +64,7 @@ export async function openServerData(dataDir: string, options: StartOptions = {}
       authHashCost: options.authHashCost,
       throttle: options.throttle,
       statusCacheMs: options.statusCacheMs,
+      replicaTiming: options.replicaTiming,
     });
     // After the database exists: SQLite creates its files with the umask's modes.
     await tightenModes(dataDir);
@@ -97,6 +98,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       connections: config.connections,
       consoleDir: options.consoleDir ?? CONSOLE_DIR,
     });
+    await data.services.replicas.start();
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -108,10 +110,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       needsAdmin: (await data.services.accounts.countAdmins()) === 0,
       close: async () => {
         await app.close();
+        await data.services.replicas.stop();
         await data.close();
       },
     };
   } catch (error) {
+    await data.services.replicas.stop().catch(() => {});
     await data.close();
     throw error;
   }

@@ -14,12 +14,12 @@ import { CumulusError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/units.ts';
 import { parseServerConfig, type ServerFlags } from '../../server/config.ts';
 import { LOCAL_ADMIN } from '../../server/services/caller.ts';
-import { openServerData, type ServerData, startServer } from '../../server/start.ts';
+import { startServer } from '../../server/start.ts';
 import { readNewPassword } from '../password.ts';
 import { kdfFromEnvironment, printJson } from '../repository-options.ts';
+import { DATA_HELP, withData } from '../server-data.ts';
 import { parseSize } from '../signed-in.ts';
-
-const DATA_HELP = 'data folder (or CUMULUS_DATA_DIR; default ./data)';
+import { registerServerStatus } from './server-status.ts';
 
 async function runServer(flags: ServerFlags): Promise<void> {
   const config = parseServerConfig(flags);
@@ -41,20 +41,6 @@ async function runServer(flags: ServerFlags): Promise<void> {
     process.once('SIGTERM', resolve);
   });
   await server.close();
-}
-
-/**
- * withData opens the data folder named by --data, runs `work`, and closes it. --data is
- * read with the parent's options too: unless positional options are on, `cumulus server`
- * itself takes a --data written after the subcommand.
- */
-async function withData<T>(command: Command, work: (data: ServerData) => Promise<T>): Promise<T> {
-  const data = await openServerData(parseServerConfig({ data: command.optsWithGlobals().data }).dataDir);
-  try {
-    return await work(data);
-  } finally {
-    await data.close();
-  }
 }
 
 /** addAdmin creates an admin account with the password of the person running the command: the admin's own. */
@@ -143,6 +129,8 @@ export function register(program: Command): void {
     .command('start')
     .description('start the Cumulus server with its defaults or CUMULUS_* variables (what `npm start` runs)')
     .action(() => runServer({}));
+
+  registerServerStatus(server);
 
   const admin = server.command('admin').description("manage the server's admins");
   admin

@@ -153,4 +153,19 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE plans SET offered = 0 WHERE id IN ('50gb', '200gb', '2tb')
     AND id NOT IN (SELECT json_extract(details, '$.planId') FROM audit_log WHERE event = 'plan_saved');
   `,
+  // Server processes sharing one database: their heartbeats, and the leases (the leader's) one of them holds.
+  `
+  CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
 ];

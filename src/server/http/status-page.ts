@@ -2,7 +2,7 @@
  * renderStatusPage draws the status report as a plain HTML page (no script): a light per
  * component, then active incidents, announced maintenance and the history.
  */
-import type { Incident, Light, StatusReport } from '../../api/status.ts';
+import type { Incident, Light, ReplicaStatus, StatusReport } from '../../api/status.ts';
 
 const COLOR: Record<Light, string> = { green: '#2e9d4b', amber: '#e0a100', red: '#d33a2c' };
 const LABEL: Record<Light, string> = { green: 'Operational', amber: 'Degraded', red: 'Outage' };
@@ -29,6 +29,16 @@ function incidentList(title: string, incidents: Incident[]): string {
     })
     .join('\n');
   return `<h2>${title}</h2>\n<ul>\n${items}\n</ul>`;
+}
+
+function replicaList(replicas: ReplicaStatus[]): string {
+  const items = replicas
+    .map(
+      (r) =>
+        `<li>server ${escapeHtml(r.id)}${r.leader ? ' (runs maintenance)' : ''}: heartbeat ${escapeHtml(r.heartbeatAt)}, up since ${escapeHtml(r.startedAt)}</li>`,
+    )
+    .join('\n');
+  return `<h2>Servers</h2>\n<ul>\n${items}\n</ul>`;
 }
 
 export function renderStatusPage(report: StatusReport): string {
@@ -65,6 +75,7 @@ ${rows}
 ${incidentList('Current incidents and maintenance', report.active)}
 ${incidentList('Scheduled maintenance', report.upcoming)}
 ${incidentList('History (last 90 days)', report.history)}
+${replicaList(report.replicas)}
 <p><small>Checked ${escapeHtml(report.checkedAt)} by live probes · <a href="/api/status">JSON</a></small></p>
 </body>
 </html>

@@ -16,6 +16,7 @@ import { IncidentsService } from './incidents.ts';
 import { InvitesService } from './invites.ts';
 import { PlansService } from './plans.ts';
 import { ReleasesService } from './releases.ts';
+import { Replicas, type ReplicaTiming } from './replicas.ts';
 import { SessionsService } from './sessions.ts';
 import { SignInService } from './sign-in.ts';
 import { StatusService } from './status.ts';
@@ -32,6 +33,8 @@ export interface ServiceOptions {
   throttle?: { account: ThrottlePolicy; ip: ThrottlePolicy };
   /** How long status probe results are reused (ms). */
   statusCacheMs?: number;
+  /** Heartbeat and leader lease periods; tests shorten them. */
+  replicaTiming?: ReplicaTiming;
 }
 
 export interface Services {
@@ -51,6 +54,8 @@ export interface Services {
   status: StatusService;
   releases: ReleasesService;
   admin: AdminService;
+  /** This process among the servers sharing the database; startServer starts its heartbeat. */
+  replicas: Replicas;
 }
 
 /** buildServices migrates the database to the current schema, creates default plans and returns the services. */
@@ -77,11 +82,13 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
   const totp = new TotpService({ db, clock, audit, accounts, guard });
   const signIn = new SignInService({ db, audit, accounts, approvals, devices, sessions, totp, guard });
   const incidents = new IncidentsService(db, clock, audit);
+  const replicas = new Replicas(db, clock, options.replicaTiming);
   const status = new StatusService({
     db,
     clock,
     repositories,
     incidents,
+    replicas,
     cacheMs: options.statusCacheMs ?? 5000,
   });
   const releases = new ReleasesService(db, clock, audit);
@@ -103,5 +110,6 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     status,
     releases,
     admin,
+    replicas,
   };
 }

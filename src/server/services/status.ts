@@ -19,6 +19,7 @@ import { iso } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { AccountRepositories } from './account-repositories.ts';
 import type { IncidentsService } from './incidents.ts';
+import type { Replicas } from './replicas.ts';
 
 /** ProbeResult is one probe's light and, when not green, why. */
 export interface ProbeResult {
@@ -84,6 +85,7 @@ export class StatusService {
   readonly #clock: Clock;
   readonly #repositories: AccountRepositories;
   readonly #incidents: IncidentsService;
+  readonly #replicas: Replicas;
   readonly #cacheMs: number;
   #probes: Promise<Probes> | undefined;
   #probesStartedAt = 0;
@@ -93,12 +95,14 @@ export class StatusService {
     clock: Clock;
     repositories: AccountRepositories;
     incidents: IncidentsService;
+    replicas: Replicas;
     cacheMs: number;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#repositories = deps.repositories;
     this.#incidents = deps.incidents;
+    this.#replicas = deps.replicas;
     this.#cacheMs = deps.cacheMs;
   }
 
@@ -107,6 +111,7 @@ export class StatusService {
     const timeline = await this.#incidents
       .timeline()
       .catch(() => ({ active: [], upcoming: [], history: [] }));
+    const replicas = await this.#replicas.list().catch(() => []);
     const backend = worst(probes.database, probes.blobStorage);
     const measured: Record<ComponentId, ProbeResult> = {
       sign_in: probes.database,
@@ -129,6 +134,13 @@ export class StatusService {
       active: timeline.active,
       upcoming: timeline.upcoming,
       history: timeline.history,
+      // Public: a short ID and times only; hosts and process IDs are for `cumulus server status`.
+      replicas: replicas.map((r) => ({
+        id: r.id.slice(0, 8),
+        leader: r.leader,
+        startedAt: iso(r.startedAt),
+        heartbeatAt: iso(r.heartbeatAt),
+      })),
     };
   }
 

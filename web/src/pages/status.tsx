@@ -37,6 +37,19 @@ export function StatusPage(props: { api: ApiClient }) {
           <Incidents title="Now" incidents={report.active} />
           <Incidents title="Planned maintenance" incidents={report.upcoming} />
           <Incidents title="Past 90 days" incidents={report.history} empty="No incidents." />
+          <h2>Servers</h2>
+          <ul className="replicas">
+            {report.replicas.map((replica) => (
+              <li key={replica.id} data-replica={replica.id}>
+                Server {replica.id}
+                {replica.leader ? ' (runs maintenance)' : ''}
+                <small>
+                  {' '}
+                  · heartbeat {formatTime(replica.heartbeatAt)} · up since {formatTime(replica.startedAt)}
+                </small>
+              </li>
+            ))}
+          </ul>
         </>
       )}
     </section>

@@ -1,0 +1,37 @@
+/**
+ * `cumulus server status`: what an operator asks first, read from the data folder whether
+ * or not the server runs: the live probes, and the server processes sharing the database
+ * with the one that runs background work.
+ */
+import type { Command } from 'commander';
+import { duration } from '../format.ts';
+import { printJson } from '../repository-options.ts';
+import { DATA_HELP, withData } from '../server-data.ts';
+
+export function registerServerStatus(server: Command): void {
+  server
+    .command('status')
+    .description('the live probes and the server processes (replicas) sharing this data')
+    .option('--data <dir>', DATA_HELP)
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }, command: Command) =>
+      withData(command, async (data) => {
+        const report = await data.services.status.report();
+        const replicas = await data.services.replicas.list();
+        if (options.json) {
+          return printJson({ status: report.status, components: report.components, replicas });
+        }
+        const now = data.services.clock.now();
+        const lines = [`Status: ${report.status}`];
+        for (const c of report.components)
+          lines.push(`  ${c.name}: ${c.status}${c.detail ? ` (${c.detail})` : ''}`);
+        lines.push(replicas.length === 0 ? 'Servers: none running' : `Servers: ${replicas.length}`);
+        for (const r of replicas) {
+          lines.push(
+            `  ${r.id}  ${r.host} pid ${r.pid}  up ${duration(now - r.startedAt)}  heartbeat ${duration(now - r.heartbeatAt)} ago${r.leader ? '  leader (runs maintenance)' : ''}`,
+          );
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
+}
