@@ -11,7 +11,7 @@ export const DATA_HELP = 'data folder (or CUMULUS_DATA_DIR; default ./data)';
  * itself takes a --data written after the subcommand.
  */
 export async function withData<T>(command: Command, work: (data: ServerData) => Promise<T>): Promise<T> {
-  const data = await openServerData(parseServerConfig({ data: command.optsWithGlobals().data }).dataDir);
+  const data = await openServerData(parseServerConfig({ data: command.optsWithGlobals().data }));
   try {
     return await work(data);
   } finally {

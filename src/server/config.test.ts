@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseServerConfig } from './config.ts';
+import { describeDatabase, parseServerConfig } from './config.ts';
 
 describe('parseServerConfig', () => {
   it('defaults to ./data on 127.0.0.1:8080 over plain HTTP, trusting no proxy', () => {
@@ -38,5 +38,17 @@ describe('parseServerConfig', () => {
     assert.throws(() => parseServerConfig({ port: '70000' }, {}), { code: 'usage' });
     assert.throws(() => parseServerConfig({ logLevel: 'loud' }, {}), { code: 'usage' });
     assert.throws(() => parseServerConfig({ tlsCert: '/c.pem' }, {}), /both a certificate and a key/);
+  });
+
+  it('moves the database to PostgreSQL with CUMULUS_DATABASE_URL, and never shows its password', () => {
+    assert.equal(parseServerConfig({}, {}).databaseUrl, undefined);
+    assert.match(describeDatabase(parseServerConfig({ data: '/d' }, {})), /^SQLite in \/d/);
+    const url = 'postgres://cumulus:s3cret@db.internal:5432/cumulus';
+    const config = parseServerConfig({}, { CUMULUS_DATABASE_URL: url });
+    assert.equal(config.databaseUrl, url);
+    const shown = describeDatabase(config);
+    assert.match(shown, /^PostgreSQL postgres:\/\/cumulus:\*\*\*@db\.internal:5432\/cumulus$/);
+    assert.doesNotMatch(shown, /s3cret/);
+    assert.throws(() => parseServerConfig({}, { CUMULUS_DATABASE_URL: 'mysql://x/y' }), { code: 'usage' });
   });
 });

@@ -12,6 +12,11 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface ServerConfig {
   /** Folder of server.sqlite and accounts/<accountId>/ (absolute). */
   dataDir: string;
+  /**
+   * CUMULUS_DATABASE_URL: a `postgres://` URL moves the server database and every
+   * account's repository metadata into PostgreSQL; without it both are SQLite files in dataDir.
+   */
+  databaseUrl?: string;
   host: string;
   port: number;
   /** HTTPS certificate and key files; without them the server speaks plain HTTP (put a TLS proxy in front). */
@@ -85,8 +90,16 @@ export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = p
     throw usage('TLS needs both a certificate and a key', 'pass both --tls-cert and --tls-key, or neither');
   }
   const port = flags.port ?? env.CUMULUS_PORT;
+  const databaseUrl = env.CUMULUS_DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) {
+    throw usage(
+      'CUMULUS_DATABASE_URL is not a postgres:// URL',
+      'write it like postgres://user:password@host:5432/cumulus, or unset it to keep the data in the data folder',
+    );
+  }
   return {
     dataDir: resolve(flags.data ?? env.CUMULUS_DATA_DIR ?? DEFAULTS.dataDir),
+    ...(databaseUrl ? { databaseUrl } : {}),
     host: flags.host ?? env.CUMULUS_HOST ?? DEFAULTS.host,
     port: port === undefined ? DEFAULTS.port : parsePort(port),
     ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile) } } : {}),
@@ -96,4 +109,23 @@ export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = p
     bodyLimit: DEFAULTS.bodyLimit,
     connections: { ...DEFAULTS.connections },
   };
+}
+
+function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/** redactUrl is the URL without its password. */
+export function redactUrl(url: string): string {
+  const parsed = URL.parse(url);
+  if (parsed === null) return 'postgres://(an unparsable URL)';
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
+}
+
+/** describeDatabase names where the server's metadata lives, without the password. */
+export function describeDatabase(config: Pick<ServerConfig, 'dataDir' | 'databaseUrl'>): string {
+  return config.databaseUrl === undefined
+    ? `SQLite in ${config.dataDir} (server.sqlite, accounts/<account>/index.sqlite)`
+    : `PostgreSQL ${redactUrl(config.databaseUrl)}`;
 }

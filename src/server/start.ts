@@ -1,5 +1,6 @@
 /**
- * startServer opens the data folder (SQLite metadata and the per-account repositories),
+ * startServer opens the data folder (SQLite metadata, or PostgreSQL with a database URL, and
+ * the per-account repositories),
  * builds the app and listens. openServerData opens the same data without listening, for
  * the admin CLI (`cumulus server admin create`, `user add`, `incident`, `release`).
  */
@@ -10,6 +11,8 @@ import { buildApp } from './app.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { ServerConfig } from './config.ts';
 import { tightenModes } from './data-modes.ts';
+import type { Database } from './db/database.ts';
+import { PostgresDatabase } from './db/postgres-database.ts';
 import { SqliteDatabase } from './db/sqlite-database.ts';
 import { type AccountRepositories, StoreAccountRepositories } from './services/account-repositories.ts';
 import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
@@ -44,10 +47,20 @@ export interface RunningServer extends ServerData {
   needsAdmin: boolean;
 }
 
-/** openServerData opens (creating and migrating if needed) a server's data folder. */
-export async function openServerData(dataDir: string, options: StartOptions = {}): Promise<ServerData> {
+/** openDatabase opens the server database: PostgreSQL at the configured URL, or DATA/server.sqlite. */
+function openDatabase(config: DataConfig): Database {
+  return config.databaseUrl === undefined
+    ? new SqliteDatabase(join(config.dataDir, 'server.sqlite'))
+    : new PostgresDatabase(config.databaseUrl);
+}
+
+type DataConfig = Pick<ServerConfig, 'dataDir' | 'databaseUrl'>;
+
+/** openServerData opens (creating and migrating if needed) a server's data folder and database. */
+export async function openServerData(config: DataConfig, options: StartOptions = {}): Promise<ServerData> {
+  const { dataDir } = config;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const db = new SqliteDatabase(join(dataDir, 'server.sqlite'));
+  const db = openDatabase(config);
   const clock = options.clock ?? systemClock;
   const repositories =
     options.repositories ??
@@ -82,7 +95,7 @@ export async function openServerData(dataDir: string, options: StartOptions = {}
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
-  const data = await openServerData(config.dataDir, options);
+  const data = await openServerData(config, options);
   try {
     const https = config.tls && {
       cert: await readFile(config.tls.certFile),

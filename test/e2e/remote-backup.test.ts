@@ -7,33 +7,17 @@
  * minute (one per batch and per folder) and the server's per-address limit stopped them.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadDeviceState, saveDeviceState } from '../../src/client/device-state.ts';
 import { type CliResult, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
-import { compareTrees } from '../helpers/trees.ts';
+import { compareTrees, smallFiles } from '../helpers/trees.ts';
 import { approvedDevice, createAccount, startTestServer, type TestServer } from '../server/helpers.ts';
 
 const PASSWORD = 'remote backup password';
-
-/** smallFiles writes `count` files of 1–600 bytes into folders of `perFolder`, deterministically. */
-function smallFiles(root: string, count: number, perFolder: number, seed: number): void {
-  let state = seed;
-  const next = () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state;
-  };
-  for (let i = 0; i < count; i++) {
-    const folder = join(root, `d${Math.floor(i / perFolder) % 10}`, `f${Math.floor(i / perFolder)}`);
-    if (i % perFolder === 0) mkdirSync(folder, { recursive: true });
-    const bytes = Buffer.alloc(1 + (next() % 600));
-    for (let b = 0; b < bytes.length; b++) bytes[b] = next() >>> 24;
-    writeFileSync(join(folder, `file-${i}.txt`), bytes);
-  }
-}
 
 function cumulus(configDir: string, args: string[], input = ''): Promise<CliResult> {
   return runCumulus(

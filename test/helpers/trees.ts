@@ -97,3 +97,19 @@ export function pseudoRandom(length: number, seed: number): Buffer {
   }
   return out;
 }
+
+/** smallFiles writes `count` files of 1–600 bytes into folders of `perFolder`, deterministically. */
+export function smallFiles(root: string, count: number, perFolder: number, seed: number): void {
+  let state = seed;
+  const next = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state;
+  };
+  for (let i = 0; i < count; i++) {
+    const folder = join(root, `d${Math.floor(i / perFolder) % 10}`, `f${Math.floor(i / perFolder)}`);
+    if (i % perFolder === 0) mkdirSync(folder, { recursive: true });
+    const bytes = Buffer.alloc(1 + (next() % 600));
+    for (let b = 0; b < bytes.length; b++) bytes[b] = next() >>> 24;
+    writeFileSync(join(folder, `file-${i}.txt`), bytes);
+  }
+}

@@ -1,9 +1,11 @@
 /**
  * `cumulus server status`: what an operator asks first, read from the data folder whether
  * or not the server runs: the live probes, and the server processes sharing the database
- * with the one that runs background work.
+ * with the one that runs background work, and which database holds the metadata (a URL
+ * without its password).
  */
 import type { Command } from 'commander';
+import { describeDatabase, parseServerConfig } from '../../server/config.ts';
 import { duration } from '../format.ts';
 import { printJson } from '../repository-options.ts';
 import { DATA_HELP, withData } from '../server-data.ts';
@@ -14,15 +16,18 @@ export function registerServerStatus(server: Command): void {
     .description('the live probes and the server processes (replicas) sharing this data')
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
-    .action((options: { json?: boolean }, command: Command) =>
-      withData(command, async (data) => {
+    .action((options: { json?: boolean }, command: Command) => {
+      const config = parseServerConfig({ data: command.optsWithGlobals().data });
+      const database = describeDatabase(config);
+      const engine = config.databaseUrl === undefined ? 'sqlite' : 'postgres';
+      return withData(command, async (data) => {
         const report = await data.services.status.report();
         const replicas = await data.services.replicas.list();
         if (options.json) {
-          return printJson({ status: report.status, components: report.components, replicas });
+          return printJson({ status: report.status, components: report.components, replicas, engine, database });
         }
         const now = data.services.clock.now();
-        const lines = [`Status: ${report.status}`];
+        const lines = [`Status: ${report.status}`, `Database: ${database}`];
         for (const c of report.components)
           lines.push(`  ${c.name}: ${c.status}${c.detail ? ` (${c.detail})` : ''}`);
         lines.push(replicas.length === 0 ? 'Servers: none running' : `Servers: ${replicas.length}`);
@@ -32,6 +37,6 @@ export function registerServerStatus(server: Command): void {
           );
         }
         process.stdout.write(`${lines.join('\n')}\n`);
-      }),
-    );
+      });
+    });
 }

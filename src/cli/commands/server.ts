@@ -12,7 +12,7 @@ import { checked } from '../../api/validate.ts';
 import { derivePasswordKeys, newKdfParams } from '../../client/account-keys.ts';
 import { CumulusError } from '../../core/errors.ts';
 import { formatBytes } from '../../core/units.ts';
-import { parseServerConfig, type ServerFlags } from '../../server/config.ts';
+import { describeDatabase, parseServerConfig, type ServerFlags } from '../../server/config.ts';
 import { LOCAL_ADMIN } from '../../server/services/caller.ts';
 import { startServer } from '../../server/start.ts';
 import { readNewPassword } from '../password.ts';
@@ -26,6 +26,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const server = await startServer(config);
   const lines = [
     `Cumulus server listening on ${server.url} (data in ${config.dataDir})`,
+    `Database: ${describeDatabase(config)}`,
     `Status page: ${server.url}/status   API documentation: ${server.url}/api/docs`,
   ];
   if (server.needsAdmin) {

@@ -79,9 +79,12 @@ export class SqliteDatabase implements Database {
         },
       );
     }
+    // Another process may have applied a step since: each is read again under the write lock.
     for (let version = current; version < steps.length; version++) {
       await this.#exclusive(() =>
         this.#atomically(async () => {
+          const { user_version: now } = this.#db.prepare('PRAGMA user_version').get() as { user_version: number };
+          if (now !== version) return;
           this.#db.exec(steps[version]);
           this.#db.exec(`PRAGMA user_version = ${version + 1}`);
         }),

@@ -1,0 +1,40 @@
+/**
+ * The PostgreSQL connection both the server database and the account meta stores use:
+ * one pool per process for one `postgres://` URL. Integers (BIGINT, counts, sums) come
+ * back as numbers and booleans as 0/1, the way node:sqlite returns them, so one query
+ * reads the same on either engine. Every value Cumulus stores fits in 2^53 (bytes, ms).
+ */
+import pg from 'pg';
+
+const INT8 = 20;
+const NUMERIC = 1700;
+const BOOL = 16;
+
+const TYPES = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === INT8 || oid === NUMERIC) return (text: string) => Number(text);
+    if (oid === BOOL) return (text: string) => (text === 't' ? 1 : 0);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as pg.CustomTypesConfig;
+
+/** openPostgresPool opens a pool of connections to `url` (nothing connects until the first query). */
+export function openPostgresPool(url: string, options: { max?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, types: TYPES, max: options.max ?? 10 });
+  // An idle connection that the server drops must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * toPositional turns `?` placeholders (outside quoted strings) into PostgreSQL's `$1, $2, …`.
+ * A parameter tested with `IS NULL` gets a type (`$1::text`): PostgreSQL cannot infer one.
+ */
+export function toPositional(sql: string): string {
+  let n = 0;
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\s+IS\s+(?:NOT\s+)?NULL\b)?/gi, (match, isNull) => {
+    if (match[0] === "'" || match[0] === '"') return match;
+    n += 1;
+    return isNull === undefined ? `$${n}` : `$${n}::text${isNull}`;
+  });
+}

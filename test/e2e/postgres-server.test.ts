@@ -1,0 +1,70 @@
+/**
+ * A real `cumulus server` process on PostgreSQL (CUMULUS_DATABASE_URL, a throwaway cluster
+ * from test/helpers/postgres.ts): the admin CLI and the server share the database, a real
+ * CLI backs up a few thousand files and restores them identically, the data folder holds
+ * no SQLite metadata, and `cumulus server status` names the database without its password.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type CliResult, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
+import { findPostgres, NO_POSTGRES, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { compareTrees, smallFiles } from '../helpers/trees.ts';
+
+const PASSWORD = 'postgres backup password';
+const FILES = 3000;
+
+describe('a server process on PostgreSQL', { skip: findPostgres() === undefined ? NO_POSTGRES : undefined }, () => {
+  let cluster: TestPostgres;
+  let work: string;
+  let data: string;
+  let server: ServerProcess;
+  let env: Record<string, string>;
+  before(async () => {
+    cluster = await startPostgres();
+    // A password in the URL (the cluster trusts local connections, so any is accepted) shows it stays hidden.
+    const url = (await cluster.database()).replace('postgres://cumulus@', 'postgres://cumulus:s3cret-word@');
+    work = await mkdtemp(join(tmpdir(), 'cumulus-pg-server-'));
+    data = join(work, 'data');
+    env = { CUMULUS_PASSWORD: PASSWORD, CUMULUS_DATABASE_URL: url };
+    server = await startServerProcess(data, 'office@example.com', env);
+  });
+  after(async () => {
+    await server?.stop();
+    await cluster?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const device = () => join(work, 'laptop');
+  const cumulus = (args: string[]): Promise<CliResult> =>
+    runCumulus(args, { CUMULUS_CONFIG_DIR: device(), CUMULUS_PASSWORD: PASSWORD, CUMULUS_REPOSITORY: '' });
+
+  it('names its database without the password, and keeps no SQLite file in the data folder', async () => {
+    const status = await runCumulus(['server', 'status', '--data', data, '--json'], env);
+    assert.equal(status.code, 0, status.stderr);
+    const shown = JSON.parse(status.stdout);
+    assert.equal(shown.engine, 'postgres');
+    assert.match(shown.database, /^PostgreSQL postgres:\/\/cumulus:\*\*\*@/);
+    assert.doesNotMatch(status.stdout + server.output(), /s3cret-word/);
+    assert.equal(shown.replicas.length, 1, 'the server process registered in the shared database');
+    assert.equal(existsSync(join(data, 'server.sqlite')), false);
+  });
+
+  it(`backs up ${FILES} files through the real CLI and restores them identically`, async () => {
+    const tree = join(work, 'home');
+    smallFiles(tree, FILES, 100, 11);
+    const login = await cumulus(['login', server.url, '--email', 'office@example.com', '--device-name', 'laptop']);
+    assert.equal(login.code, 0, login.stderr);
+    const backup = await cumulus(['backup', tree, '--json']);
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.equal(JSON.parse(backup.stdout.trim().split('\n').at(-1)!).filesNew, FILES);
+
+    const target = join(work, 'restored');
+    const restored = await cumulus(['restore', 'latest', '--target', target]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(compareTrees(tree, target), []);
+  });
+});
