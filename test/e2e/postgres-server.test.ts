@@ -17,7 +17,9 @@ import { compareTrees, smallFiles } from '../helpers/trees.ts';
 const PASSWORD = 'postgres backup password';
 const FILES = 3000;
 
-describe('a server process on PostgreSQL', { skip: findPostgres() === undefined ? NO_POSTGRES : undefined }, () => {
+describe('a server process on PostgreSQL', {
+  skip: findPostgres() === undefined ? NO_POSTGRES : undefined,
+}, () => {
   let cluster: TestPostgres;
   let work: string;
   let data: string;
@@ -56,7 +58,14 @@ describe('a server process on PostgreSQL', { skip: findPostgres() === undefined 
   it(`backs up ${FILES} files through the real CLI and restores them identically`, async () => {
     const tree = join(work, 'home');
     smallFiles(tree, FILES, 100, 11);
-    const login = await cumulus(['login', server.url, '--email', 'office@example.com', '--device-name', 'laptop']);
+    const login = await cumulus([
+      'login',
+      server.url,
+      '--email',
+      'office@example.com',
+      '--device-name',
+      'laptop',
+    ]);
     assert.equal(login.code, 0, login.stderr);
     const backup = await cumulus(['backup', tree, '--json']);
     assert.equal(backup.code, 0, backup.stderr);

@@ -8,13 +8,14 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { chmod, chown, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-export const NO_POSTGRES = 'PostgreSQL is not installed (apt-get install postgresql): the PostgreSQL half skips';
+export const NO_POSTGRES =
+  'PostgreSQL is not installed (apt-get install postgresql): the PostgreSQL half skips';
 
 /** findPostgres returns the folder of initdb and postgres, or undefined when PostgreSQL is not installed. */
 export function findPostgres(): string | undefined {

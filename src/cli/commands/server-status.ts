@@ -24,7 +24,13 @@ export function registerServerStatus(server: Command): void {
         const report = await data.services.status.report();
         const replicas = await data.services.replicas.list();
         if (options.json) {
-          return printJson({ status: report.status, components: report.components, replicas, engine, database });
+          return printJson({
+            status: report.status,
+            components: report.components,
+            replicas,
+            engine,
+            database,
+          });
         }
         const now = data.services.clock.now();
         const lines = [`Status: ${report.status}`, `Database: ${database}`];

@@ -64,11 +64,18 @@ export function databaseContract(name: string, make: MakeDatabase, options: Cont
       const db = (await opened(t))();
       await db.migrate(['CREATE TABLE v (id INTEGER PRIMARY KEY, at INTEGER, data BLOB, label TEXT)']);
       const at = Date.UTC(2040, 5, 1, 12, 0, 0, 123);
-      await db.run('INSERT INTO v (at, data, label) VALUES (?, ?, ?)', [at, new Uint8Array([0, 1, 255]), "it's"]);
+      await db.run('INSERT INTO v (at, data, label) VALUES (?, ?, ?)', [
+        at,
+        new Uint8Array([0, 1, 255]),
+        "it's",
+      ]);
       await db.run('INSERT INTO v (at, data, label) VALUES (?, ?, ?)', [null, null, null]);
-      const rows = await db.all<{ id: number; at: number | null; data: Uint8Array | null; label: string | null }>(
-        'SELECT id, at, data, label FROM v ORDER BY id',
-      );
+      const rows = await db.all<{
+        id: number;
+        at: number | null;
+        data: Uint8Array | null;
+        label: string | null;
+      }>('SELECT id, at, data, label FROM v ORDER BY id');
       assert.equal(rows.length, 2);
       assert.equal(typeof rows[0].id, 'number', 'an INTEGER PRIMARY KEY is assigned when omitted');
       assert.ok(rows[1].id > rows[0].id);

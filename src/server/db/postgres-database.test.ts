@@ -1,5 +1,10 @@
 import { after, before } from 'node:test';
-import { findPostgres, NO_POSTGRES, startPostgres, type TestPostgres } from '../../../test/helpers/postgres.ts';
+import {
+  findPostgres,
+  NO_POSTGRES,
+  startPostgres,
+  type TestPostgres,
+} from '../../../test/helpers/postgres.ts';
 import { databaseContract } from './database.contract.ts';
 import { PostgresDatabase } from './postgres-database.ts';
 

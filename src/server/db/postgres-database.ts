@@ -99,9 +99,13 @@ export class PostgresDatabase implements Database {
     };
     const current = await this.transaction(version);
     if (current > steps.length) {
-      throw new CumulusError('conflict', `the database was written by a newer Cumulus server (schema ${current})`, {
-        hint: 'run that newer server version, or restore a backup of the database',
-      });
+      throw new CumulusError(
+        'conflict',
+        `the database was written by a newer Cumulus server (schema ${current})`,
+        {
+          hint: 'run that newer server version, or restore a backup of the database',
+        },
+      );
     }
     // Each step in its own transaction; a replica that starts at the same time waits on the lock and skips it.
     for (let next = current; next < steps.length; next++) {

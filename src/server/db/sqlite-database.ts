@@ -83,7 +83,9 @@ export class SqliteDatabase implements Database {
     for (let version = current; version < steps.length; version++) {
       await this.#exclusive(() =>
         this.#atomically(async () => {
-          const { user_version: now } = this.#db.prepare('PRAGMA user_version').get() as { user_version: number };
+          const { user_version: now } = this.#db.prepare('PRAGMA user_version').get() as {
+            user_version: number;
+          };
           if (now !== version) return;
           this.#db.exec(steps[version]);
           this.#db.exec(`PRAGMA user_version = ${version + 1}`);
