@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { describeDatabase, parseServerConfig } from './config.ts';
 
 describe('parseServerConfig', () => {
@@ -50,5 +51,42 @@ describe('parseServerConfig', () => {
     assert.match(shown, /^PostgreSQL postgres:\/\/cumulus:\*\*\*@db\.internal:5432\/cumulus$/);
     assert.doesNotMatch(shown, /s3cret/);
     assert.throws(() => parseServerConfig({}, { CUMULUS_DATABASE_URL: 'mysql://x/y' }), { code: 'usage' });
+  });
+
+  it('keeps packs in the data folder unless CUMULUS_BLOB_STORE names a bucket', async () => {
+    assert.deepEqual(parseServerConfig({}, {}).blobStore, { kind: 'folder' });
+    const config = parseServerConfig(
+      {},
+      {
+        CUMULUS_BLOB_STORE: 's3://backups/cumulus/prod/',
+        AWS_ENDPOINT_URL: 'http://minio:9000/',
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'secret-never-shown',
+      },
+    );
+    assert.equal(config.blobStore.kind, 's3');
+    if (config.blobStore.kind !== 's3') return;
+    const { settings } = config.blobStore;
+    assert.deepEqual(
+      [settings.bucket, settings.prefix, settings.endpoint, settings.region],
+      ['backups', 'cumulus/prod', 'http://minio:9000', 'eu-west-1'],
+    );
+    assert.deepEqual(await settings.credentials?.(), {
+      accessKeyId: 'AKIAEXAMPLE',
+      secretAccessKey: 'secret-never-shown',
+    });
+    const printed = `${JSON.stringify(config)} ${inspect(config, { depth: 10 })}`;
+    assert.doesNotMatch(printed, /secret-never-shown|AKIAEXAMPLE/, 'printing the config shows no credential');
+  });
+
+  it('refuses a blob store that is not s3://bucket/prefix, or half a key pair', () => {
+    for (const url of ['/srv/packs', 's3://', 's3://UPPER/x', 's3://b/../x']) {
+      assert.throws(() => parseServerConfig({}, { CUMULUS_BLOB_STORE: url }), { code: 'usage' }, url);
+    }
+    assert.throws(
+      () => parseServerConfig({}, { CUMULUS_BLOB_STORE: 's3://bucket', AWS_ACCESS_KEY_ID: 'AKIA' }),
+      /both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+    );
   });
 });

@@ -4,7 +4,9 @@
  */
 import { resolve } from 'node:path';
 import { CumulusError } from '../core/errors.ts';
+import { s3Settings } from '../store/s3-client.ts';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './http/connections.ts';
+import type { BlobStoreConfig } from './services/blob-stores.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -17,6 +19,8 @@ export interface ServerConfig {
    * account's repository metadata into PostgreSQL; without it both are SQLite files in dataDir.
    */
   databaseUrl?: string;
+  /** Where account packs live: the data folder, or an S3 bucket (CUMULUS_BLOB_STORE=s3://bucket/prefix). */
+  blobStore: BlobStoreConfig;
   host: string;
   port: number;
   /** HTTPS certificate and key files; without them the server speaks plain HTTP (put a TLS proxy in front). */
@@ -100,6 +104,7 @@ export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = p
   return {
     dataDir: resolve(flags.data ?? env.CUMULUS_DATA_DIR ?? DEFAULTS.dataDir),
     ...(databaseUrl ? { databaseUrl } : {}),
+    blobStore: parseBlobStore(env),
     host: flags.host ?? env.CUMULUS_HOST ?? DEFAULTS.host,
     port: port === undefined ? DEFAULTS.port : parsePort(port),
     ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile) } } : {}),
@@ -128,4 +133,16 @@ export function describeDatabase(config: Pick<ServerConfig, 'dataDir' | 'databas
   return config.databaseUrl === undefined
     ? `SQLite in ${config.dataDir} (server.sqlite, accounts/<account>/index.sqlite)`
     : `PostgreSQL ${redactUrl(config.databaseUrl)}`;
+}
+
+/** parseBlobStore reads CUMULUS_BLOB_STORE: unset or empty for the data folder, s3://bucket/prefix for S3. */
+function parseBlobStore(env: NodeJS.ProcessEnv): BlobStoreConfig {
+  const url = env.CUMULUS_BLOB_STORE;
+  if (url === undefined || url === '') return { kind: 'folder' };
+  if (!url.startsWith('s3://'))
+    throw usage(
+      `CUMULUS_BLOB_STORE "${url}" is not an s3:// address`,
+      'set it to s3://bucket/prefix, or leave it unset to keep packs in the data folder',
+    );
+  return { kind: 's3', settings: s3Settings(url, env) };
 }

@@ -14,7 +14,12 @@ import { tightenModes } from './data-modes.ts';
 import type { Database } from './db/database.ts';
 import { PostgresDatabase } from './db/postgres-database.ts';
 import { SqliteDatabase } from './db/sqlite-database.ts';
-import { type AccountRepositories, StoreAccountRepositories } from './services/account-repositories.ts';
+import {
+  type AccountRepositories,
+  accountsRoot,
+  StoreAccountRepositories,
+} from './services/account-repositories.ts';
+import { type BlobStoreConfig, openBlobStores } from './services/blob-stores.ts';
 import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
 
 /** StartOptions replace the defaults in tests: a fake clock, cheaper hashing, a captured log. */
@@ -54,7 +59,8 @@ function openDatabase(config: DataConfig): Database {
     : new PostgresDatabase(config.databaseUrl);
 }
 
-type DataConfig = Pick<ServerConfig, 'dataDir' | 'databaseUrl'>;
+/** The data a server opens; without blobStore, packs live in the data folder. */
+type DataConfig = Pick<ServerConfig, 'dataDir' | 'databaseUrl'> & { blobStore?: BlobStoreConfig };
 
 /** openServerData opens (creating and migrating if needed) a server's data folder and database. */
 export async function openServerData(config: DataConfig, options: StartOptions = {}): Promise<ServerData> {
@@ -68,6 +74,7 @@ export async function openServerData(config: DataConfig, options: StartOptions =
       clock: () => clock.now(),
       graceMs: options.gcGraceMs,
       collectEveryMs: options.gcEveryMs,
+      blobs: openBlobStores(config.blobStore ?? { kind: 'folder' }, accountsRoot(dataDir)),
     });
   try {
     const services = await buildServices({

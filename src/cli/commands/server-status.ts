@@ -1,8 +1,9 @@
 /**
  * `cumulus server status`: what an operator asks first, read from the data folder whether
  * or not the server runs: the live probes, and the server processes sharing the database
- * with the one that runs background work, and which database holds the metadata (a URL
- * without its password).
+ * with the one that runs background work, which database holds the metadata (a URL
+ * without its password), and where account packs live (a folder, or a bucket, prefix
+ * and endpoint: never a key).
  */
 import type { Command } from 'commander';
 import { describeDatabase, parseServerConfig } from '../../server/config.ts';
@@ -23,6 +24,7 @@ export function registerServerStatus(server: Command): void {
       return withData(command, async (data) => {
         const report = await data.services.status.report();
         const replicas = await data.services.replicas.list();
+        const blobStorage = data.services.repositories.blobStorage;
         if (options.json) {
           return printJson({
             status: report.status,
@@ -30,10 +32,11 @@ export function registerServerStatus(server: Command): void {
             replicas,
             engine,
             database,
+            blobStorage,
           });
         }
         const now = data.services.clock.now();
-        const lines = [`Status: ${report.status}`, `Database: ${database}`];
+        const lines = [`Status: ${report.status}`, `Database: ${database}`, `Packs: ${blobStorage}`];
         for (const c of report.components)
           lines.push(`  ${c.name}: ${c.status}${c.detail ? ` (${c.detail})` : ''}`);
         lines.push(replicas.length === 0 ? 'Servers: none running' : `Servers: ${replicas.length}`);

@@ -27,6 +27,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const lines = [
     `Cumulus server listening on ${server.url} (data in ${config.dataDir})`,
     `Database: ${describeDatabase(config)}`,
+    `Packs: ${server.services.repositories.blobStorage}`,
     `Status page: ${server.url}/status   API documentation: ${server.url}/api/docs`,
   ];
   if (server.needsAdmin) {

@@ -6,13 +6,12 @@
  * hands the repository API each account's AccountStore; PendingAccountRepositories
  * answers as if every account were empty (tests of the account server use it).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FolderBlobStore } from '../../store/folder-blob-store.ts';
 import { RepositoryStore } from '../../store/repository-store.ts';
 import { SqliteMetaStore } from '../../store/sqlite-meta-store.ts';
 import type { GcReport } from '../../store/types.ts';
+import { type AccountBlobStores, openBlobStores, probeFolder, type StorageHealth } from './blob-stores.ts';
 
 /** AccountRepository is what the account server needs from one account's repository. */
 export interface AccountRepository {
@@ -22,13 +21,6 @@ export interface AccountRepository {
   deleteDeviceBackups(deviceId: string): Promise<void>;
 }
 
-/** StorageHealth is the blob storage probe's finding: whether a write, read and delete worked, and free space. */
-export interface StorageHealth {
-  /** Bytes free where the repositories live, when the storage can say (a folder can; object storage cannot). */
-  freeBytes?: number;
-  totalBytes?: number;
-}
-
 export interface AccountRepositories {
   forAccount(accountId: string): Promise<AccountRepository>;
   /**
@@ -36,6 +28,8 @@ export interface AccountRepositories {
    * deletes it; it throws when any of that fails. The status page's blob-storage light.
    */
   probeStorage(): Promise<StorageHealth>;
+  /** Where account packs live, for status lines: never a credential. */
+  readonly blobStorage: string;
   close(): Promise<void>;
 }
 
@@ -65,22 +59,11 @@ export class PendingAccountRepositories implements AccountRepositories {
     return probeFolder(this.#root);
   }
 
-  async close(): Promise<void> {}
-}
-
-/** probeFolder writes, reads back and deletes a small file in `root`, then reports its free space. */
-async function probeFolder(root: string): Promise<StorageHealth> {
-  await mkdir(root, { recursive: true });
-  const name = join(root, `.probe-${randomBytes(8).toString('hex')}`);
-  const payload = randomBytes(32);
-  try {
-    await writeFile(name, payload);
-    if (!(await readFile(name)).equals(payload)) throw new Error('the probe read back different bytes');
-  } finally {
-    await rm(name, { force: true });
+  get blobStorage(): string {
+    return `folder ${this.#root}`;
   }
-  const stats = await statfs(root);
-  return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+
+  async close(): Promise<void> {}
 }
 
 /**
@@ -138,6 +121,7 @@ export class StoreAccountRepositories implements AccountRepositories {
   readonly #root: string;
   readonly #graceMs: number | undefined;
   readonly #clock: () => number;
+  readonly #blobs: AccountBlobStores;
   readonly #open = new Map<string, Promise<AccountStore>>();
   readonly #schedule: NodeJS.Timeout;
   #sweeping: Promise<void> = Promise.resolve();
@@ -145,13 +129,20 @@ export class StoreAccountRepositories implements AccountRepositories {
   /**
    * graceMs is how long gc keeps an unreferenced blob after it was last touched (default
    * 15 minutes); clock dates touches and write sessions (the server's clock); every
-   * `collectEveryMs` (default an hour) every account's garbage is collected.
+   * `collectEveryMs` (default an hour) every account's garbage is collected; `blobs` says
+   * where packs live (default: each account's folder).
    */
   constructor(
     dataDir: string,
-    options: { graceMs?: number; clock?: () => number; collectEveryMs?: number } = {},
+    options: {
+      graceMs?: number;
+      clock?: () => number;
+      collectEveryMs?: number;
+      blobs?: AccountBlobStores;
+    } = {},
   ) {
     this.#root = accountsRoot(dataDir);
+    this.#blobs = options.blobs ?? openBlobStores({ kind: 'folder' }, this.#root);
     this.#graceMs = options.graceMs;
     this.#clock = options.clock ?? Date.now;
     this.#schedule = setInterval(() => {
@@ -192,17 +183,21 @@ export class StoreAccountRepositories implements AccountRepositories {
 
   async #openStore(accountId: string): Promise<AccountStore> {
     const dir = join(this.#root, accountId);
-    await mkdir(join(dir, 'packs'), { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const store = new RepositoryStore(
       new SqliteMetaStore(join(dir, 'index.sqlite')),
-      new FolderBlobStore(dir),
+      this.#blobs.forAccount(accountId, dir),
       this.#clock,
     );
     return new AccountStore(store, this.#graceMs ?? DEFAULT_SERVER_GRACE_MS);
   }
 
   probeStorage(): Promise<StorageHealth> {
-    return probeFolder(this.#root);
+    return this.#blobs.probe();
+  }
+
+  get blobStorage(): string {
+    return this.#blobs.description;
   }
 
   async close(): Promise<void> {
@@ -211,6 +206,7 @@ export class StoreAccountRepositories implements AccountRepositories {
     const stores = await Promise.allSettled(this.#open.values());
     this.#open.clear();
     for (const opened of stores) if (opened.status === 'fulfilled') await opened.value.close();
+    this.#blobs.close();
   }
 }
 
