@@ -22,6 +22,8 @@ export interface AgentPaths {
   log: string;
   /** Where `cumulus backup` leaves a "back up now" request for the running agent. */
   backupRequest: string;
+  /** The doctor's last upload measurement, reused while the server would refuse another. */
+  uploadMeasurement: string;
   home: string;
 }
 
@@ -41,6 +43,7 @@ export function agentPaths(env: NodeJS.ProcessEnv = process.env, platform = proc
     lock: join(stateDir, 'agent.lock'),
     log: join(stateDir, 'agent.log'),
     backupRequest: join(stateDir, 'backup-now.json'),
+    uploadMeasurement: join(stateDir, 'upload-measurement.json'),
     home,
   };
 }

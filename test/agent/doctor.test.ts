@@ -6,6 +6,7 @@ import { daemonHealth } from '../../src/agent/daemon.ts';
 import { type DoctorReport, runDoctor } from '../../src/agent/doctor/doctor.ts';
 import { doctorJson, renderDoctor } from '../../src/agent/doctor/render.ts';
 import { CHECK_IDS, type DoctorDeps } from '../../src/agent/doctor/types.ts';
+import { CumulusError } from '../../src/core/errors.ts';
 import { GB, GOOD_PROFILE, makeWorld, type World } from './fakes.ts';
 
 let world: World;
@@ -348,5 +349,93 @@ describe('doctor: the extra checks', () => {
     h.deps.diskSpace = async () => ({ freeBytes: 50_000_000, totalBytes: 100 * GB });
     const report = await runDoctor(h.deps);
     assert.deepEqual(failing(report), ['local-disk']);
+  });
+});
+
+describe('doctor: what blocks a check, and measurements it cannot repeat now', () => {
+  it('25 runs within an hour measure the upload five times and reuse it between, saying how old it is', async () => {
+    const h = await healthyDevice();
+    world = h.world;
+    for (let run = 0; run < 25; run++) {
+      const report = await runDoctor(h.deps);
+      const network = check(report, 'network');
+      assert.equal(network.status, 'ok', renderDoctor(report));
+      if (run % 5 === 1)
+        assert.match(network.evidence.join('\n'), /uploads at 10 MB\/s \(measured 2 min ago on wifi;/);
+      await world.clock.advance(144_000);
+    }
+    assert.equal(world.server.measurements, 5, 'at 0, 12, 24, 36 and 48 min: one per 10-minute cool-down');
+  });
+
+  it('a measurement the server refuses reuses the last one, on any link; with none, it is not a network fault', async () => {
+    const h = await healthyDevice();
+    world = h.world;
+    world.server.measureError = new CumulusError('rate_limited', 'too many requests: retry in 59 minutes');
+    const none = check(await runDoctor(h.deps), 'network');
+    assert.equal(none.status, 'ok');
+    assert.ok(
+      none.evidence.includes(
+        'upload not measured: the server refuses a measurement now: too many requests: retry in 59 minutes',
+      ),
+    );
+    world.server.measureError = undefined;
+    await runDoctor(h.deps);
+    world.server.measureError = new CumulusError('rate_limited', 'too many requests: retry in 47 minutes');
+    await world.clock.advance(12 * 60_000);
+    await world.setProfile({ ...GOOD_PROFILE, network: { type: 'ethernet', metered: false } });
+    const reused = check(await runDoctor(h.deps), 'network');
+    assert.equal(reused.status, 'ok');
+    assert.ok(
+      reused.evidence.includes(
+        'uploads at 10 MB/s (measured 12 min ago on wifi; the server refuses a new measurement now: too many requests: retry in 47 minutes)',
+      ),
+      reused.evidence.join('\n'),
+    );
+    world.server.measureError = new CumulusError('network', 'connection reset by peer');
+    await world.clock.advance(12 * 60_000);
+    assert.equal(
+      check(await runDoctor(h.deps), 'network').status,
+      'warn',
+      'a failed measurement is still a warning',
+    );
+  });
+
+  it("a server that does not answer is the network check's fault; the checks that need the server skip, naming it, in text and JSON", async () => {
+    const h = await healthyDevice();
+    world = h.world;
+    world.server.reachable = false;
+    const report = await runDoctor(h.deps);
+    assert.deepEqual(failing(report), ['network']);
+    assert.match(
+      check(report, 'network').evidence.join('\n'),
+      /server http:\/\/127.0.0.1:1 does not answer: connection refused/,
+    );
+    for (const id of ['storage', 'service-status', 'sign-in', 'update']) {
+      assert.equal(check(report, id).status, 'skip', id);
+      assert.equal(check(report, id).blockedBy, 'network', id);
+    }
+    assert.match(
+      renderDoctor(report),
+      /SKIP {2}Storage \[storage\] — blocked by network\n {6}cannot ask the server: server .* does not answer: connection refused \(see the network check\)/,
+    );
+    const json = JSON.parse(JSON.stringify(doctorJson(report)));
+    assert.equal(json.checks.find((c: { id: string }) => c.id === 'update').blockedBy, 'network');
+  });
+
+  it('a skip whose blocker found no fault is a warning of its own', async () => {
+    const h = await healthyDevice();
+    world = h.world;
+    h.deps.runner.predict = async () => {
+      throw new CumulusError('update_required', 'this agent (0.1.0) is too old for the server');
+    };
+    const report = await runDoctor(h.deps);
+    const storage = check(report, 'storage');
+    assert.equal(check(report, 'update').status, 'ok');
+    assert.equal(storage.status, 'warn');
+    assert.equal(storage.blockedBy, undefined);
+    assert.match(
+      storage.evidence.join('\n'),
+      /too old[\s\S]*the update check found no fault that explains this/,
+    );
   });
 });

@@ -73,7 +73,14 @@ export class FakeServer implements AgentServer {
   reportProgress = async (progress: BackupProgress) => {
     this.progress.push(progress);
   };
-  measureUpload = () => this.#answer(this.uploadRate);
+  /** Upload measurements made; with `measureError` set, each one fails with it. */
+  measurements = 0;
+  measureError: Error | undefined;
+  measureUpload = () => {
+    this.measurements++;
+    if (this.measureError) return Promise.reject(this.measureError);
+    return this.#answer(this.uploadRate);
+  };
 }
 
 /**

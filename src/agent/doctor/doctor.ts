@@ -1,6 +1,7 @@
 /**
  * runDoctor runs every check on the device, in the seed's order then the extra ones, and
- * returns the results as data. With `fix`, it applies each failing or warning check's
+ * returns the results as data: each flags its own fault, or skips naming the check whose
+ * fault keeps it from running. With `fix`, it applies each failing or warning check's
  * safe fix, asking first (through `ask`) before one that changes settings unless `yes`,
  * then runs every check again so the report shows the device as it is after the fixes.
  */
@@ -8,6 +9,7 @@ import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AgentContext } from '../context.ts';
 import { daemonHealth, restartAgent } from '../daemon.ts';
+import { settleBlockers } from './blocked.ts';
 import { checkAgent } from './checks/agent.ts';
 import { checkBackupSwitch } from './checks/backup-switch.ts';
 import { checkLastBackup } from './checks/last-backup.ts';
@@ -21,22 +23,23 @@ import { checkSources } from './checks/sources.ts';
 import { checkStorage } from './checks/storage.ts';
 import { checkUpdate } from './checks/update.ts';
 import { DoctorFacts } from './facts.ts';
-import type { CheckId, CheckResult, DoctorDeps } from './types.ts';
+import { CHECK_IDS, type CheckId, type CheckResult, type DoctorDeps, type Verdict } from './types.ts';
 
-const CHECKS: [CheckId, string, (facts: DoctorFacts) => Promise<CheckResult>][] = [
-  ['backup-switch', 'Backup is switched on', checkBackupSwitch],
-  ['network', 'Network', checkNetwork],
-  ['power', 'Power', checkPower],
-  ['storage', 'Storage', checkStorage],
-  ['service-status', 'Service status', checkServiceStatus],
-  ['sign-in', 'Sign-in', checkSignIn],
-  ['agent', 'Agent', checkAgent],
-  ['settings', 'Settings', checkSettings],
-  ['update', 'Update', checkUpdate],
-  ['last-backup', 'Last backup', checkLastBackup],
-  ['sources', 'Sources', checkSources],
-  ['local-disk', 'Local disk', checkLocalDisk],
-];
+/** CHECKS gives each of CHECK_IDS its title and its measurement (the compiler holds the two lists equal). */
+const CHECKS: Record<CheckId, { title: string; run: (facts: DoctorFacts) => Promise<Verdict> }> = {
+  'backup-switch': { title: 'Backup is switched on', run: checkBackupSwitch },
+  network: { title: 'Network', run: checkNetwork },
+  power: { title: 'Power', run: checkPower },
+  storage: { title: 'Storage', run: checkStorage },
+  'service-status': { title: 'Service status', run: checkServiceStatus },
+  'sign-in': { title: 'Sign-in', run: checkSignIn },
+  agent: { title: 'Agent', run: checkAgent },
+  settings: { title: 'Settings', run: checkSettings },
+  update: { title: 'Update', run: checkUpdate },
+  'last-backup': { title: 'Last backup', run: checkLastBackup },
+  sources: { title: 'Sources', run: checkSources },
+  'local-disk': { title: 'Local disk', run: checkLocalDisk },
+};
 
 export interface AppliedFix {
   check: CheckId;
@@ -52,13 +55,17 @@ export interface DoctorReport {
   fixes: AppliedFix[];
 }
 
-/** runChecks runs every check once; a check that throws is reported as failed, never aborting the others. */
+/**
+ * runChecks runs every check once; a check that throws is reported as failed, never
+ * aborting the others. A skip stands only behind a check that was flagged (settleBlockers).
+ */
 export async function runChecks(deps: DoctorDeps): Promise<CheckResult[]> {
   const facts = new DoctorFacts(deps);
   const results: CheckResult[] = [];
-  for (const [id, title, check] of CHECKS) {
+  for (const id of CHECK_IDS) {
+    const { title, run } = CHECKS[id];
     try {
-      results.push(await check(facts));
+      results.push({ id, title, ...(await run(facts)) });
     } catch (error) {
       results.push({
         id,
@@ -68,6 +75,7 @@ export async function runChecks(deps: DoctorDeps): Promise<CheckResult[]> {
       });
     }
   }
+  settleBlockers(results);
   return results;
 }
 

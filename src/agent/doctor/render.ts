@@ -1,4 +1,4 @@
-/** renderDoctor prints a doctor report for a person: OK/WARN/FAIL/SKIP, the evidence, the numbered steps to fix. */
+/** renderDoctor prints a doctor report for a person: OK/WARN/FAIL/SKIP (and what blocks a skip), the evidence, the numbered steps to fix. */
 import type { DoctorReport } from './doctor.ts';
 
 const LABEL = { ok: 'OK  ', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' } as const;
@@ -11,7 +11,8 @@ export function renderDoctor(report: DoctorReport): string {
   }
   if (report.fixes.length > 0) lines.push('');
   for (const check of report.checks) {
-    lines.push(`${LABEL[check.status]}  ${check.title} [${check.id}]`);
+    const blocker = check.blockedBy ? ` — blocked by ${check.blockedBy}` : '';
+    lines.push(`${LABEL[check.status]}  ${check.title} [${check.id}]${blocker}`);
     for (const line of check.evidence) lines.push(`      ${line}`);
     if (check.fix && check.status !== 'ok' && check.status !== 'skip') {
       lines.push('      To fix:');

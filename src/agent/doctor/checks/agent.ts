@@ -1,15 +1,13 @@
 /** checkAgent: the scheduler is running and responsive, with no stuck backup or stale lock; the fix restarts it. */
 import type { DoctorFacts } from '../facts.ts';
-import type { CheckResult } from '../types.ts';
+import type { Verdict } from '../types.ts';
 
-export async function checkAgent(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'agent', title: 'Agent' } as const;
+export async function checkAgent(facts: DoctorFacts): Promise<Verdict> {
   const { daemon, backupSwitch } = facts.deps;
   const health = await daemon.health();
-  if (health.responsive && !health.stuckBackup) return { ...base, status: 'ok', evidence: health.evidence };
+  if (health.responsive && !health.stuckBackup) return { status: 'ok', evidence: health.evidence };
   const enabled = (await backupSwitch.read()).enabled;
   return {
-    ...base,
     status: enabled || health.staleLock || health.stuckBackup ? 'fail' : 'warn',
     evidence: [...health.evidence, ...(enabled ? ['no automatic backup can happen without the agent'] : [])],
     fix: [

@@ -3,16 +3,14 @@
 import { formatWhen } from '../../format.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult } from '../types.ts';
+import type { Verdict } from '../types.ts';
 
-export async function checkBackupSwitch(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'backup-switch', title: 'Backup is switched on' } as const;
+export async function checkBackupSwitch(facts: DoctorFacts): Promise<Verdict> {
   const { backupSwitch, clock } = facts.deps;
   const state = await backupSwitch.read();
   const session = await facts.session();
   if (!failed(session) && session.deviceRemoved) {
     return {
-      ...base,
       status: 'fail',
       evidence: ['the server says this device was removed from the account'],
       fix: ['Sign this device in again: cumulus login URL', 'Then switch backup on: cumulus enable'],
@@ -20,7 +18,6 @@ export async function checkBackupSwitch(facts: DoctorFacts): Promise<CheckResult
   }
   if (!state.enabled) {
     return {
-      ...base,
       status: 'fail',
       evidence: [
         state.damaged
@@ -41,7 +38,6 @@ export async function checkBackupSwitch(facts: DoctorFacts): Promise<CheckResult
     };
   }
   return {
-    ...base,
     status: 'ok',
     evidence: [state.changedAt ? `switched on since ${formatWhen(state.changedAt)}` : 'switched on'],
   };

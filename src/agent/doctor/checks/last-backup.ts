@@ -2,10 +2,9 @@
 import { formatDuration, formatWhen } from '../../format.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult } from '../types.ts';
+import type { Verdict } from '../types.ts';
 
-export async function checkLastBackup(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'last-backup', title: 'Last backup' } as const;
+export async function checkLastBackup(facts: DoctorFacts): Promise<Verdict> {
   const [state, inspection] = await Promise.all([facts.state(), facts.settings()]);
   if (failed(state)) throw state.error;
   if (failed(inspection)) throw inspection.error;
@@ -23,9 +22,8 @@ export async function checkLastBackup(facts: DoctorFacts): Promise<CheckResult> 
     evidence.push(`last failure ${formatWhen(state.lastFailure.at)}: ${state.lastFailure.message}`);
   }
   if (state.activity.kind !== 'idle') evidence.push(`now: ${state.activity.message}`);
-  if (age <= interval + 3_600_000) return { ...base, status: 'ok', evidence };
+  if (age <= interval + 3_600_000) return { status: 'ok', evidence };
   return {
-    ...base,
     // Never backed up is a warning: the checks above say what stops the first backup.
     status: success && age > 3 * interval ? 'fail' : 'warn',
     evidence,

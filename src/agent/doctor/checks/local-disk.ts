@@ -1,19 +1,17 @@
 /** checkLocalDisk: free space on the disk where the agent keeps its state, journal and log. */
 import { formatBytes } from '../../../core/units.ts';
 import type { DoctorFacts } from '../facts.ts';
-import type { CheckResult } from '../types.ts';
+import type { Verdict } from '../types.ts';
 
 const FAIL_BELOW = 100_000_000;
 const WARN_BELOW = 1_000_000_000;
 
-export async function checkLocalDisk(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'local-disk', title: 'Local disk' } as const;
+export async function checkLocalDisk(facts: DoctorFacts): Promise<Verdict> {
   const dir = facts.deps.paths.stateDir;
   const { freeBytes, totalBytes } = await facts.deps.diskSpace(dir);
   const evidence = [`${formatBytes(freeBytes)} free of ${formatBytes(totalBytes)} on the disk of ${dir}`];
-  if (freeBytes >= WARN_BELOW) return { ...base, status: 'ok', evidence };
+  if (freeBytes >= WARN_BELOW) return { status: 'ok', evidence };
   return {
-    ...base,
     status: freeBytes < FAIL_BELOW ? 'fail' : 'warn',
     evidence: [...evidence, "the agent's state, journal and log need room to work"],
     fix: ['Free some space on this disk (empty the trash, remove large downloads).'],

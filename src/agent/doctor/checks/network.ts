@@ -1,26 +1,33 @@
 /**
  * checkNetwork: connected; Wi-Fi or Ethernet versus a metered link; Wi-Fi signal; the
- * server's latency; a short upload measurement, and whether the pending backup can
- * finish at that rate within `uploadWindowMs` (a night, by default).
+ * server's latency (a server that does not answer is this check's fault); a short upload
+ * measurement, or the last one while the server would refuse another, and whether the
+ * pending backup can finish at that rate within `uploadWindowMs` (a night, by default).
  */
 import { isCumulusError } from '../../../core/errors.ts';
 import { formatBytes } from '../../../core/units.ts';
 import { meteredCounts, networkBlocker } from '../../conditions.ts';
 import { formatDuration, formatRate } from '../../format.ts';
+import { blockerOf } from '../blocked.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult, CheckStatus } from '../types.ts';
+import type { CheckStatus, Verdict } from '../types.ts';
 import { worst } from '../types.ts';
+import {
+  DEFAULT_UPLOAD_COOL_DOWN_MS,
+  readUploadMeasurement,
+  type UploadMeasurement,
+  writeUploadMeasurement,
+} from '../upload-measurement.ts';
 
 const UPLOAD_SAMPLE_BYTES = 2_000_000;
 const WEAK_WIFI_PERCENT = 30;
 const DEFAULT_WINDOW_MS = 8 * 3_600_000;
 
-export async function checkNetwork(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'network', title: 'Network' } as const;
+export async function checkNetwork(facts: DoctorFacts): Promise<Verdict> {
   const reading = await facts.reading();
   if (failed(reading)) {
-    return { ...base, status: 'fail', evidence: [`cannot read the network state: ${reading.error.message}`] };
+    return { status: 'fail', evidence: [`cannot read the network state: ${reading.error.message}`] };
   }
   const inspection = await facts.settings();
   if (failed(inspection)) throw inspection.error;
@@ -28,7 +35,6 @@ export async function checkNetwork(facts: DoctorFacts): Promise<CheckResult> {
   const network = reading.network;
   if (!network.online) {
     return {
-      ...base,
       status: 'fail',
       evidence: ['not connected to any network'],
       fix: ['Connect to Wi-Fi or plug in an Ethernet cable.', 'Then run cumulus doctor again.'],
@@ -36,7 +42,8 @@ export async function checkNetwork(facts: DoctorFacts): Promise<CheckResult> {
   }
   const statuses: CheckStatus[] = ['ok'];
   const fix: string[] = [];
-  const evidence = [`connected by ${network.type}${network.interface ? ` (${network.interface})` : ''}`];
+  const link = `${network.type}${network.interface ? ` (${network.interface})` : ''}`;
+  const evidence = [`connected by ${link}`];
   const metered =
     network.metered === 'unknown'
       ? `metered: unknown (no tool on this machine can tell), counted as ${meteredCounts(settings, network) ? 'metered' : 'unmetered'}`
@@ -58,41 +65,36 @@ export async function checkNetwork(facts: DoctorFacts): Promise<CheckResult> {
       fix.push('Move closer to the Wi-Fi router: a weak signal makes uploads slow and drop.');
     }
   }
-  await measureServer(facts, evidence, statuses, fix);
+  await measureServer(facts, link, evidence, statuses, fix);
   const status = worst(statuses);
-  return { ...base, status, evidence, ...(fix.length > 0 && { fix }) };
+  return { status, evidence, ...(fix.length > 0 && { fix }) };
 }
 
 async function measureServer(
   facts: DoctorFacts,
+  link: string,
   evidence: string[],
   statuses: CheckStatus[],
   fix: string[],
 ): Promise<void> {
-  const identity = await facts.identity();
-  if (failed(identity) || identity === null) {
-    evidence.push('server not measured: this device is not signed in');
-    return;
-  }
-  const { server } = facts.deps;
-  try {
-    evidence.push(`server ${identity.serverUrl} answers in ${Math.round(await server.ping())} ms`);
-  } catch (error) {
+  const connection = await facts.connection();
+  if (failed(connection)) {
+    const blocker = blockerOf(connection.error);
+    if (blocker !== 'network') {
+      // The link itself is measured; only the server part waits on the other check.
+      evidence.push(
+        `server not measured: ${connection.error.message}${blocker ? ` (see the ${blocker} check)` : ''}`,
+      );
+      return;
+    }
     statuses.push('fail');
-    evidence.push(`server ${identity.serverUrl} does not answer: ${(error as Error).message}`);
+    evidence.push(connection.error.message);
     fix.push('Check that the server address is right and the server is running (ask its admin).');
     return;
   }
-  let rate: number;
-  try {
-    rate = await server.measureUpload(UPLOAD_SAMPLE_BYTES);
-  } catch (error) {
-    // A server without a measurement route is not a network problem.
-    if (!isCumulusError(error, 'not_found')) statuses.push('warn');
-    evidence.push(`upload not measured: ${(error as Error).message}`);
-    return;
-  }
-  evidence.push(`uploads at ${formatRate(rate)} (${formatBytes(UPLOAD_SAMPLE_BYTES)} sent to the server)`);
+  evidence.push(`server ${connection.serverUrl} answers in ${Math.round(connection.latencyMs)} ms`);
+  const rate = await uploadRate(facts, link, evidence, statuses);
+  if (rate === undefined) return;
   const prediction = await facts.prediction();
   if (failed(prediction)) {
     evidence.push(`cannot tell how long the pending backup takes: ${prediction.error.message}`);
@@ -117,4 +119,47 @@ async function measureServer(
     `Leave the device on power and network for longer than ${formatDuration(window)} (overnight); the backup resumes where it stopped.`,
     'Or use a faster connection (Ethernet rather than Wi-Fi).',
   );
+}
+
+/**
+ * uploadRate measures the upload rate, or reuses the last measurement (saying how old it
+ * is) within the cool-down on the same link, or when the server refuses a new one for now.
+ */
+async function uploadRate(
+  facts: DoctorFacts,
+  link: string,
+  evidence: string[],
+  statuses: CheckStatus[],
+): Promise<number | undefined> {
+  const { server, clock, paths } = facts.deps;
+  const now = clock.now();
+  const last = await readUploadMeasurement(paths.uploadMeasurement);
+  const reuse = (last: UploadMeasurement, why: string) => {
+    evidence.push(
+      `uploads at ${formatRate(last.bytesPerSecond)} (measured ${formatDuration(Math.max(0, now - last.at))} ago on ${last.link}; ${why})`,
+    );
+    return last.bytesPerSecond;
+  };
+  const coolDown = facts.deps.uploadCoolDownMs ?? DEFAULT_UPLOAD_COOL_DOWN_MS;
+  if (last && last.link === link && now - last.at >= 0 && now - last.at < coolDown)
+    return reuse(last, `measured again after ${formatDuration(coolDown)}`);
+  let rate: number;
+  try {
+    rate = await server.measureUpload(UPLOAD_SAMPLE_BYTES);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (isCumulusError(error, 'rate_limited')) {
+      // The server's limit on measurements says nothing about the link.
+      if (last) return reuse(last, `the server refuses a new measurement now: ${message}`);
+      evidence.push(`upload not measured: the server refuses a measurement now: ${message}`);
+      return undefined;
+    }
+    // A server without a measurement route is not a network problem.
+    if (!isCumulusError(error, 'not_found')) statuses.push('warn');
+    evidence.push(`upload not measured: ${message}`);
+    return undefined;
+  }
+  await writeUploadMeasurement(paths.uploadMeasurement, { at: now, bytesPerSecond: rate, link });
+  evidence.push(`uploads at ${formatRate(rate)} (${formatBytes(UPLOAD_SAMPLE_BYTES)} sent to the server)`);
+  return rate;
 }

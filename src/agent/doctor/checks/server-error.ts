@@ -1,22 +1,15 @@
 /**
- * serverErrorResult turns a failed server call into a check result: not signed in is a
- * skip (the sign-in check reports it), a server that does not answer is a failure.
+ * serverErrorVerdict turns a failed server answer into a check's verdict: when another
+ * check owns the fault (offline, not signed in, the server not answering, an agent too
+ * old) a skip naming it; any other error from the server is a failure of this check.
  */
-import { isCumulusError } from '../../../core/errors.ts';
-import type { CheckId, CheckResult } from '../types.ts';
+import { blocked, blockerOf } from '../blocked.ts';
+import type { Verdict } from '../types.ts';
 
-export function serverErrorResult(id: CheckId, title: string, error: Error): CheckResult {
-  if (isCumulusError(error, 'unauthorized')) {
-    return {
-      id,
-      title,
-      status: 'skip',
-      evidence: [`cannot ask the server: ${error.message} (see the sign-in check)`],
-    };
-  }
+export function serverErrorVerdict(error: Error): Verdict {
+  const blocker = blockerOf(error);
+  if (blocker) return blocked(blocker, 'cannot ask the server', error);
   return {
-    id,
-    title,
     status: 'fail',
     evidence: [`the server did not answer: ${error.message}`],
     fix: [

@@ -8,11 +8,10 @@ import { sessionBlocker } from '../../conditions.ts';
 import { scanSource } from '../../source-scan.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult, CheckStatus } from '../types.ts';
+import type { CheckStatus, Verdict } from '../types.ts';
 import { worst } from '../types.ts';
 
-export async function checkSettings(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'settings', title: 'Settings' } as const;
+export async function checkSettings(facts: DoctorFacts): Promise<Verdict> {
   const [inspection, reading] = await Promise.all([facts.settings(), facts.reading()]);
   if (failed(inspection)) throw inspection.error;
   const { settings, problems } = inspection;
@@ -67,9 +66,8 @@ export async function checkSettings(facts: DoctorFacts): Promise<CheckResult> {
     }
   }
   const status = worst(statuses);
-  if (status === 'ok') return { ...base, status, evidence: ['valid', ...evidence] };
+  if (status === 'ok') return { status, evidence: ['valid', ...evidence] };
   return {
-    ...base,
     status,
     evidence,
     fix: [

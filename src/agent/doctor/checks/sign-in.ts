@@ -1,18 +1,16 @@
 /** checkSignIn: signed in, the session valid and not revoked, the account key present and opening the repository, the clock not skewed. */
-import { isCumulusError } from '../../../core/errors.ts';
 import { formatDuration } from '../../format.ts';
+import { blocked, blockerOf } from '../blocked.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult } from '../types.ts';
+import type { Verdict } from '../types.ts';
 
 const MAX_SKEW_MS = 5 * 60_000;
 
-export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'sign-in', title: 'Sign-in' } as const;
+export async function checkSignIn(facts: DoctorFacts): Promise<Verdict> {
   const identity = await facts.identity();
   if (failed(identity) || identity === null) {
     return {
-      ...base,
       status: 'fail',
       evidence: [
         failed(identity)
@@ -29,23 +27,23 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
   const evidence = [`signed in to ${identity.serverUrl} as device ${identity.deviceName}`];
   const session = await facts.session();
   if (failed(session)) {
-    if (isCumulusError(session.error, 'unauthorized')) {
+    const blocker = blockerOf(session.error);
+    if (blocker !== undefined && blocker !== 'sign-in')
+      return blocked(blocker, 'could not check the session', session.error, evidence);
+    if (blocker === 'sign-in') {
       return {
-        ...base,
         status: 'fail',
         evidence: [...evidence, `the server refuses the session: ${session.error.message}`],
         fix: relogin,
       };
     }
     return {
-      ...base,
       status: 'warn',
       evidence: [...evidence, `could not check the session: ${session.error.message}`],
     };
   }
   if (session.revoked || !session.valid) {
     return {
-      ...base,
       status: 'fail',
       evidence: [...evidence, 'the session was revoked (signed out from another device or the console)'],
       fix: relogin,
@@ -56,8 +54,15 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
   try {
     key = await facts.deps.deviceState.verifyKey();
   } catch (error) {
+    const blocker = blockerOf(error as Error);
+    if (blocker !== undefined && blocker !== 'sign-in')
+      return blocked(
+        blocker,
+        'could not open the repository to test the account key',
+        error as Error,
+        evidence,
+      );
     return {
-      ...base,
       status: 'warn',
       evidence: [
         ...evidence,
@@ -67,7 +72,6 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
   }
   if (!key.ok) {
     return {
-      ...base,
       status: 'fail',
       evidence: [...evidence, `the account key cannot open the repository: ${key.problem}`],
       fix: relogin,
@@ -77,7 +81,6 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
   const skew = facts.deps.clock.now() - session.serverTime;
   if (Math.abs(skew) > MAX_SKEW_MS) {
     return {
-      ...base,
       status: 'fail',
       evidence: [
         ...evidence,
@@ -87,5 +90,5 @@ export async function checkSignIn(facts: DoctorFacts): Promise<CheckResult> {
     };
   }
   evidence.push(`clock within ${formatDuration(Math.abs(skew))} of the server's`);
-  return { ...base, status: 'ok', evidence };
+  return { status: 'ok', evidence };
 }

@@ -2,17 +2,15 @@
 import { scanSource } from '../../source-scan.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult, CheckStatus } from '../types.ts';
+import type { CheckStatus, Verdict } from '../types.ts';
 import { worst } from '../types.ts';
 
-export async function checkSources(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'sources', title: 'Sources' } as const;
+export async function checkSources(facts: DoctorFacts): Promise<Verdict> {
   const inspection = await facts.settings();
   if (failed(inspection)) throw inspection.error;
   const { sources } = inspection.settings;
   if (sources.length === 0) {
     return {
-      ...base,
       status: 'fail',
       evidence: ['no folders are chosen to back up'],
       fix: ['Add one: cumulus sources add ~/Documents'],
@@ -42,5 +40,5 @@ export async function checkSources(facts: DoctorFacts): Promise<CheckResult> {
       );
     }
   }
-  return { ...base, status: worst(statuses), evidence, ...(fix.length > 0 && { fix }) };
+  return { status: worst(statuses), evidence, ...(fix.length > 0 && { fix }) };
 }

@@ -6,17 +6,17 @@
  */
 import { formatBytes } from '../../../core/units.ts';
 import type { Plan, Prediction, Usage } from '../../ports.ts';
+import { blocked, blockerOf } from '../blocked.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult } from '../types.ts';
-import { serverErrorResult } from './server-error.ts';
+import type { Verdict } from '../types.ts';
+import { serverErrorVerdict } from './server-error.ts';
 
 const NEARLY_FULL = 0.9;
 
-export async function checkStorage(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'storage', title: 'Storage' } as const;
+export async function checkStorage(facts: DoctorFacts): Promise<Verdict> {
   const usage = await facts.usage();
-  if (failed(usage)) return serverErrorResult(base.id, base.title, usage.error);
+  if (failed(usage)) return serverErrorVerdict(usage.error);
   const quota = usage.plan.quotaBytes;
   const free = Math.max(0, quota - usage.usedBytes);
   const evidence = [
@@ -24,8 +24,15 @@ export async function checkStorage(facts: DoctorFacts): Promise<CheckResult> {
   ];
   const prediction = await facts.prediction();
   if (failed(prediction)) {
-    evidence.push(`could not predict the next backup: ${prediction.error.message}`);
-    return { ...base, status: usage.usedBytes >= quota ? 'fail' : 'warn', evidence };
+    const what = 'could not predict the next backup';
+    if (usage.usedBytes >= quota) {
+      evidence.push(`${what}: ${prediction.error.message}`, 'storage is full: no backup can add to it');
+      return { status: 'fail', evidence, fix: ['Make room: see cumulus storage, or cumulus plan'] };
+    }
+    const blocker = blockerOf(prediction.error);
+    if (blocker) return blocked(blocker, what, prediction.error, evidence);
+    evidence.push(`${what}: ${prediction.error.message}`);
+    return { status: 'warn', evidence };
   }
   const needed = prediction.bytesToUpload;
   evidence.push(
@@ -36,18 +43,16 @@ export async function checkStorage(facts: DoctorFacts): Promise<CheckResult> {
     if (after > NEARLY_FULL) {
       evidence.push(`after it, storage will be ${Math.round(after * 100)}% full`);
       return {
-        ...base,
         status: 'warn',
         evidence,
         fix: ['Make room before it fills up: see cumulus storage, or cumulus plan'],
       };
     }
-    return { ...base, status: 'ok', evidence };
+    return { status: 'ok', evidence };
   }
   evidence.push(`the next backup will not fit: needs ${formatBytes(needed)}, ${formatBytes(free)} free`);
   const plans = await facts.deps.server.plans().catch(() => [] as Plan[]);
   return {
-    ...base,
     status: 'fail',
     evidence,
     fix: waysToFit(needed - free, usage.usedBytes + needed, usage, prediction, plans),

@@ -6,23 +6,21 @@
 import { compareVersions } from '../../../api/releases.ts';
 import type { DoctorFacts } from '../facts.ts';
 import { failed } from '../facts.ts';
-import type { CheckResult } from '../types.ts';
-import { serverErrorResult } from './server-error.ts';
+import type { Verdict } from '../types.ts';
+import { serverErrorVerdict } from './server-error.ts';
 
-export async function checkUpdate(facts: DoctorFacts): Promise<CheckResult> {
-  const base = { id: 'update', title: 'Update' } as const;
+export async function checkUpdate(facts: DoctorFacts): Promise<Verdict> {
   const release = await facts.release();
-  if (failed(release)) return serverErrorResult(base.id, base.title, release.error);
+  if (failed(release)) return serverErrorVerdict(release.error);
   const { version } = facts.deps;
   const evidence = [
     `this agent: ${version}; latest: ${release.latest}; minimum the server accepts: ${release.minimum}`,
   ];
-  if (compareVersions(version, release.latest) >= 0) return { ...base, status: 'ok', evidence };
+  if (compareVersions(version, release.latest) >= 0) return { status: 'ok', evidence };
   const belowMinimum = compareVersions(version, release.minimum) < 0;
   if (belowMinimum)
     evidence.push(`this agent is older than the minimum: the server refuses its backups until it is updated`);
   return {
-    ...base,
     status: belowMinimum ? 'fail' : 'warn',
     evidence,
     fix: [`Update the agent to ${release.latest}: cumulus update says the commands to run`],
