@@ -54,6 +54,46 @@ export const ReplicaStatus = Type.Object({
   heartbeatAt: Timestamp,
 });
 export type ReplicaStatus = Static<typeof ReplicaStatus>;
+/** MaintenanceRun is one run of a maintenance job: its outcome is a code and counts, never a path. */
+export const MaintenanceRun = Type.Object({
+  startedAt: Timestamp,
+  endedAt: OptionalTimestamp,
+  outcome: Type.Union([
+    Type.Literal('running'),
+    Type.Literal('ok'),
+    Type.Literal('failed'),
+    Type.Literal('interrupted'),
+  ]),
+  /** 'ok', or what went wrong as an error code (e.g. 'interrupted', 'error'). */
+  code: Type.Union([Type.String(), Type.Null()]),
+  /** Counts of the run, e.g. { accounts: 3, freedBytes: 1024 }. */
+  numbers: Type.Record(Type.String(), Type.Number()),
+});
+export type MaintenanceRun = Static<typeof MaintenanceRun>;
+
+/** MaintenanceJob is one of the server's scheduled jobs (docs/lifecycle.md). */
+export const MaintenanceJob = Type.Object({
+  name: Type.String(),
+  /** How often it runs; null for a job that ran before but this server no longer schedules. */
+  everyMinutes: Type.Union([Type.Number(), Type.Null()]),
+  lastRun: Type.Union([MaintenanceRun, Type.Null()]),
+  nextRunAt: OptionalTimestamp,
+});
+export type MaintenanceJob = Static<typeof MaintenanceJob>;
+
+/**
+ * describeRun says how a job's last run went: outcome, code when not ok, and its counts
+ * (the status page, the console and `cumulus server status` say it the same way).
+ */
+export function describeRun(job: MaintenanceJob): string {
+  const run = job.lastRun;
+  if (run === null) return 'not run yet';
+  const counts = Object.entries(run.numbers)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(', ');
+  const code = run.code !== null && run.code !== 'ok' ? ` (${run.code})` : '';
+  return `${run.outcome}${code}${counts ? `: ${counts}` : ''}`;
+}
 
 export const StatusReport = Type.Object({
   status: Light,
@@ -67,6 +107,8 @@ export const StatusReport = Type.Object({
   history: Type.Array(Incident),
   /** The server processes sharing this database, heard from within the last lease periods; one leads background work. */
   replicas: Type.Array(ReplicaStatus),
+  /** The scheduled maintenance jobs and how their last run went, by name. */
+  maintenance: Type.Array(MaintenanceJob),
 });
 export type StatusReport = Static<typeof StatusReport>;
 

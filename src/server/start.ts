@@ -24,13 +24,16 @@ import { buildServices, type ServiceOptions, type Services } from './services/in
 
 /** StartOptions replace the defaults in tests: a fake clock, cheaper hashing, a captured log. */
 export interface StartOptions
-  extends Partial<Pick<ServiceOptions, 'authHashCost' | 'throttle' | 'statusCacheMs' | 'replicaTiming'>> {
+  extends Partial<
+    Pick<
+      ServiceOptions,
+      'authHashCost' | 'throttle' | 'statusCacheMs' | 'replicaTiming' | 'gcEveryMs' | 'maintenanceTickMs'
+    >
+  > {
   clock?: Clock;
   repositories?: AccountRepositories;
   /** How long gc keeps an unreferenced blob after its last touch (default 15 minutes). */
   gcGraceMs?: number;
-  /** How often every account's garbage is collected (default an hour). */
-  gcEveryMs?: number;
   /** The web console's built files (default: web/dist of this package). */
   consoleDir?: string;
   /** Where log lines go instead of standard output. */
@@ -73,7 +76,6 @@ export async function openServerData(config: DataConfig, options: StartOptions =
     new StoreAccountRepositories(dataDir, {
       clock: () => clock.now(),
       graceMs: options.gcGraceMs,
-      collectEveryMs: options.gcEveryMs,
       blobs: openBlobStores(config.blobStore ?? { kind: 'folder' }, accountsRoot(dataDir)),
     });
   try {
@@ -85,12 +87,15 @@ export async function openServerData(config: DataConfig, options: StartOptions =
       throttle: options.throttle,
       statusCacheMs: options.statusCacheMs,
       replicaTiming: options.replicaTiming,
+      gcEveryMs: options.gcEveryMs,
+      maintenanceTickMs: options.maintenanceTickMs,
     });
     // After the database exists: SQLite creates its files with the umask's modes.
     await tightenModes(dataDir);
     return {
       services,
       close: async () => {
+        await services.maintenance.stop();
         await repositories.close();
         await db.close();
       },
@@ -120,6 +125,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     await data.services.replicas.start();
     await app.listen({ host: config.host, port: config.port });
+    // Maintenance runs only in the listening server, never in the admin CLI's short-lived opens.
+    data.services.maintenance.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -130,6 +137,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       needsAdmin: (await data.services.accounts.countAdmins()) === 0,
       close: async () => {
         await app.close();
+        // The run under way ends before the lease is given up for the next leader.
+        await data.services.maintenance.stop();
         await data.services.replicas.stop();
         await data.close();
       },

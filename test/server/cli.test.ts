@@ -175,6 +175,14 @@ describe('cumulus CLI against a server process', () => {
       'red',
       'the running server sees the CLI incident',
     );
+    // The running server collected garbage on its schedule at start; the admin CLI reads the run.
+    const gc = status.maintenance.find((job) => job.name === 'gc');
+    assert.equal(gc?.lastRun?.outcome, 'ok');
+    assert.equal(gc?.everyMinutes, 60);
+    const serverStatus = await cumulus(['server', 'status', '--data', data]);
+    assert.equal(serverStatus.code, 0, serverStatus.stderr);
+    assert.match(serverStatus.stdout, /Blob storage: red \(incident: Disk trouble\)/);
+    assert.match(serverStatus.stdout, /\n {2}gc: last run \S+: ok: accounts \d+, freedBytes \d+/);
 
     const logout = await cumulus(['logout'], two());
     assert.equal(logout.code, 0, logout.stderr);

@@ -129,12 +129,16 @@ describe('quota attacks (issue 11 #2)', () => {
     }
     const third = await upload(server, attacker, packOf([blob(MiB)]));
     assert.equal(third.status, 507, 'uploads older than the grace still count');
-    // The schedule runs on its own (every 200 ms here): no delete, no call.
+    // The schedule runs on its own (due every 200 ms of the server's clock here): no delete, no call.
+    server.clock.advance(1000);
     await new Promise((resolve) => setTimeout(resolve, 600));
     assert.equal((await store.usage()).packs, 2, 'the live session keeps its uploads');
 
     await client.call(api.releaseWrite, { params: { sessionId } });
-    await until('the uncommitted uploads are collected', async () => (await store.usage()).packs === 0);
+    await until('the uncommitted uploads are collected', async () => {
+      server.clock.advance(1000);
+      return (await store.usage()).packs === 0;
+    });
     assert.equal((await upload(server, attacker, packOf([blob(MiB)]))).status, 200);
   });
 });

@@ -49,6 +49,20 @@ describe('status', () => {
     assert.match(page.body, /Blob storage/);
   });
 
+  it('shows each maintenance job with its last run and outcome, as JSON and on the page', async () => {
+    await server.services.maintenance.runNow('gc');
+    const gc = (await status()).maintenance.find((job) => job.name === 'gc');
+    assert.equal(gc?.lastRun?.outcome, 'ok');
+    assert.deepEqual(Object.keys(gc?.lastRun?.numbers ?? {}).sort(), [
+      'accounts',
+      'deletedPacks',
+      'freedBytes',
+      'repackedPacks',
+    ]);
+    const page = await request(server.url, 'GET', '/status');
+    assert.match(page.body, /<tr data-job="gc"><td>gc<\/td><td>[^<]+<\/td><td>ok: accounts \d+/);
+  });
+
   it('turns blob storage, uploads and restores red when the accounts folder cannot be written, and green again after', async () => {
     const accounts = join(server.dataDir, 'accounts');
     await rm(accounts, { recursive: true, force: true });

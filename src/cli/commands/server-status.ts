@@ -1,11 +1,12 @@
 /**
  * `cumulus server status`: what an operator asks first, read from the data folder whether
- * or not the server runs: the live probes, and the server processes sharing the database
+ * or not the server runs: the live probes, the server processes sharing the database
  * with the one that runs background work, which database holds the metadata (a URL
- * without its password), and where account packs live (a folder, or a bucket, prefix
- * and endpoint: never a key).
+ * without its password), where account packs live (a folder, or a bucket, prefix and
+ * endpoint: never a key), and each maintenance job's last run.
  */
 import type { Command } from 'commander';
+import { describeRun } from '../../api/status.ts';
 import { describeDatabase, parseServerConfig } from '../../server/config.ts';
 import { duration } from '../format.ts';
 import { printJson } from '../repository-options.ts';
@@ -14,7 +15,9 @@ import { DATA_HELP, withData } from '../server-data.ts';
 export function registerServerStatus(server: Command): void {
   server
     .command('status')
-    .description('the live probes and the server processes (replicas) sharing this data')
+    .description(
+      'the live probes, the server processes (replicas) sharing this data, and the maintenance jobs',
+    )
     .option('--data <dir>', DATA_HELP)
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }, command: Command) => {
@@ -33,6 +36,7 @@ export function registerServerStatus(server: Command): void {
             engine,
             database,
             blobStorage,
+            maintenance: report.maintenance,
           });
         }
         const now = data.services.clock.now();
@@ -44,6 +48,11 @@ export function registerServerStatus(server: Command): void {
           lines.push(
             `  ${r.id}  ${r.host} pid ${r.pid}  up ${duration(now - r.startedAt)}  heartbeat ${duration(now - r.heartbeatAt)} ago${r.leader ? '  leader (runs maintenance)' : ''}`,
           );
+        }
+        lines.push('Maintenance jobs:');
+        for (const job of report.maintenance) {
+          const last = job.lastRun ? `last run ${job.lastRun.startedAt}: ${describeRun(job)}` : 'not run yet';
+          lines.push(`  ${job.name}: ${last}${job.nextRunAt ? `; next due ${job.nextRunAt}` : ''}`);
         }
         process.stdout.write(`${lines.join('\n')}\n`);
       });

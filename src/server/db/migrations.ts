@@ -168,4 +168,44 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // Lifecycle (docs/lifecycle.md): the maintenance scheduler's runs (an outcome is a code and
+  // numbers, never a path), pinned snapshots and devices, retention policies (device '' is the
+  // account's default) and each commit's growth, which the space forecast reads.
+  `
+  CREATE TABLE maintenance_runs (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    outcome TEXT NOT NULL,
+    code TEXT,
+    numbers TEXT NOT NULL
+  );
+  CREATE INDEX maintenance_runs_by_job ON maintenance_runs(job, started_at);
+
+  CREATE TABLE pins (
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    kind TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    pinned_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, kind, target_id)
+  );
+
+  CREATE TABLE retention_policies (
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    device_id TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, device_id)
+  );
+
+  CREATE TABLE growth_samples (
+    account_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    added_bytes INTEGER NOT NULL,
+    logical_bytes INTEGER NOT NULL
+  );
+  CREATE INDEX growth_samples_by_device ON growth_samples(account_id, device_id, at);
+  `,
 ];

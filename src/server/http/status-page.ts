@@ -2,7 +2,14 @@
  * renderStatusPage draws the status report as a plain HTML page (no script): a light per
  * component, then active incidents, announced maintenance and the history.
  */
-import type { Incident, Light, ReplicaStatus, StatusReport } from '../../api/status.ts';
+import {
+  describeRun,
+  type Incident,
+  type Light,
+  type MaintenanceJob,
+  type ReplicaStatus,
+  type StatusReport,
+} from '../../api/status.ts';
 
 const COLOR: Record<Light, string> = { green: '#2e9d4b', amber: '#e0a100', red: '#d33a2c' };
 const LABEL: Record<Light, string> = { green: 'Operational', amber: 'Degraded', red: 'Outage' };
@@ -41,6 +48,23 @@ function replicaList(replicas: ReplicaStatus[]): string {
   return `<h2>Servers</h2>\n<ul>\n${items}\n</ul>`;
 }
 
+function maintenanceTable(jobs: MaintenanceJob[]): string {
+  if (jobs.length === 0) return '';
+  const rows = jobs
+    .map(
+      (job) =>
+        `<tr data-job="${escapeHtml(job.name)}"><td>${escapeHtml(job.name)}</td>` +
+        `<td>${escapeHtml(job.lastRun?.startedAt ?? '')}</td><td>${escapeHtml(describeRun(job))}</td>` +
+        `<td>${escapeHtml(job.nextRunAt ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Scheduled maintenance jobs</h2>
+<table>
+<tr><th>Job</th><th>Last run</th><th>Outcome</th><th>Next run</th></tr>
+${rows}
+</table>`;
+}
+
 export function renderStatusPage(report: StatusReport): string {
   const rows = report.components
     .map(
@@ -60,7 +84,7 @@ export function renderStatusPage(report: StatusReport): string {
 body { font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 .banner { padding: 1rem; border-radius: .5rem; color: #fff; font-weight: bold; background: ${COLOR[report.status]}; }
 table { width: 100%; border-collapse: collapse; margin-top: 1rem; }
-td { padding: .5rem; border-bottom: 1px solid #ddd; vertical-align: top; }
+td, th { text-align: left; padding: .5rem; border-bottom: 1px solid #ddd; vertical-align: top; }
 .dot { display: inline-block; width: .8rem; height: .8rem; border-radius: 50%; margin-right: .5rem; }
 .green { color: ${COLOR.green}; } .amber { color: ${COLOR.amber}; } .red { color: ${COLOR.red}; }
 small { color: #666; }
@@ -76,6 +100,7 @@ ${incidentList('Current incidents and maintenance', report.active)}
 ${incidentList('Scheduled maintenance', report.upcoming)}
 ${incidentList('History (last 90 days)', report.history)}
 ${replicaList(report.replicas)}
+${maintenanceTable(report.maintenance)}
 <p><small>Checked ${escapeHtml(report.checkedAt)} by live probes · <a href="/api/status">JSON</a></small></p>
 </body>
 </html>

@@ -21,8 +21,24 @@ export interface AccountRepository {
   deleteDeviceBackups(deviceId: string): Promise<void>;
 }
 
+/** GcTotals adds up one collection over every account. */
+export interface GcTotals {
+  accounts: number;
+  freedBytes: number;
+  deletedPacks: number;
+  repackedPacks: number;
+}
+
 export interface AccountRepositories {
   forAccount(accountId: string): Promise<AccountRepository>;
+  /** accountIds lists the accounts that have a repository. */
+  accountIds(): Promise<string[]>;
+  /**
+   * collectAll collects the garbage of every account, one after another: uploads never
+   * committed (once older than every live write session and the grace), copies of blobs
+   * indexed elsewhere, and what deletes left. The maintenance scheduler's 'gc' job.
+   */
+  collectAll(): Promise<GcTotals>;
   /**
    * probeStorage writes a small object where account data lives, reads it back and
    * deletes it; it throws when any of that fails. The status page's blob-storage light.
@@ -53,6 +69,14 @@ export class PendingAccountRepositories implements AccountRepositories {
 
   async forAccount(_accountId: string): Promise<AccountRepository> {
     return EMPTY;
+  }
+
+  async accountIds(): Promise<string[]> {
+    return [];
+  }
+
+  async collectAll(): Promise<GcTotals> {
+    return { accounts: 0, freedBytes: 0, deletedPacks: 0, repackedPacks: 0 };
   }
 
   probeStorage(): Promise<StorageHealth> {
@@ -123,51 +147,42 @@ export class StoreAccountRepositories implements AccountRepositories {
   readonly #clock: () => number;
   readonly #blobs: AccountBlobStores;
   readonly #open = new Map<string, Promise<AccountStore>>();
-  readonly #schedule: NodeJS.Timeout;
-  #sweeping: Promise<void> = Promise.resolve();
 
   /**
    * graceMs is how long gc keeps an unreferenced blob after it was last touched (default
-   * 15 minutes); clock dates touches and write sessions (the server's clock); every
-   * `collectEveryMs` (default an hour) every account's garbage is collected; `blobs` says
+   * 15 minutes); clock dates touches and write sessions (the server's clock); `blobs` says
    * where packs live (default: each account's folder).
    */
   constructor(
     dataDir: string,
-    options: {
-      graceMs?: number;
-      clock?: () => number;
-      collectEveryMs?: number;
-      blobs?: AccountBlobStores;
-    } = {},
+    options: { graceMs?: number; clock?: () => number; blobs?: AccountBlobStores } = {},
   ) {
     this.#root = accountsRoot(dataDir);
     this.#blobs = options.blobs ?? openBlobStores({ kind: 'folder' }, this.#root);
     this.#graceMs = options.graceMs;
     this.#clock = options.clock ?? Date.now;
-    this.#schedule = setInterval(() => {
-      this.#sweeping = this.#sweeping.then(() => this.collectAll()).catch(() => {});
-    }, options.collectEveryMs ?? DEFAULT_COLLECT_EVERY_MS);
-    this.#schedule.unref();
   }
 
-  /**
-   * collectAll collects the garbage of every account on disk, one after another: uploads
-   * never committed (once older than every live write session and the grace), copies of
-   * blobs indexed elsewhere, and what deletes left. Without it an account that only ever
-   * uploads would keep its garbage for good.
-   */
-  async collectAll(): Promise<void> {
-    let names: string[];
+  async accountIds(): Promise<string[]> {
     try {
-      names = await readdir(this.#root);
+      return (await readdir(this.#root)).filter((name) => ACCOUNT_ID.test(name)).sort();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    for (const name of names) {
-      if (ACCOUNT_ID.test(name)) await (await this.forAccount(name)).collectGarbage();
+  }
+
+  /** Without it an account that only ever uploads would keep its garbage for good. */
+  async collectAll(): Promise<GcTotals> {
+    const totals: GcTotals = { accounts: 0, freedBytes: 0, deletedPacks: 0, repackedPacks: 0 };
+    for (const id of await this.accountIds()) {
+      const report = await (await this.forAccount(id)).collectGarbage();
+      totals.accounts++;
+      totals.freedBytes += report?.freedBytes ?? 0;
+      totals.deletedPacks += report?.deletedPacks ?? 0;
+      totals.repackedPacks += report?.repackedPacks ?? 0;
     }
+    return totals;
   }
 
   forAccount(accountId: string): Promise<AccountStore> {
@@ -201,8 +216,6 @@ export class StoreAccountRepositories implements AccountRepositories {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#schedule);
-    await this.#sweeping;
     const stores = await Promise.allSettled(this.#open.values());
     this.#open.clear();
     for (const opened of stores) if (opened.status === 'fulfilled') await opened.value.close();
@@ -212,8 +225,6 @@ export class StoreAccountRepositories implements AccountRepositories {
 
 /** DEFAULT_SERVER_GRACE_MS: an upload not yet committed is safe from gc for this long after its last touch. */
 export const DEFAULT_SERVER_GRACE_MS = 15 * 60_000;
-/** DEFAULT_COLLECT_EVERY_MS is how often the server collects every account's garbage. */
-export const DEFAULT_COLLECT_EVERY_MS = 60 * 60_000;
 
 /** accountStoreOf narrows the repositories to ones backed by the store (the repository API needs it). */
 export async function accountStoreOf(
@@ -225,3 +236,6 @@ export async function accountStoreOf(
     throw new Error('this server was started without account repositories');
   return repository;
 }
+
+/** DEFAULT_COLLECT_EVERY_MS is how often the maintenance scheduler collects every account's garbage. */
+export const DEFAULT_COLLECT_EVERY_MS = 60 * 60_000;

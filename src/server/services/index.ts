@@ -5,7 +5,7 @@
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { MIGRATIONS } from '../db/migrations.ts';
-import type { AccountRepositories } from './account-repositories.ts';
+import { type AccountRepositories, DEFAULT_COLLECT_EVERY_MS } from './account-repositories.ts';
 import { AccountsService } from './accounts.ts';
 import { AdminService } from './admin.ts';
 import { ApprovalsService } from './approvals.ts';
@@ -14,6 +14,7 @@ import { type AuthHashCost, DEFAULT_AUTH_HASH_COST } from './credentials.ts';
 import { DevicesService } from './devices.ts';
 import { IncidentsService } from './incidents.ts';
 import { InvitesService } from './invites.ts';
+import { MaintenanceScheduler } from './maintenance.ts';
 import { PlansService } from './plans.ts';
 import { ReleasesService } from './releases.ts';
 import { Replicas, type ReplicaTiming } from './replicas.ts';
@@ -35,6 +36,10 @@ export interface ServiceOptions {
   statusCacheMs?: number;
   /** Heartbeat and leader lease periods; tests shorten them. */
   replicaTiming?: ReplicaTiming;
+  /** How often every account's garbage is collected (default an hour). */
+  gcEveryMs?: number;
+  /** How often the maintenance scheduler looks for due jobs (default a minute). */
+  maintenanceTickMs?: number;
 }
 
 export interface Services {
@@ -56,6 +61,8 @@ export interface Services {
   admin: AdminService;
   /** This process among the servers sharing the database; startServer starts its heartbeat. */
   replicas: Replicas;
+  /** Runs the maintenance jobs once started (startServer starts it; the admin CLI does not). */
+  maintenance: MaintenanceScheduler;
 }
 
 /** buildServices migrates the database to the current schema, creates default plans and returns the services. */
@@ -83,12 +90,24 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
   const signIn = new SignInService({ db, audit, accounts, approvals, devices, sessions, totp, guard });
   const incidents = new IncidentsService(db, clock, audit);
   const replicas = new Replicas(db, clock, options.replicaTiming);
+  const maintenance = new MaintenanceScheduler({
+    db,
+    clock,
+    leader: replicas,
+    tickMs: options.maintenanceTickMs,
+  });
+  maintenance.register({
+    name: 'gc',
+    everyMs: options.gcEveryMs ?? DEFAULT_COLLECT_EVERY_MS,
+    run: async () => ({ numbers: { ...(await repositories.collectAll()) } }),
+  });
   const status = new StatusService({
     db,
     clock,
     repositories,
     incidents,
     replicas,
+    maintenance,
     cacheMs: options.statusCacheMs ?? 5000,
   });
   const releases = new ReleasesService(db, clock, audit);
@@ -111,5 +130,6 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     releases,
     admin,
     replicas,
+    maintenance,
   };
 }

@@ -10,6 +10,7 @@ import {
   type ComponentStatus,
   type Incident,
   type Light,
+  type MaintenanceJob,
   type Readiness,
   type StatusReport,
 } from '../../api/status.ts';
@@ -19,6 +20,7 @@ import { iso } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { AccountRepositories } from './account-repositories.ts';
 import type { IncidentsService } from './incidents.ts';
+import type { JobState, MaintenanceScheduler } from './maintenance.ts';
 import type { Replicas } from './replicas.ts';
 
 /** ProbeResult is one probe's light and, when not green, why. */
@@ -86,6 +88,7 @@ export class StatusService {
   readonly #repositories: AccountRepositories;
   readonly #incidents: IncidentsService;
   readonly #replicas: Replicas;
+  readonly #maintenance: MaintenanceScheduler;
   readonly #cacheMs: number;
   #probes: Promise<Probes> | undefined;
   #probesStartedAt = 0;
@@ -96,8 +99,10 @@ export class StatusService {
     repositories: AccountRepositories;
     incidents: IncidentsService;
     replicas: Replicas;
+    maintenance: MaintenanceScheduler;
     cacheMs: number;
   }) {
+    this.#maintenance = deps.maintenance;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#repositories = deps.repositories;
@@ -141,6 +146,7 @@ export class StatusService {
         startedAt: iso(r.startedAt),
         heartbeatAt: iso(r.heartbeatAt),
       })),
+      maintenance: (await this.#maintenance.jobs().catch(() => [])).map(jobOut),
     };
   }
 
@@ -209,6 +215,22 @@ export class StatusService {
     }
     return GREEN;
   }
+}
+
+function jobOut(state: JobState): MaintenanceJob {
+  const run = state.lastRun;
+  return {
+    name: state.job,
+    everyMinutes: state.everyMs === undefined ? null : state.everyMs / 60_000,
+    lastRun: run && {
+      startedAt: iso(run.startedAt),
+      endedAt: iso(run.endedAt),
+      outcome: run.outcome,
+      code: run.code,
+      numbers: run.numbers,
+    },
+    nextRunAt: iso(state.nextRunAt),
+  };
 }
 
 /** declared is the light an admin-declared incident or maintenance gives the components it names. */

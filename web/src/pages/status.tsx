@@ -1,5 +1,11 @@
 /** The System Status page: a light per component from the server's live probes, then incidents. Public. */
-import { getStatus, type Incident, type Light } from '../../../src/api/status.ts';
+import {
+  describeRun,
+  getStatus,
+  type Incident,
+  type Light,
+  type MaintenanceJob,
+} from '../../../src/api/status.ts';
 import type { ApiClient } from '../api.ts';
 import { formatTime } from '../format.ts';
 import { useLoad } from '../use-load.ts';
@@ -50,6 +56,7 @@ export function StatusPage(props: { api: ApiClient }) {
               </li>
             ))}
           </ul>
+          <Jobs jobs={report.maintenance} />
         </>
       )}
     </section>
@@ -78,6 +85,36 @@ function Incidents(props: { title: string; incidents: Incident[]; empty?: string
           ))}
         </ul>
       )}
+    </>
+  );
+}
+
+/** Jobs lists the server's scheduled maintenance jobs with their last run and outcome. */
+function Jobs(props: { jobs: MaintenanceJob[] }) {
+  if (props.jobs.length === 0) return null;
+  return (
+    <>
+      <h2>Scheduled maintenance jobs</h2>
+      <table className="maintenance">
+        <thead>
+          <tr>
+            <th scope="col">Job</th>
+            <th scope="col">Last run</th>
+            <th scope="col">Outcome</th>
+            <th scope="col">Next run</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.jobs.map((job) => (
+            <tr key={job.name} data-job={job.name}>
+              <td>{job.name}</td>
+              <td>{job.lastRun ? formatTime(job.lastRun.startedAt) : '—'}</td>
+              <td>{describeRun(job)}</td>
+              <td>{job.nextRunAt ? formatTime(job.nextRunAt) : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </>
   );
 }
