@@ -25,6 +25,8 @@ export const Account = Type.Object({
   totpEnabled: Type.Boolean(),
   /** False until the first device has created the account key. */
   keysReady: Type.Boolean(),
+  /** Whether a recovery key can open the account key (the first device makes one; it can be replaced). */
+  hasRecoveryKey: Type.Boolean(),
   createdAt: Timestamp,
 });
 export type Account = Static<typeof Account>;

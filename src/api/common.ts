@@ -66,6 +66,30 @@ export const KdfParams = Type.Object({
 });
 export type KdfParams = Static<typeof KdfParams>;
 
+/**
+ * KDF_FLOOR_N is the least scrypt cost a client accepts from a server (below it, the
+ * server's own offline guessing would be cheap): 2^16, the default when older accounts
+ * were made. The CLI and the browser enforce it the same way; only the CLI's tests lower it
+ * (CUMULUS_KDF_COST), and the browser has no way to.
+ */
+export const KDF_FLOOR_N = 2 ** 16;
+
+/** KDF_LEAST_N is below any floor: the least cost even a test may use. */
+const KDF_LEAST_N = 2 ** 10;
+
+/** A server could ask for any cost; a client refuses more memory than this (1 GiB). */
+const KDF_MAX_MEMORY = 1024 ** 3;
+
+/** kdfMemory is the memory scrypt needs for these parameters, in bytes. */
+export function kdfMemory(kdf: Pick<KdfParams, 'N' | 'r' | 'p'>): number {
+  return 128 * kdf.N * kdf.r * kdf.p;
+}
+
+/** kdfAcceptable says whether a client should stretch a password with a server's parameters. */
+export function kdfAcceptable(kdf: Pick<KdfParams, 'N' | 'r' | 'p'>, floorN: number = KDF_FLOOR_N): boolean {
+  return kdf.N >= Math.max(KDF_LEAST_N, floorN) && kdfMemory(kdf) <= KDF_MAX_MEMORY;
+}
+
 /** RepositoryConfig is the account repository's plaintext config (docs/format.md, "Layout"). */
 export const RepositoryConfig = Type.Object({
   version: Type.Literal(1),

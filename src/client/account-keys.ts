@@ -6,17 +6,13 @@
  * itself is the repository master key (docs/format.md, "Keys").
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt } from 'node:crypto';
-import type { KdfParams } from '../api/common.ts';
+import { type KdfParams, kdfAcceptable, kdfMemory } from '../api/common.ts';
 import { CumulusError } from '../core/errors.ts';
 import type { KdfParams as KdfCost } from '../core/keys.ts';
 
 const KEY_SIZE = 32;
 const NONCE_SIZE = 12;
 const TAG_SIZE = 16;
-
-/** A server could ask for any cost; a device refuses more than this much memory (1 GiB) or less than a test cost. */
-const MAX_SCRYPT_MEMORY = 1024 ** 3;
-const MIN_N = 2 ** 10;
 
 /** KeyPair is the two halves derived from one secret: one to prove it, one to seal with. */
 export interface KeyPair {
@@ -40,19 +36,14 @@ export function newKdfParams(cost: KdfCost): KdfParams {
 }
 
 /**
- * KDF_FLOOR_N is the least password cost a device accepts from a server (below it, the
- * server's own guessing would be cheap): 2^16, the default when older accounts were made.
- * Only tests, through CUMULUS_KDF_COST, lower it.
- */
-export const KDF_FLOOR_N = 2 ** 16;
-
-/**
  * derivePasswordKeys stretches a password with the account's scrypt parameters into its
  * auth and wrap keys; parameters from a server below `floorN` (or above 1 GiB) are refused.
+ * Sign-in passes KDF_FLOOR_N (or less only under a test's CUMULUS_KDF_COST); without a
+ * floor only a test's cost is the least.
  */
-export async function derivePasswordKeys(password: string, kdf: KdfParams, floorN = MIN_N): Promise<KeyPair> {
-  const memory = 128 * kdf.N * kdf.r * kdf.p;
-  if (kdf.N < Math.max(MIN_N, floorN) || memory > MAX_SCRYPT_MEMORY) {
+export async function derivePasswordKeys(password: string, kdf: KdfParams, floorN = 0): Promise<KeyPair> {
+  const memory = kdfMemory(kdf);
+  if (!kdfAcceptable(kdf, floorN)) {
     throw new CumulusError(
       'invalid_input',
       `the server asked for an unusual password cost (scrypt N=${kdf.N}, r=${kdf.r}, p=${kdf.p})`,

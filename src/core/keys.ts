@@ -15,6 +15,9 @@ import {
 import { GEAR_SIZE, gearFromBytes } from './chunker.ts';
 import { CumulusError } from './errors.ts';
 import { hasFields, isLowerHex, isRecord, isTimestamp } from './json-fields.ts';
+import type { KdfParams } from './kdf-cost.ts';
+
+export { DEFAULT_KDF, type KdfParams, TEST_KDF } from './kdf-cost.ts';
 
 const MASTER_KEY_SIZE = 32;
 const REPOSITORY_ID_SIZE = 32;
@@ -77,24 +80,6 @@ export function sourceIdOf(keys: Subkeys, host: string, path: string): string {
     .subarray(0, SOURCE_ID_SIZE)
     .toString('hex');
 }
-
-/** KdfParams are scrypt's cost parameters. */
-export interface KdfParams {
-  N: number;
-  r: number;
-  p: number;
-}
-
-/**
- * DEFAULT_KDF costs 128 MiB and about 0.25 s per password try on this machine: N = 2^17,
- * the common guidance for interactive logins, since a server that holds the auth hashes
- * can guess offline. (2^16 was the default before; accounts made then keep it until their
- * password changes.)
- */
-export const DEFAULT_KDF: KdfParams = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
-
-/** TEST_KDF is cheap (about 1.5 ms): for tests only, never for a real password. */
-export const TEST_KDF: KdfParams = Object.freeze({ N: 2 ** 10, r: 8, p: 1 });
 
 /** Bounds a key file's scrypt parameters must keep, so a damaged file cannot ask for 1 TB of memory. */
 const LARGEST_N = 2 ** 24;

@@ -14,7 +14,7 @@ import { derivePasswordKeys, newKdfParams } from '../../src/client/account-keys.
 import type { DeviceState } from '../../src/client/device-state.ts';
 import { type PendingSignIn, type SignInResult, signIn } from '../../src/client/sign-in.ts';
 import { CumulusError } from '../../src/core/errors.ts';
-import { TEST_KDF } from '../../src/core/keys.ts';
+import { type KdfParams, TEST_KDF } from '../../src/core/keys.ts';
 import type { Clock } from '../../src/server/clock.ts';
 import { DEFAULTS, parseServerConfig, type ServerConfig } from '../../src/server/config.ts';
 import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
@@ -74,16 +74,20 @@ export async function startTestServer(
   };
 }
 
-/** createAccount makes an account the way the admin CLI does: the password is stretched here, never sent. */
+/**
+ * createAccount makes an account the way the admin CLI does: the password is stretched here,
+ * never sent; cheaply unless kdfCost says otherwise (a browser refuses less than KDF_FLOOR_N).
+ */
 export async function createAccount(
   server: TestServer,
   email: string,
   password: string,
-  options: { role?: 'user' | 'admin'; planId?: string } = {},
+  options: { role?: 'user' | 'admin'; planId?: string; kdfCost?: KdfParams } = {},
 ): Promise<string> {
-  const kdf = newKdfParams(TEST_KDF);
+  const { kdfCost = TEST_KDF, ...rest } = options;
+  const kdf = newKdfParams(kdfCost);
   const { authKey } = await derivePasswordKeys(password, kdf);
-  return (await server.services.accounts.create(LOCAL_ADMIN, { email, kdf, authKey, ...options })).id;
+  return (await server.services.accounts.create(LOCAL_ADMIN, { email, kdf, authKey, ...rest })).id;
 }
 
 export function device(name: string): DeviceInfo {

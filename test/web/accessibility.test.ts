@@ -76,6 +76,13 @@ describe('console: accessibility', () => {
       await page.getByRole('button', { name: /^📁 / }).first().click();
       await page.locator('[data-entry="letter.txt"]').waitFor();
       found.browse = await seriousViolations(page);
+      await page.getByRole('link', { name: 'Account' }).click();
+      await page.locator('[data-session]').first().waitFor();
+      found.account = await seriousViolations(page);
+      await page.getByRole('button', { name: 'Sign out every other device' }).click();
+      await page.getByRole('dialog').waitFor();
+      found.signOutDialog = await seriousViolations(page);
+      await page.getByRole('button', { name: 'Cancel' }).click();
       assert.deepEqual(found, {
         status: [],
         signIn: [],
@@ -83,6 +90,8 @@ describe('console: accessibility', () => {
         storage: [],
         deleteDialog: [],
         browse: [],
+        account: [],
+        signOutDialog: [],
       });
       await context.close();
     });

@@ -9,12 +9,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { KDF_FLOOR_N } from '../../src/api/common.ts';
+import { TEST_KDF } from '../../src/core/keys.ts';
 import { type CliResult, cliEnv, runCumulus } from '../helpers/cli.ts';
 import { createAccount, startTestServer, type TestServer } from '../server/helpers.ts';
 import { launchBrowser } from './browser.ts';
 
 export const EMAIL = 'owner@example.com';
 export const PASSWORD = cliEnv().CUMULUS_PASSWORD!;
+
+/** BROWSER_KDF is the cheapest password cost a browser accepts (the CLI's tests go lower). */
+export const BROWSER_KDF = { ...TEST_KDF, N: KDF_FLOOR_N };
 
 export const ON_BATTERY = {
   power: { ac: false, batteryPercent: 34 },
@@ -54,7 +59,7 @@ export async function startConsoleFixture(deviceName = 'laptop'): Promise<Consol
     assert.equal(run.code, 0, `cumulus ${args.join(' ')}: ${run.stderr}`);
     return JSON.parse(run.stdout);
   };
-  await createAccount(server, EMAIL, PASSWORD);
+  await createAccount(server, EMAIL, PASSWORD, { kdfCost: BROWSER_KDF });
   const login = await cli(['login', server.url, '--email', EMAIL, '--device-name', deviceName]);
   assert.equal(login.code, 0, login.stderr);
 

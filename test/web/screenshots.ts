@@ -26,12 +26,18 @@ try {
   await f.signInBrowser(desktop, 'Web console');
   await desktop.locator('[data-device="laptop"] [data-field="last-backup"]').getByText(/\d/).waitFor();
   await desktop.screenshot({ path: `${DOCS}/console-devices.png`, fullPage: true });
+  await desktop.getByRole('link', { name: 'Account' }).click();
+  await desktop.locator('[data-session]').first().waitFor();
+  await desktop.screenshot({ path: `${DOCS}/console-account.png`, fullPage: true });
   const phone = await (await newContext(f.browser, { phone: true, dark: true })).newPage();
   await f.signInBrowser(phone, 'Phone');
   await phone.getByRole('link', { name: 'Storage' }).click();
   await phone.getByRole('heading', { name: 'Plan' }).waitFor();
   await phone.getByText('Pictures').first().waitFor();
   await phone.screenshot({ path: `${DOCS}/console-storage-phone.png`, fullPage: true });
+  await phone.getByRole('link', { name: 'Account' }).click();
+  await phone.locator('[data-session]').first().waitFor();
+  await phone.screenshot({ path: `${DOCS}/console-account-phone.png`, fullPage: true });
 } finally {
   await f.close();
 }

@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { cliEnv, runCumulus } from '../helpers/cli.ts';
 import { createAccount, request, startTestServer, type TestServer } from '../server/helpers.ts';
 import { launchBrowser, newContext } from './browser.ts';
+import { BROWSER_KDF } from './fixture.ts';
 
 const EMAIL = 'owner@example.com';
 const PASSWORD = cliEnv().CUMULUS_PASSWORD!;
@@ -29,7 +30,7 @@ describe('console: sign-in', () => {
     server = await startTestServer();
     browser = await launchBrowser();
     configDir = await mkdtemp(join(tmpdir(), 'cumulus-console-cli-'));
-    await createAccount(server, EMAIL, PASSWORD);
+    await createAccount(server, EMAIL, PASSWORD, { kdfCost: BROWSER_KDF });
     const login = await cli(['login', server.url, '--email', EMAIL, '--device-name', 'desk', '--json']);
     assert.equal(login.code, 0, login.stderr);
     recoveryKey = JSON.parse(login.stdout).recoveryKey;

@@ -6,13 +6,14 @@
 import { useEffect, useState } from 'react';
 import { logout } from '../../src/api/auth.ts';
 import { ApiClient, messageOf } from './api.ts';
+import { AccountPage } from './pages/account.tsx';
 import { BrowsePage } from './pages/browse.tsx';
 import { DevicesPage } from './pages/devices.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 import { StatusPage } from './pages/status.tsx';
 import { StoragePage } from './pages/storage.tsx';
 import { Link, usePath } from './router.tsx';
-import { type Session, signOut } from './session.ts';
+import { forget, type Session, signOut } from './session.ts';
 
 const publicApi = new ApiClient();
 
@@ -39,6 +40,13 @@ export function App() {
     }
   };
 
+  /** ended drops a session the server has ended already (signed out everywhere from the account page). */
+  const ended = () => {
+    if (!session) return;
+    forget(session);
+    setSession(undefined);
+  };
+
   const page = () => {
     if (path === '/system-status') return <StatusPage api={publicApi} />;
     if (!session) {
@@ -53,6 +61,7 @@ export function App() {
     }
     if (path === '/storage') return <StoragePage session={session} />;
     if (path === '/browse') return <BrowsePage session={session} />;
+    if (path === '/account') return <AccountPage session={session} onSessionEnded={ended} />;
     return <DevicesPage session={session} />;
   };
 
@@ -76,6 +85,11 @@ export function App() {
           {session && (
             <Link to="/browse" current={path === '/browse'}>
               Browse and restore
+            </Link>
+          )}
+          {session && (
+            <Link to="/account" current={path === '/account'}>
+              Account
             </Link>
           )}
           <Link to="/system-status" current={path === '/system-status'}>

@@ -2,20 +2,17 @@
  * The browser's half of zero-knowledge sign-in (docs/security.md), byte for byte the CLI's
  * src/client/account-keys.ts: scrypt with the account's parameters (@noble/hashes, since
  * WebCrypto has no scrypt), HKDF-SHA256 into an auth key (sent) and a wrap key (never
- * sent), and AES-256-GCM to unwrap the account key (WebCrypto). Both implementations pass
- * the same known-answer vectors (test/web/keys.test.ts).
+ * sent), and AES-256-GCM to wrap and unwrap the account key (WebCrypto). Both
+ * implementations pass the same known-answer vectors (test/web/codec/keys.test.ts).
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { KdfParams } from '../../src/api/common.ts';
+import { KDF_FLOOR_N, type KdfParams, kdfAcceptable, kdfMemory } from '../../src/api/common.ts';
 
 const KEY_SIZE = 32;
 const NONCE_SIZE = 12;
 const TAG_SIZE = 16;
-/** The same bounds as the CLI's: a hostile server can neither exhaust the browser nor ask for a trivial stretch. */
-const MAX_SCRYPT_MEMORY = 1024 ** 3;
-const MIN_N = 2 ** 10;
 
 /** KeyPair is the two halves derived from one secret: one to prove it, one to seal with. */
 export interface KeyPair {
@@ -59,10 +56,20 @@ function split(secret: Uint8Array, label: string): KeyPair {
   return { authKey: toBase64(auth), wrapKey: derive('wrap') };
 }
 
-/** derivePasswordKeys stretches a password with the account's scrypt parameters into its auth and wrap keys. */
-export async function derivePasswordKeys(password: string, kdf: KdfParams): Promise<KeyPair> {
-  const memory = 128 * kdf.N * kdf.r * kdf.p;
-  if (kdf.N < MIN_N || memory > MAX_SCRYPT_MEMORY) {
+/**
+ * derivePasswordKeys stretches a password with the account's scrypt parameters into its
+ * auth and wrap keys. The bounds are the CLI's: a hostile server can neither exhaust the
+ * browser nor ask for a stretch cheaper than KDF_FLOOR_N, which would make the auth key it
+ * receives cheap to guess the password from. The console never lowers the floor (only the
+ * known-answer test does, for its small vectors).
+ */
+export async function derivePasswordKeys(
+  password: string,
+  kdf: KdfParams,
+  floorN = KDF_FLOOR_N,
+): Promise<KeyPair> {
+  const memory = kdfMemory(kdf);
+  if (!kdfAcceptable(kdf, floorN)) {
     throw new KeyError(
       'invalid_input',
       `the server asked for an unusual password cost (scrypt N=${kdf.N}, r=${kdf.r}, p=${kdf.p}); this browser refuses it`,
@@ -80,6 +87,30 @@ export async function derivePasswordKeys(password: string, kdf: KdfParams): Prom
   return keys;
 }
 
+/** newKdfParams keeps a cost and draws a fresh salt, for a new password. */
+export function newKdfParams(cost: Pick<KdfParams, 'N' | 'r' | 'p'>): KdfParams {
+  return { name: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: toBase64(randomBytes(KEY_SIZE)) };
+}
+
+function randomBytes(size: number): Uint8Array<ArrayBuffer> {
+  return crypto.getRandomValues(new Uint8Array(size));
+}
+
+/** RecoveryKey is shown once as `text`; its halves work like the password's. */
+export interface RecoveryKey extends KeyPair {
+  /** 64 hex characters in 8 groups of 8, what a person writes down (the CLI's format). */
+  text: string;
+}
+
+/** newRecoveryKey draws 32 random bytes and splits them like the CLI's. */
+export function newRecoveryKey(): RecoveryKey {
+  const bytes = randomBytes(KEY_SIZE);
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  const keys = split(bytes, 'recovery');
+  bytes.fill(0);
+  return { text: hex.match(/.{8}/g)!.join('-'), ...keys };
+}
+
 /** parseRecoveryKey reads a typed recovery key (64 hex digits; case, spaces and dashes ignored). */
 export function parseRecoveryKey(text: string): KeyPair {
   const hex = text.replace(/[\s-]/g, '').toLowerCase();
@@ -92,6 +123,34 @@ export function parseRecoveryKey(text: string): KeyPair {
   const bytes = new Uint8Array(KEY_SIZE);
   for (let i = 0; i < KEY_SIZE; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return split(bytes, 'recovery');
+}
+
+function aadOf(accountId: string, purpose: WrapPurpose): Uint8Array<ArrayBuffer> {
+  return utf8.encode(`cumulus-account-key-v1:${accountId}:${purpose}`);
+}
+
+function aesKey(wrapKey: Uint8Array, use: KeyUsage): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', new Uint8Array(wrapKey), 'AES-GCM', false, [use]);
+}
+
+/** wrapAccountKey seals the account key (nonce ‖ AES-256-GCM ‖ tag), bound to the account and the purpose. */
+export async function wrapAccountKey(
+  accountKey: Uint8Array,
+  wrapKey: Uint8Array,
+  accountId: string,
+  purpose: WrapPurpose,
+): Promise<string> {
+  if (accountKey.length !== KEY_SIZE) throw new Error(`the account key must be ${KEY_SIZE} bytes`);
+  const nonce = randomBytes(NONCE_SIZE);
+  const sealed = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv: nonce, additionalData: aadOf(accountId, purpose) },
+    await aesKey(wrapKey, 'encrypt'),
+    new Uint8Array(accountKey),
+  );
+  const bytes = new Uint8Array(NONCE_SIZE + sealed.byteLength);
+  bytes.set(nonce);
+  bytes.set(new Uint8Array(sealed), NONCE_SIZE);
+  return toBase64(bytes);
 }
 
 /**
@@ -108,14 +167,10 @@ export async function unwrapAccountKey(
   if (bytes.length !== NONCE_SIZE + KEY_SIZE + TAG_SIZE) {
     throw new KeyError('key_damaged', "the account key the server sent is damaged: tell the server's admin");
   }
-  const key = await crypto.subtle.importKey('raw', new Uint8Array(wrapKey), 'AES-GCM', false, ['decrypt']);
+  const key = await aesKey(wrapKey, 'decrypt');
   try {
     const plain = await crypto.subtle.decrypt(
-      {
-        name: 'AES-GCM',
-        iv: bytes.subarray(0, NONCE_SIZE),
-        additionalData: utf8.encode(`cumulus-account-key-v1:${accountId}:${purpose}`),
-      },
+      { name: 'AES-GCM', iv: bytes.subarray(0, NONCE_SIZE), additionalData: aadOf(accountId, purpose) },
       key,
       bytes.subarray(NONCE_SIZE),
     );

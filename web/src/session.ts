@@ -110,8 +110,13 @@ async function finish(
   };
 }
 
+/** forget overwrites the key in memory, for a session the server has ended already. */
+export function forget(session: Session): void {
+  session.accountKey.fill(0);
+}
+
 /** signOut ends the server session (its token stops working) and overwrites the key in memory. */
 export async function signOut(session: Session): Promise<void> {
-  session.accountKey.fill(0);
+  forget(session);
   await session.api.call(auth.logout, {});
 }

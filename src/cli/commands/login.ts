@@ -7,8 +7,8 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { ApprovalMethod, SecondFactor } from '../../api/auth.ts';
+import { KDF_FLOOR_N } from '../../api/common.ts';
 import { CLIENT_VERSION } from '../../client/account-client.ts';
-import { KDF_FLOOR_N } from '../../client/account-keys.ts';
 import { configDir, loadDeviceState, saveDeviceState } from '../../client/device-state.ts';
 import { KdfMemory } from '../../client/kdf-memory.ts';
 import { plainHttpWarning } from '../../client/server-url.ts';

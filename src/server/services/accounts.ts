@@ -66,6 +66,7 @@ export function toAccount(row: AccountRow): Account {
     planId: row.plan_id,
     totpEnabled: row.totp_secret !== null,
     keysReady: row.wrapped_key !== null,
+    hasRecoveryKey: row.recovery_hash !== null,
     createdAt: iso(row.created_at),
   };
 }

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { KDF_FLOOR_N } from '../../../src/api/common.ts';
 import * as cli from '../../../src/client/account-keys.ts';
 import * as web from '../../../web/src/keys.ts';
 import vector from '../../vectors/account-keys.json' with { type: 'json' };
@@ -18,13 +19,13 @@ describe('sign-in keys: browser and CLI agree', () => {
   it('derive the same auth and wrap keys from a password (NFC, UTF-8)', async () => {
     for (const keys of [
       await cli.derivePasswordKeys(vector.password, kdf),
-      await web.derivePasswordKeys(vector.password, kdf),
+      await web.derivePasswordKeys(vector.password, kdf, vector.kdf.N),
     ]) {
       assert.equal(keys.authKey, vector.authKey);
       assert.equal(hex(keys.wrapKey), vector.wrapKey);
     }
     const decomposed = vector.password.normalize('NFD');
-    assert.equal((await web.derivePasswordKeys(decomposed, kdf)).authKey, vector.authKey);
+    assert.equal((await web.derivePasswordKeys(decomposed, kdf, vector.kdf.N)).authKey, vector.authKey);
   });
 
   it('split a recovery key into the same halves, however it is typed', () => {
@@ -63,8 +64,40 @@ describe('sign-in keys: browser and CLI agree', () => {
     );
   });
 
-  it('refuse a stretch cheaper than the floor or dearer than 1 GiB', async () => {
-    await assert.rejects(web.derivePasswordKeys('x', { ...kdf, N: 512 }), /unusual password cost/);
+  it("refuse a stretch cheaper than the CLI's floor (2^16) or dearer than 1 GiB, however the server asks", async () => {
+    assert.equal(KDF_FLOOR_N, 2 ** 16);
+    for (const N of [512, 2 ** 10, 2 ** 15]) {
+      await assert.rejects(web.derivePasswordKeys('x', { ...kdf, N }), /unusual password cost/);
+    }
     await assert.rejects(web.derivePasswordKeys('x', { ...kdf, N: 2 ** 21, r: 8 }), /unusual password cost/);
+    await assert.rejects(web.derivePasswordKeys('x', { ...kdf, N: 2 ** 16, r: 8, p: 2 ** 5 }), /unusual/);
+    const atFloor = await web.derivePasswordKeys('x', { ...kdf, N: KDF_FLOOR_N });
+    const cliAtFloor = await cli.derivePasswordKeys('x', { ...kdf, N: KDF_FLOOR_N }, KDF_FLOOR_N);
+    assert.equal(atFloor.authKey, cliAtFloor.authKey);
+  });
+
+  it('wrap the account key so that the CLI opens it, and make recovery keys the CLI reads', async () => {
+    const accountKey = Buffer.from(vector.accountKey, 'hex');
+    const wrapKey = Buffer.from(vector.wrapKey, 'hex');
+    const wrapped = await web.wrapAccountKey(accountKey, wrapKey, vector.accountId, 'password');
+    assert.notEqual(wrapped, await web.wrapAccountKey(accountKey, wrapKey, vector.accountId, 'password'));
+    assert.equal(
+      hex(cli.unwrapAccountKey(wrapped, wrapKey, vector.accountId, 'password')),
+      vector.accountKey,
+    );
+    assert.throws(() => cli.unwrapAccountKey(wrapped, wrapKey, vector.accountId, 'recovery'), {
+      code: 'wrong_password',
+    });
+    const recovery = web.newRecoveryKey();
+    assert.match(recovery.text, /^[0-9a-f]{8}(-[0-9a-f]{8}){7}$/);
+    const parsed = cli.parseRecoveryKey(recovery.text);
+    assert.equal(parsed.authKey, recovery.authKey);
+    assert.equal(hex(parsed.wrapKey), hex(recovery.wrapKey));
+    const salt = web.newKdfParams({ N: 2 ** 17, r: 8, p: 1 });
+    assert.deepEqual(
+      { ...salt, salt: undefined },
+      { name: 'scrypt', N: 2 ** 17, r: 8, p: 1, salt: undefined },
+    );
+    assert.notEqual(salt.salt, web.newKdfParams(salt).salt);
   });
 });
