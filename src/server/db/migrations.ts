@@ -208,4 +208,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX growth_samples_by_device ON growth_samples(account_id, device_id, at);
   `,
+  // Failed secret attempts, counted in the database so every replica sees the same count.
+  `
+  CREATE TABLE attempt_failures (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_failure_at INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  CREATE INDEX attempt_failures_by_age ON attempt_failures(scope, last_failure_at);
+  `,
 ];

@@ -200,7 +200,7 @@ export class AccountsService {
    */
   async signInWithPassword(email: string, authKey: string, ip: string): Promise<AccountRow> {
     const normalized = normalizeEmail(email);
-    const attempt = this.#guard.begin('password', normalized, ip);
+    const attempt = await this.#guard.begin('password', normalized, ip);
     const row = await this.#db.get<AccountRow>('SELECT * FROM accounts WHERE email = ?', [normalized]);
     const ok = row ? await verifySecret(authKey, row.auth_hash) : await this.#decoyVerify(authKey);
     if (!row || !ok) {
@@ -213,7 +213,7 @@ export class AccountsService {
       });
       throw wrongPassword();
     }
-    attempt.succeeded();
+    await attempt.succeeded();
     if (row.disabled_at !== null) throw accountDisabled();
     return row;
   }

@@ -69,7 +69,7 @@ export interface Services {
 export async function buildServices(options: ServiceOptions): Promise<Services> {
   const { db, clock, repositories } = options;
   await db.migrate(MIGRATIONS);
-  const guard = new AttemptGuard(clock, options.throttle ?? { account: ACCOUNT_POLICY, ip: IP_POLICY });
+  const guard = new AttemptGuard(db, clock, options.throttle ?? { account: ACCOUNT_POLICY, ip: IP_POLICY });
   const audit = new AuditLog(db, clock);
   const plans = new PlansService(db, clock, audit, repositories);
   await plans.ensureDefaults();

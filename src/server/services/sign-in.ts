@@ -99,10 +99,10 @@ export class SignInService {
     proves: (pending: PendingSignIn, row: AccountRow) => Promise<boolean>,
   ): Promise<SignedIn> {
     const pending = await this.#approvals.open(signInToken);
-    const attempt = this.#guard.begin(kind, pending.account_id, ip);
+    const attempt = await this.#guard.begin(kind, pending.account_id, ip);
     const row = await this.#accounts.row(pending.account_id);
     if (!(await proves(pending, row))) throw await this.#approvals.failedAttempt(pending, what, ip);
-    attempt.succeeded();
+    await attempt.succeeded();
     const device = {
       name: pending.device_name,
       platform: pending.platform,

@@ -8,11 +8,13 @@
  *
  * An attempt is counted as failed the moment it starts, before the slow hash that checks
  * it: parallel guesses each see the ones before them, so sending a burst at once buys no
- * more tries than sending them one by one.
+ * more tries than sending them one by one. The counts live in the server database, shared
+ * by every replica.
  */
 import { normalizeIP } from '@fastify/rate-limit';
 import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
+import type { Database, SqlExecutor } from '../db/database.ts';
 
 export interface ThrottlePolicy {
   /** Failures allowed before any delay. */
@@ -37,39 +39,48 @@ export const IP_POLICY: ThrottlePolicy = {
   forgetAfterMs: 60 * 60_000,
 };
 
-interface Entry {
+interface FailureRow {
   failures: number;
-  lastFailureAt: number;
-  blockedUntil: number;
+  last_failure_at: number;
+  blocked_until: number;
 }
 
-/** MAX_ENTRIES bounds memory under a flood of distinct keys; the oldest entries go first. */
-const MAX_ENTRIES = 100_000;
-
-/** Throttle counts failures per key under one policy. */
+/**
+ * Throttle counts failures per key under one policy, in the server database, so every
+ * replica behind a load balancer sees the same count. Rows older than the policy's quiet
+ * period are dropped as new failures arrive, which bounds the table under a flood of keys.
+ */
 export class Throttle {
-  readonly #entries = new Map<string, Entry>();
   readonly #clock: Clock;
   readonly #policy: ThrottlePolicy;
+  /** Which count this is (per account, per address): keys of the two never meet. */
+  readonly #scope: string;
 
-  constructor(clock: Clock, policy: ThrottlePolicy) {
+  constructor(clock: Clock, policy: ThrottlePolicy, scope: string) {
     this.#clock = clock;
     this.#policy = policy;
+    this.#scope = scope;
   }
 
-  #entry(key: string): Entry | undefined {
-    const entry = this.#entries.get(key);
-    if (entry && this.#clock.now() - entry.lastFailureAt > this.#policy.forgetAfterMs) {
-      this.#entries.delete(key);
+  async #entry(db: SqlExecutor, key: string): Promise<FailureRow | undefined> {
+    const row = await db.get<FailureRow>(
+      'SELECT failures, last_failure_at, blocked_until FROM attempt_failures WHERE scope = ? AND key = ?',
+      [this.#scope, key],
+    );
+    if (row === undefined || this.#clock.now() - Number(row.last_failure_at) > this.#policy.forgetAfterMs) {
       return undefined;
     }
-    return entry;
+    return {
+      failures: Number(row.failures),
+      last_failure_at: Number(row.last_failure_at),
+      blocked_until: Number(row.blocked_until),
+    };
   }
 
   /** waitMs returns how long `key` must still wait before its next attempt (0: may try now). */
-  waitMs(key: string): number {
-    const entry = this.#entry(key);
-    return entry ? Math.max(0, entry.blockedUntil - this.#clock.now()) : 0;
+  async waitMs(db: SqlExecutor, key: string): Promise<number> {
+    const entry = await this.#entry(db, key);
+    return entry ? Math.max(0, entry.blocked_until - this.#clock.now()) : 0;
   }
 
   #delayMs(failures: number): number {
@@ -77,25 +88,36 @@ export class Throttle {
     return beyond <= 0 ? 0 : Math.min(this.#policy.maxDelayMs, this.#policy.baseDelayMs * 2 ** (beyond - 1));
   }
 
-  failed(key: string): void {
+  async failed(db: SqlExecutor, key: string): Promise<void> {
     const now = this.#clock.now();
-    const failures = (this.#entry(key)?.failures ?? 0) + 1;
-    this.#entries.delete(key);
-    this.#entries.set(key, { failures, lastFailureAt: now, blockedUntil: now + this.#delayMs(failures) });
-    if (this.#entries.size > MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
+    const failures = ((await this.#entry(db, key))?.failures ?? 0) + 1;
+    await db.run('DELETE FROM attempt_failures WHERE scope = ? AND last_failure_at < ?', [
+      this.#scope,
+      now - this.#policy.forgetAfterMs,
+    ]);
+    await db.run(
+      `INSERT INTO attempt_failures (scope, key, failures, last_failure_at, blocked_until) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, key) DO UPDATE SET failures = excluded.failures,
+         last_failure_at = excluded.last_failure_at, blocked_until = excluded.blocked_until`,
+      [this.#scope, key, failures, now, now + this.#delayMs(failures)],
+    );
   }
 
   /** undo takes back one failure counted in advance for an attempt that turned out right. */
-  undo(key: string): void {
-    const entry = this.#entry(key);
+  async undo(db: SqlExecutor, key: string): Promise<void> {
+    const entry = await this.#entry(db, key);
     if (!entry) return;
-    entry.failures -= 1;
-    if (entry.failures <= 0) this.#entries.delete(key);
-    else entry.blockedUntil = entry.lastFailureAt + this.#delayMs(entry.failures);
+    if (entry.failures <= 1) return this.succeeded(db, key);
+    await db.run('UPDATE attempt_failures SET failures = ?, blocked_until = ? WHERE scope = ? AND key = ?', [
+      entry.failures - 1,
+      entry.last_failure_at + this.#delayMs(entry.failures - 1),
+      this.#scope,
+      key,
+    ]);
   }
 
-  succeeded(key: string): void {
-    this.#entries.delete(key);
+  async succeeded(db: SqlExecutor, key: string): Promise<void> {
+    await db.run('DELETE FROM attempt_failures WHERE scope = ? AND key = ?', [this.#scope, key]);
   }
 }
 
@@ -108,7 +130,7 @@ export type AttemptKind = 'password' | 'code' | 'totp' | 'recovery';
 
 /** Attempt is one try of a secret, counted as failed until `succeeded` says otherwise. */
 export interface Attempt {
-  succeeded(): void;
+  succeeded(): Promise<void>;
 }
 
 /** addressKey is what an address is counted by: an IPv4 address, or an IPv6 address's /64. */
@@ -118,26 +140,37 @@ export function addressKey(ip: string): string {
 
 /** AttemptGuard applies a per-account and a per-address Throttle to one kind of attempt. */
 export class AttemptGuard {
+  readonly #db: Database;
   readonly #byAccount: Throttle;
   readonly #byIp: Throttle;
 
   constructor(
+    db: Database,
     clock: Clock,
     policies: { account: ThrottlePolicy; ip: ThrottlePolicy } = { account: ACCOUNT_POLICY, ip: IP_POLICY },
   ) {
-    this.#byAccount = new Throttle(clock, policies.account);
-    this.#byIp = new Throttle(clock, policies.ip);
+    this.#db = db;
+    this.#byAccount = new Throttle(clock, policies.account, 'account');
+    this.#byIp = new Throttle(clock, policies.ip, 'address');
   }
 
   /**
    * begin throws 'rate_limited' while the account or the address must wait; otherwise it
-   * counts the attempt as a failure at once, before the caller runs the slow check, and
+   * counts the attempt as a failure at once, in the same transaction as the check (so
+   * attempts on other replicas see it), before the caller runs the slow check, and
    * returns the handle that takes it back when the secret was right.
    */
-  begin(kind: AttemptKind, account: string, ip: string): Attempt {
+  async begin(kind: AttemptKind, account: string, ip: string): Promise<Attempt> {
     const accountKey = `${kind}:${account}`;
     const ipKey = `${kind}:${addressKey(ip)}`;
-    const waitMs = Math.max(this.#byAccount.waitMs(accountKey), this.#byIp.waitMs(ipKey));
+    const waitMs = await this.#db.transaction(async (tx) => {
+      const wait = Math.max(await this.#byAccount.waitMs(tx, accountKey), await this.#byIp.waitMs(tx, ipKey));
+      if (wait === 0) {
+        await this.#byAccount.failed(tx, accountKey);
+        await this.#byIp.failed(tx, ipKey);
+      }
+      return wait;
+    });
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       throw new CumulusError(
@@ -149,13 +182,12 @@ export class AttemptGuard {
         },
       );
     }
-    this.#byAccount.failed(accountKey);
-    this.#byIp.failed(ipKey);
     return {
-      succeeded: () => {
-        this.#byAccount.succeeded(accountKey);
-        this.#byIp.undo(ipKey);
-      },
+      succeeded: () =>
+        this.#db.transaction(async (tx) => {
+          await this.#byAccount.succeeded(tx, accountKey);
+          await this.#byIp.undo(tx, ipKey);
+        }),
     };
   }
 }

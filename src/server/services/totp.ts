@@ -62,14 +62,14 @@ export class TotpService {
         hint: 'start with `cumulus account totp enable`',
       });
     }
-    const attempt = this.#guard.begin('totp', row.id, caller.ip);
+    const attempt = await this.#guard.begin('totp', row.id, caller.ip);
     const step = this.#acceptedStep(row.totp_pending_secret, row.email, code);
     if (step === undefined) {
       throw new CumulusError('unauthorized', 'the authenticator code is wrong', {
         hint: "check the phone's clock and type the current code",
       });
     }
-    attempt.succeeded();
+    await attempt.succeeded();
     await this.#db.transaction(async (tx) => {
       await tx.run(
         'UPDATE accounts SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ? WHERE id = ?',
