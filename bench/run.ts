@@ -5,11 +5,13 @@
  * between tools, plus Cumulus through a real server process on the source tree; then
  * prints one table per corpus and phase (min / median / max, ratios of medians to restic).
  * `--sweep-chunker` compares Cumulus chunker sizes instead; `--memory` runs the memory
- * benchmark. `--help` lists every option.
+ * benchmark; `--browser-restore` the console's in-browser restore of one big file
+ * (bench/browser-restore.ts). `--help` lists every option.
  */
 import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { renderBrowserRestore, runBrowserRestore } from './browser-restore.ts';
 import {
   type CorpusName,
   corpusNames,
@@ -51,6 +53,9 @@ const usage = `Usage: npm run bench -- [options]
   --memory              memory benchmark instead: one big file and many small files
   --big-size SIZE       size of the memory benchmark's big file (default 5G)
   --files N             number of files in the memory benchmark's tree (default 1000000)
+  --browser-restore     in-browser restore instead: the web console in headless Chromium
+                        downloads one big file from a server process, --runs times
+  --restore-size SIZE   size of that file (default 200M)
   --skip-server         leave out Cumulus through a server process (source corpus) and the
                         N-devices run
   --devices N           devices backing up at once in the N-devices run (default 20)
@@ -71,6 +76,8 @@ interface Options {
   chunkers: Chunker[];
   sweep: boolean;
   memory: boolean;
+  browserRestore: boolean;
+  restoreBytes: number;
   bigBytes: number;
   files: number;
   markdown: boolean;
@@ -118,6 +125,8 @@ function parseOptions(argv: string[]): Options | undefined {
       chunker: { type: 'string', multiple: true },
       'sweep-chunker': { type: 'boolean', default: false },
       memory: { type: 'boolean', default: false },
+      'browser-restore': { type: 'boolean', default: false },
+      'restore-size': { type: 'string', default: '200M' },
       'big-size': { type: 'string', default: '5G' },
       files: { type: 'string', default: '1000000' },
       markdown: { type: 'boolean', default: false },
@@ -145,6 +154,8 @@ function parseOptions(argv: string[]): Options | undefined {
     chunkers: sweep && chunkers.length === 0 ? defaultSweep.map(parseChunker) : chunkers,
     sweep,
     memory: values.memory,
+    browserRestore: values['browser-restore'],
+    restoreBytes: parseSize(values['restore-size']),
     bigBytes: parseSize(values['big-size']),
     files: Math.round(positive(values.files, '--files')),
     markdown: values.markdown,
@@ -301,6 +312,14 @@ async function main(): Promise<number> {
     ok = results.every((result) => !result.error);
     report.memory = results;
     out.push(heading('Peak memory', options.markdown), renderMemory(results, options.markdown));
+  } else if (options.browserRestore) {
+    const result = await runBrowserRestore({ runs: options.runs, bytes: options.restoreBytes });
+    ok = result.verified;
+    report.browserRestore = result;
+    out.push(
+      heading('In-browser restore (web console, headless Chromium)', options.markdown),
+      renderBrowserRestore(result, options.markdown),
+    );
   } else {
     if (options.phases.includes('core') && !options.sweep) {
       if (!options.json)

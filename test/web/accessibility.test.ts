@@ -5,32 +5,11 @@
  * from elsewhere).
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { writeTree } from '../helpers/trees.ts';
+import { seriousViolations } from './axe.ts';
 import { newContext } from './browser.ts';
 import { type ConsoleFixture, startConsoleFixture } from './fixture.ts';
-
-const AXE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[] }[];
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const violations = await page.evaluate<Violation[]>(
-    '(async () => (await axe.run(document, { resultTypes: ["violations"] })).violations)()',
-  );
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('console: accessibility', () => {
   let f: ConsoleFixture;

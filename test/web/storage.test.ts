@@ -163,4 +163,31 @@ describe('console: manage storage', () => {
     assert.ok(width <= 390, `no sideways scrolling at phone width (page is ${width}px wide)`);
     await phone.close();
   });
+
+  it("deletes a device's every backup after a confirmation naming the exact bytes, and usage drops by exactly that", async () => {
+    const before = await report();
+    const laptop = before.devices.find((d) => d.deviceName === 'laptop')!;
+    assert.ok(
+      laptop.exclusiveBytes > 0,
+      `the laptop's backups hold bytes of their own: ${JSON.stringify(before)}`,
+    );
+    const snapshots = ((await f.json(['snapshots', '--json'])) as unknown[]).length;
+    await page.getByRole('button', { name: 'Delete every backup of laptop' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete?' });
+    await dialog.waitFor();
+    const exact = `${formatBytes(laptop.exclusiveBytes)} (${laptop.exclusiveBytes.toLocaleString('en-US')} bytes)`;
+    assert.equal(
+      await dialog.getByTestId('confirm-text').textContent(),
+      `Delete every backup of laptop (${snapshots} snapshots)? This frees ${exact}.`,
+    );
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByTestId('delete-result').getByText(`Freed ${exact}`).waitFor();
+    const after = await report();
+    assert.equal(after.usedBytes, before.usedBytes - laptop.exclusiveBytes);
+    assert.deepEqual(await f.json(['snapshots', '--json']), []);
+    await page
+      .getByTestId('used')
+      .getByText(`${formatBytes(after.usedBytes)} of`)
+      .waitFor();
+  });
 });

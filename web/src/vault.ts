@@ -30,6 +30,13 @@ const STORED = 0;
 const ZSTD = 1;
 const FRAME_HEADER = BLOB_FRAME.idBytes + BLOB_FRAME.statusBytes + BLOB_FRAME.lengthBytes;
 const utf8 = new TextEncoder();
+/** The chunks one read-blobs request asks for while reading a file (chunks average 1 MiB). */
+const CHUNKS_PER_READ = 4;
+/** A read of several small files at once carries at most this many plaintext bytes, and MAX_BATCH_CHUNKS chunks. */
+const BATCH_BYTES = 8 << 20;
+const MAX_BATCH_CHUNKS = 1_000;
+/** The entries the tree cache holds in all, across its trees. */
+const TREE_CACHE_ENTRIES = 200_000;
 
 /** BlobKeys are the two subkeys reading needs: the one that seals blobs and the one that names them. */
 export interface BlobKeys {
@@ -132,6 +139,8 @@ export interface Snapshot {
 export class Vault {
   readonly #api: ApiClient;
   readonly #keys: BlobKeys;
+  readonly #trees = new Map<string, TreeEntry[]>();
+  #cachedEntries = 0;
 
   constructor(api: ApiClient, keys: BlobKeys) {
     this.#api = api;
@@ -183,17 +192,101 @@ export class Vault {
   }
 
   async tree(id: string): Promise<TreeEntry[]> {
-    const [bytes] = await this.open([id]);
-    return decodeTree(bytes);
+    const [entries] = await this.trees([id]);
+    return entries;
   }
 
   /**
-   * readFile yields a file's content chunk by chunk, each opened and verified, fetching a
-   * few chunks per request so memory holds a window of the file, not all of it.
+   * trees reads folders' trees in one request for those not cached; the cache keeps the
+   * most recently read trees up to TREE_CACHE_ENTRIES entries in all, so folders shared
+   * by snapshots (an unchanged folder is the same blob) are read once per walk.
    */
-  async *readFile(file: FileEntry, chunksPerRead = 4): AsyncGenerator<Uint8Array> {
-    for (let i = 0; i < file.chunks.length; i += chunksPerRead) {
-      yield* await this.open(file.chunks.slice(i, i + chunksPerRead));
+  async trees(ids: readonly string[]): Promise<TreeEntry[][]> {
+    const missing = [...new Set(ids.filter((id) => !this.#trees.has(id)))];
+    const opened = missing.length > 0 ? await this.open(missing) : [];
+    const fresh = new Map(missing.map((id, i) => [id, decodeTree(opened[i])]));
+    const found = ids.map((id) => fresh.get(id) ?? this.#cachedTree(id));
+    for (const [id, entries] of fresh) this.#rememberTree(id, entries);
+    return found;
+  }
+
+  #cachedTree(id: string): TreeEntry[] {
+    const entries = this.#trees.get(id);
+    if (entries === undefined) throw new VaultError(`tree ${id.slice(0, 8)} left the cache while read`);
+    this.#trees.delete(id);
+    this.#trees.set(id, entries);
+    return entries;
+  }
+
+  #rememberTree(id: string, entries: TreeEntry[]): void {
+    if (entries.length > TREE_CACHE_ENTRIES || this.#trees.has(id)) return;
+    this.#trees.set(id, entries);
+    this.#cachedEntries += entries.length;
+    for (const [oldest, old] of this.#trees) {
+      if (this.#cachedEntries <= TREE_CACHE_ENTRIES) break;
+      this.#trees.delete(oldest);
+      this.#cachedEntries -= old.length;
+    }
+  }
+
+  /**
+   * readFile yields a file's content chunk by chunk, each opened and verified. It reads
+   * CHUNKS_PER_READ chunks per request and asks for the next ones while the caller takes
+   * these, so the network and the decoding overlap and memory holds two windows of the
+   * file, not all of it.
+   */
+  async *readFile(file: FileEntry): AsyncGenerator<Uint8Array> {
+    const reads: string[][] = [];
+    for (let i = 0; i < file.chunks.length; i += CHUNKS_PER_READ)
+      reads.push(file.chunks.slice(i, i + CHUNKS_PER_READ));
+    let next = reads.length > 0 ? this.open(reads[0]) : undefined;
+    try {
+      for (let i = 0; i < reads.length; i++) {
+        const chunks = await (next as Promise<Uint8Array[]>);
+        next = i + 1 < reads.length ? this.open(reads[i + 1]) : undefined;
+        yield* chunks;
+      }
+    } finally {
+      // A caller that stops early leaves the read ahead unread: its failure is nobody's.
+      next?.catch(() => {});
+    }
+  }
+
+  /**
+   * readFiles yields, for each file in order, its content as readFile would; small files
+   * are read together, BATCH_BYTES at most per request, so a folder of many small files
+   * costs a few requests and not one each. Each file's content is to be read before the
+   * next one's.
+   */
+  async *readFiles(files: readonly FileEntry[]): AsyncGenerator<AsyncIterable<Uint8Array>> {
+    let i = 0;
+    while (i < files.length) {
+      if (files[i].size > BATCH_BYTES || files[i].chunks.length > MAX_BATCH_CHUNKS) {
+        yield this.readFile(files[i++]);
+        continue;
+      }
+      let end = i;
+      let bytes = 0;
+      let chunks = 0;
+      while (
+        end < files.length &&
+        bytes + files[end].size <= BATCH_BYTES &&
+        chunks + files[end].chunks.length <= MAX_BATCH_CHUNKS
+      ) {
+        bytes += files[end].size;
+        chunks += files[end++].chunks.length;
+      }
+      const batch = files.slice(i, end);
+      const opened = await this.open(batch.flatMap((file) => file.chunks));
+      let at = 0;
+      for (const file of batch) {
+        const mine = opened.slice(at, at + file.chunks.length);
+        at += file.chunks.length;
+        yield (async function* () {
+          yield* mine;
+        })();
+      }
+      i = end;
     }
   }
 }
