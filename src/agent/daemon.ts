@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { deviceStatePath } from '../client/device-state.ts';
 import { CumulusError } from '../core/errors.ts';
 import { BackupRequests } from './backup-request.ts';
+import { ConsoleSync } from './console-sync.ts';
 import type { AgentContext } from './context.ts';
 import { formatDuration } from './format.ts';
 import { Scheduler, type SchedulerTiming } from './scheduler.ts';
@@ -122,11 +123,14 @@ export async function daemonHealth(ctx: AgentContext, isAlive: IsAlive = pidAliv
   return health;
 }
 
-/** runDaemon is `cumulus agent run`: the scheduler's loop until `signal` aborts, under the lock, with a heartbeat. */
+/**
+ * runDaemon is `cumulus agent run`: the scheduler's loop until `signal` aborts, under the
+ * lock, with a heartbeat, and the console's sync beside it (src/agent/console-sync.ts).
+ */
 export async function runDaemon(
   ctx: AgentContext,
   signal: AbortSignal,
-  options: { timing?: Partial<SchedulerTiming>; log?: (line: string) => void } = {},
+  options: { timing?: Partial<SchedulerTiming>; syncEveryMs?: number; log?: (line: string) => void } = {},
 ): Promise<void> {
   const log = options.log ?? (() => {});
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -145,15 +149,18 @@ export async function runDaemon(
     log(
       `cumulus agent ${ctx.version} running (pid ${process.pid}, config ${ctx.paths.configDir}, state ${ctx.paths.stateDir})`,
     );
+    const requests = new BackupRequests(ctx.paths.backupRequest);
+    const consoleSync = new ConsoleSync({ ...ctx, requests }).run(signal, options.syncEveryMs);
     try {
       await new Scheduler({
         ...ctx,
         timing: options.timing,
         wakeups: fileWakeups(watchedFiles(ctx)),
-        requests: new BackupRequests(ctx.paths.backupRequest),
+        requests,
       }).run(signal);
     } finally {
       clearInterval(heartbeat);
+      await consoleSync;
     }
   } finally {
     await ctx.state.update(ctx.clock.now(), (s) => {

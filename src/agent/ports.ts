@@ -121,7 +121,29 @@ export interface OutcomeReport {
   at: number;
   kind: 'success' | 'partial' | 'failed' | 'waiting' | 'stopped';
   codes: string[];
-  values: Record<string, number | boolean>;
+  /** Strings only as short tokens from a fixed set (a network type), never words. */
+  values: Record<string, number | boolean | string>;
+}
+
+/** SwitchSync is a backup switch and when it was last changed (null: never). */
+export interface SwitchSync {
+  enabled: boolean;
+  changedAt: number | null;
+}
+
+/** SyncReport is what the agent tells the server every few seconds for the console. */
+export interface SyncReport {
+  /** `changed`: the device changed its switch since the last sync, so the server takes it. */
+  backup: { enabled: boolean; changed: boolean };
+  nextDueAt: number | null;
+  /** The console's Back Up Now the agent has taken, by its time. */
+  takenRequestAt?: number;
+}
+
+/** SyncAnswer is the switch as the server holds it (changedAt by its clock), and a Back Up Now not taken yet. */
+export interface SyncAnswer {
+  backup: SwitchSync;
+  backupRequest: { requestedAt: number } | null;
 }
 
 /**
@@ -139,6 +161,7 @@ export interface AgentServer {
   latestRelease(): Promise<Release>;
   reportOutcome(report: OutcomeReport): Promise<void>;
   reportProgress(progress: BackupProgress): Promise<void>;
+  sync(report: SyncReport): Promise<SyncAnswer>;
   /** measureUpload sends `bytes` of throwaway data and returns the rate in bytes per second. */
   measureUpload(bytes: number): Promise<number>;
 }

@@ -39,6 +39,12 @@ import { gatherServerFacts } from './server-facts.ts';
 import type { Settings, SettingsStore } from './settings.ts';
 import { type AgentState, type ReasonKind, recordReason, type StateStore } from './state.ts';
 
+/**
+ * TOKEN_VALUES are the values whose strings come from a fixed set — the network's type and
+ * metered state (`cellular`, `unknown`), the service's level — so the console can say them.
+ */
+const TOKEN_VALUES = new Set(['type', 'metered', 'status']);
+
 export interface SchedulerTiming {
   /** How often to evaluate while waiting. */
   pollMs: number;
@@ -460,15 +466,16 @@ export class Scheduler {
     return this.#deps.state.update(this.#deps.clock.now(), change);
   }
 
-  /** #report tells the server an outcome by its codes and numbers; the words, which may quote a path, stay here. */
+  /**
+   * #report tells the server an outcome by its codes, numbers and the few tokens of a
+   * fixed set (TOKEN_VALUES); the words, which may quote a path, stay here.
+   */
   async #report(kind: OutcomeReport['kind'], codes: string[], values: Values): Promise<void> {
-    const numbers = Object.fromEntries(
-      Object.entries(values).filter(
-        (entry): entry is [string, number | boolean] => typeof entry[1] !== 'string',
-      ),
+    const reported = Object.fromEntries(
+      Object.entries(values).filter(([key, value]) => typeof value !== 'string' || TOKEN_VALUES.has(key)),
     );
     await this.#deps.server
-      .reportOutcome({ at: this.#deps.clock.now(), kind, codes, values: numbers })
+      .reportOutcome({ at: this.#deps.clock.now(), kind, codes, values: reported })
       .catch(() => {});
   }
 }

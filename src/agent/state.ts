@@ -61,6 +61,11 @@ export interface AgentState {
   runningRequest?: string | null;
   /** How the last request ended; `cumulus backup` waits for its id here. */
   lastRequest?: RequestResult | null;
+  /**
+   * The backup switch as last agreed with the server (src/agent/console-sync.ts): a switch
+   * file that differs was changed on the device since, and goes up at the next sync.
+   */
+  switchSynced?: { enabled: boolean; changedAt: number | null } | null;
 }
 
 export const MAX_REASONS = 200;

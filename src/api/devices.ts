@@ -41,14 +41,28 @@ export const Reason = Type.Object(
     codes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,39}$' }), { maxItems: 10 }),
     values: Type.Record(
       Type.String({ pattern: '^[A-Za-z][A-Za-z0-9]{0,39}$' }),
-      // One schema of two types: a union would let the validator coerce `false` to 0.
-      Type.Unsafe<number | boolean>({ type: ['number', 'boolean'] }),
+      // One schema of three types: a union would let the validator coerce `false` to 0. A
+      // string is a short token the agent takes from a fixed set (a network type: `cellular`).
+      Type.Unsafe<number | boolean | string>({
+        type: ['number', 'boolean', 'string'],
+        pattern: '^[a-z][a-z-]{0,15}$',
+      }),
       { maxProperties: 20, additionalProperties: false },
     ),
   },
   { additionalProperties: false },
 );
 export type Reason = Static<typeof Reason>;
+
+/** BackupSwitchState is a device's backup on/off switch and when it was last changed (null: never). */
+export const BackupSwitchState = Type.Object({
+  enabled: Type.Boolean(),
+  changedAt: OptionalTimestamp,
+});
+export type BackupSwitchState = Static<typeof BackupSwitchState>;
+
+/** LastFailure is the device's last failed backup: when, and why in codes and numbers. */
+export const LastFailure = Type.Object({ at: Timestamp, reason: Type.Union([Reason, Type.Null()]) });
 
 export const Device = Type.Object({
   id: Id,
@@ -67,6 +81,17 @@ export const Device = Type.Object({
   lastReason: Type.Union([Reason, Type.Null()]),
   /** The running backup's last progress; null when none runs or the last report is stale. */
   progress: Type.Union([BackupProgress, Type.Null()]),
+  /** The backup switch as the device and the console last set it; null until its agent first syncs. */
+  backup: Type.Union([BackupSwitchState, Type.Null()]),
+  /** A "Back Up Now" from the console that the device's agent has not taken yet. */
+  backupRequestedAt: OptionalTimestamp,
+  /** When the device's agent expects its next automatic backup, as it last said. */
+  nextDueAt: OptionalTimestamp,
+  /** When the device's agent last synced with the server (every few seconds while it runs). */
+  agentSyncedAt: OptionalTimestamp,
+  /** The agent synced within AGENT_AWAY_MS (by the server's clock): it is running and online. */
+  agentActive: Type.Boolean(),
+  lastFailure: Type.Union([LastFailure, Type.Null()]),
 });
 export type Device = Static<typeof Device>;
 
@@ -131,6 +156,72 @@ export const reportProgress = endpoint({
   backup: true,
   body: BackupProgress,
   response: Ok,
+});
+
+export const setDeviceBackup = endpoint({
+  method: 'PUT',
+  url: '/api/devices/:deviceId/backup',
+  summary: "Switch a device's backup on or off; its agent applies it at its next sync (seconds)",
+  tag: 'devices',
+  access: 'session',
+  params: DeviceParams,
+  body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+  response: Device,
+});
+
+export const requestBackup = endpoint({
+  method: 'POST',
+  url: '/api/devices/:deviceId/backup-now',
+  summary: "Back Up Now: the device's agent takes the request at its next sync (seconds) and backs up",
+  tag: 'devices',
+  access: 'session',
+  params: DeviceParams,
+  response: Device,
+});
+
+/**
+ * SYNC_EVERY_MS is how often a running agent syncs with the server: how soon a Back Up Now
+ * or a switch from the console reaches it.
+ */
+export const SYNC_EVERY_MS = 5_000;
+
+/** AGENT_AWAY_MS is how long without a sync means the device's agent is not running, or offline. */
+export const AGENT_AWAY_MS = 6 * SYNC_EVERY_MS;
+
+export const DeviceSync = Type.Object(
+  {
+    /**
+     * The device's switch; `changed` when the device changed it since its last sync
+     * (`cumulus enable` / `disable`): the server then takes it, else it answers its own.
+     * The server orders the changes by when they reach it, so no device's clock matters.
+     */
+    backup: Type.Object(
+      { enabled: Type.Boolean(), changed: Type.Boolean() },
+      { additionalProperties: false },
+    ),
+    nextDueAt: OptionalTimestamp,
+    /** The console request the agent has taken (its requestedAt): the server forgets it. */
+    takenRequestAt: Type.Optional(Timestamp),
+  },
+  { additionalProperties: false },
+);
+export type DeviceSync = Static<typeof DeviceSync>;
+
+export const DeviceSyncAnswer = Type.Object({
+  backup: BackupSwitchState,
+  /** A console Back Up Now waiting for this device, or null. */
+  backupRequest: Type.Union([Type.Object({ requestedAt: Timestamp }), Type.Null()]),
+});
+export type DeviceSyncAnswer = Static<typeof DeviceSyncAnswer>;
+
+export const syncDevice = endpoint({
+  method: 'POST',
+  url: '/api/device/sync',
+  summary: "The agent's sync: its switch and next due time in, the console's switch and Back Up Now out",
+  tag: 'devices',
+  access: 'session',
+  body: DeviceSync,
+  response: DeviceSyncAnswer,
 });
 
 /** MAX_UPLOAD_TEST_BYTES is the largest upload measurement the server accepts (8 MiB). */

@@ -22,6 +22,8 @@ import type {
   Release,
   ServiceStatus,
   SessionCheck,
+  SyncAnswer,
+  SyncReport,
   Usage,
 } from '../../src/agent/ports.ts';
 import { SimulatedSensors } from '../../src/agent/sensors/simulated.ts';
@@ -80,6 +82,23 @@ export class FakeServer implements AgentServer {
     this.measurements++;
     if (this.measureError) return Promise.reject(this.measureError);
     return this.#answer(this.uploadRate);
+  };
+  syncs: SyncReport[] = [];
+  /** The switch as the server holds it, and a console Back Up Now; `sync` answers as the real server does. */
+  switch_: SyncAnswer['backup'] | null = null;
+  backupRequest: SyncAnswer['backupRequest'] = null;
+  sync = async (report: SyncReport): Promise<SyncAnswer> => {
+    if (!this.reachable) throw new CumulusError('network', 'connection refused');
+    this.syncs.push(structuredClone(report));
+    if (report.backup.changed || this.switch_ === null)
+      this.switch_ = { enabled: report.backup.enabled, changedAt: this.#clock.now() };
+    if (
+      report.takenRequestAt !== undefined &&
+      this.backupRequest !== null &&
+      this.backupRequest.requestedAt <= report.takenRequestAt
+    )
+      this.backupRequest = null;
+    return structuredClone({ backup: this.switch_, backupRequest: this.backupRequest });
   };
 }
 

@@ -61,6 +61,7 @@ const IDEMPOTENT: Record<string, string> = {
 /** Bodies for routes that take another account's ID and a body. */
 const BODIES: Record<string, (victim: Victim) => Json> = {
   'PATCH /api/devices/:deviceId': () => ({ name: 'taken over' }),
+  'PUT /api/devices/:deviceId/backup': () => ({ enabled: false }),
 };
 /** Routes that name another account's ID in their body rather than their path. */
 const BODY_IDS: Record<string, (victim: Victim) => Json> = {
@@ -161,9 +162,9 @@ describe('the route table sweep', () => {
     }
     const { devices: theirs } = await clientOf(victim.state).call(devices.listDevices, {});
     assert.deepEqual(
-      theirs.map((d) => d.name),
-      ['laptop'],
-      'the device is neither renamed nor removed',
+      theirs.map((d) => [d.name, d.backup, d.backupRequestedAt]),
+      [['laptop', null, null]],
+      'the device is neither renamed nor removed, switched nor asked to back up',
     );
     assert.equal((await clientOf(victim.state).call(auth.listApprovals, {})).approvals.length, 1);
     assert.equal((await clientOf(victim.state).call(account.listSessions, {})).sessions.length, 1);

@@ -2,10 +2,13 @@
  * The console's home, the devices page, in Chromium against a real server with the real
  * agent (`cumulus agent run`) on a simulated sensor profile: live progress with rate and
  * ETA from the device's progress reports, the waiting reason with its measured value while
- * on battery, and the last successful backup once plugged in.
+ * on battery, the agent's own backup live once plugged in (its uploads slowed by a proxy so
+ * it can be watched), Back Up Now from the console taken within seconds while on battery,
+ * and the backup switch reaching the device.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +19,11 @@ import { cumulusAsync } from '../helpers/cli.ts';
 import { writeTree } from '../helpers/trees.ts';
 import { clientOf } from '../server/helpers.ts';
 import { newContext } from './browser.ts';
-import { type ConsoleFixture, PLUGGED_IN, startConsoleFixture } from './fixture.ts';
+import { type ConsoleFixture, ON_BATTERY, PLUGGED_IN, startConsoleFixture } from './fixture.ts';
+
+/** BIG_FILE_BYTES of random data through UPLOAD_RATE: a backup of several seconds, long enough to watch. */
+const BIG_FILE_BYTES = 40_000_000;
+const UPLOAD_RATE = 4_000_000;
 
 describe('console: devices', () => {
   let f: ConsoleFixture;
@@ -25,7 +32,7 @@ describe('console: devices', () => {
   const now = () => page.locator('[data-device="laptop"] [data-field="now"]');
 
   before(async () => {
-    f = await startConsoleFixture('laptop');
+    f = await startConsoleFixture('laptop', { uploadBytesPerSecond: UPLOAD_RATE });
     writeTree(f.home, {
       Documents: {
         type: 'dir',
@@ -84,22 +91,99 @@ describe('console: devices', () => {
     );
   });
 
-  it('says why the agent waits while on battery, with the measured charge', async () => {
+  it('says why the agent waits while on battery, with the measured charge, and when it is due', async () => {
     agent = cumulusAsync(['agent', 'run'], f.env);
     await now()
       .getByText(/^waiting since .*: on battery \(34%\)$/)
       .waitFor({ timeout: 30_000 });
+    const backup = page.getByRole('switch', { name: 'Back up laptop automatically' });
+    await page
+      .locator('[data-device="laptop"] [data-field="backup-state"]')
+      .getByText(/^· on since /)
+      .waitFor();
+    assert.equal(
+      await backup.isChecked(),
+      true,
+      'the switch `cumulus enable` turned on, as the agent synced it',
+    );
+    await page
+      .locator('[data-device="laptop"] [data-field="next-due"]')
+      .getByText('due now: it starts once every condition holds')
+      .waitFor({ timeout: 30_000 });
   });
 
-  it('shows the last successful backup once the device is plugged in', async () => {
+  it("shows the agent's own backup live, with its progress, once the device is plugged in", async () => {
+    await writeFile(join(f.home, 'Documents', 'film.mov'), randomBytes(BIG_FILE_BYTES));
     await writeFile(f.sensors, JSON.stringify(PLUGGED_IN));
+    const progress = now().locator('[data-field="progress"]');
+    await progress.waitFor({ timeout: 60_000 });
+    assert.match(
+      (await progress.textContent()) ?? '',
+      /^backing up: .* read \(\d+( of \d+)? files\), .* uploaded/,
+    );
+    await now()
+      .getByText(/^backed up at /)
+      .waitFor({ timeout: 120_000 });
+    const last = await page.locator('[data-device="laptop"] [data-field="last-backup"]').textContent();
+    assert.notEqual(last, 'never');
+    assert.match(
+      (await page.locator('[data-device="laptop"] [data-field="next-due"]').textContent()) ?? '',
+      /^\w/,
+      'the next backup is a day away',
+    );
+    assert.equal(((await f.json(['snapshots', '--json'])) as unknown[]).length, 1);
+  });
+
+  it('Back Up Now in the console: the agent backs up within seconds, though on battery', async (t) => {
+    await writeFile(f.sensors, JSON.stringify(ON_BATTERY));
+    await writeFile(join(f.home, 'Documents', 'note.txt'), 'written after the first backup\n');
+    const button = page.getByRole('button', { name: 'Back Up Now' });
+    const clicked = Date.now();
+    await button.click();
+    await now()
+      .getByText(/^Back Up Now requested at .*: the device starts within seconds$|^backing up|^backed up at/)
+      .waitFor();
+    for (;;) {
+      const snapshots = (await f.json(['snapshots', '--json'])) as unknown[];
+      if (snapshots.length === 2) break;
+      assert.ok(Date.now() - clicked < 60_000, 'the agent backed up within a minute of the click');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const seconds = (Date.now() - clicked) / 1000;
+    t.diagnostic(`snapshot committed ${seconds.toFixed(1)} s after the click`);
+    assert.ok(seconds < 30, `backed up ${seconds} s after the click`);
     await now()
       .getByText(/^backed up at /)
       .waitFor({ timeout: 30_000 });
-    const last = await page.locator('[data-device="laptop"] [data-field="last-backup"]').textContent();
-    assert.notEqual(last, 'never');
-    const snapshots = (await f.json(['snapshots', '--json'])) as unknown[];
-    assert.equal(snapshots.length, 1);
+    assert.equal(await button.isEnabled(), true, 'the request is done');
+  });
+
+  it("switches the device's backup off from the console, as `cumulus settings show` then says", async () => {
+    const backup = page.getByRole('switch', { name: 'Back up laptop automatically' });
+    await backup.click();
+    await page
+      .locator('[data-device="laptop"] [data-field="backup-state"]')
+      .getByText(/^· off since /)
+      .waitFor();
+    assert.equal(
+      await page.locator('[data-device="laptop"] [data-field="next-due"]').textContent(),
+      'none: backup is off',
+    );
+    assert.equal(await page.getByRole('button', { name: 'Back Up Now' }).isEnabled(), false);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const settings = (await f.json(['settings', 'show', '--json'])) as { backup: { enabled: boolean } };
+      if (!settings.backup.enabled) break;
+      assert.ok(Date.now() < deadline, 'the agent applied the switch within seconds');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const shown = await f.cli(['settings', 'show']);
+    assert.match(shown.stdout, /^backup\s+off\s+automatic backups/m);
+    await backup.click();
+    await page
+      .locator('[data-device="laptop"] [data-field="backup-state"]')
+      .getByText(/^· on since /)
+      .waitFor();
   });
 
   it('fits a phone screen', async () => {

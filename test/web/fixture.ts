@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { KDF_FLOOR_N } from '../../src/api/common.ts';
 import { TEST_KDF } from '../../src/core/keys.ts';
 import { type CliResult, cliEnv, runCumulus } from '../helpers/cli.ts';
+import { throttlingProxy } from '../helpers/throttle.ts';
 import { createAccount, startTestServer, type TestServer } from '../server/helpers.ts';
 import { launchBrowser } from './browser.ts';
 
@@ -44,7 +45,15 @@ export interface ConsoleFixture {
   close(): Promise<void>;
 }
 
-export async function startConsoleFixture(deviceName = 'laptop'): Promise<ConsoleFixture> {
+/**
+ * startConsoleFixture starts it all; with `uploadBytesPerSecond` the CLI device talks to
+ * the server through a proxy that slows what it sends, so its backups last long enough to
+ * be watched.
+ */
+export async function startConsoleFixture(
+  deviceName = 'laptop',
+  options: { uploadBytesPerSecond?: number } = {},
+): Promise<ConsoleFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'cumulus-console-'));
   const home = join(dir, 'home');
   const configDir = join(dir, 'config');
@@ -60,7 +69,11 @@ export async function startConsoleFixture(deviceName = 'laptop'): Promise<Consol
     return JSON.parse(run.stdout);
   };
   await createAccount(server, EMAIL, PASSWORD, { kdfCost: BROWSER_KDF });
-  const login = await cli(['login', server.url, '--email', EMAIL, '--device-name', deviceName]);
+  const proxy =
+    options.uploadBytesPerSecond === undefined
+      ? undefined
+      : await throttlingProxy(server.url, options.uploadBytesPerSecond);
+  const login = await cli(['login', proxy?.url ?? server.url, '--email', EMAIL, '--device-name', deviceName]);
   assert.equal(login.code, 0, login.stderr);
 
   const signInBrowser = async (page: Page, name = 'Web console') => {
@@ -93,6 +106,7 @@ export async function startConsoleFixture(deviceName = 'laptop'): Promise<Consol
     signInBrowser,
     close: async () => {
       await browser.close();
+      await proxy?.close();
       await server.close();
       await rm(dir, { recursive: true, force: true });
     },

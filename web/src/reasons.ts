@@ -13,12 +13,14 @@ const WORDS: Record<string, (v: Values) => string> = {
   settings: (v) => (v.sources === 0 ? 'no folders are chosen to back up' : 'its settings are broken'),
   'sign-in': () => 'the device is not signed in',
   sensors: () => "the device's power and network state cannot be read",
-  network: (v) =>
-    v.online === false
-      ? 'no network connection'
-      : v.metered === true
-        ? 'on a metered network'
-        : 'the network is not usable',
+  network: (v) => {
+    if (v.online === false) return 'no network connection';
+    const type = typeof v.type === 'string' ? ` (${v.type})` : '';
+    if (v.metered === 'unknown') return `on a network of unknown metered state${type}, counted as metered`;
+    return v.metered === true || v.type === 'cellular'
+      ? `on a metered network${type}`
+      : 'the network is not usable';
+  },
   server: () => 'the server did not answer',
   power: (v) =>
     `on battery${typeof v.batteryPercent === 'number' ? ` (${v.batteryPercent}%)` : ''}` +

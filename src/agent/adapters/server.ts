@@ -3,7 +3,8 @@
  * AccountClient), as the signed-in device: it reads the sign-in state on every call, so a
  * running agent follows `cumulus login` and `logout`. Not signed in → CumulusError
  * 'unauthorized'. Progress goes to `PUT /api/device/progress`, where the console sees it
- * until the outcome report clears it; the upload measurement times random bytes sent to
+ * until the outcome report clears it; the console's switch and Back Up Now come back from
+ * `POST /api/device/sync`; the upload measurement times random bytes sent to
  * `POST /api/device/upload-test` on this machine's clock; usage names each source with
  * its path (decrypted with the account key), or leaves the sources out when the key
  * cannot open the snapshots.
@@ -12,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { currentSession } from '../../api/auth.ts';
 import { AGENT_VERSION_HEADER } from '../../api/common.ts';
-import { reportBackup, reportProgress, uploadTest } from '../../api/devices.ts';
+import { reportBackup, reportProgress, syncDevice, uploadTest } from '../../api/devices.ts';
 import { getPlan, listPlans } from '../../api/plans.ts';
 import { latestRelease } from '../../api/releases.ts';
 import type { StatusReport } from '../../api/status.ts';
@@ -28,6 +29,7 @@ import type {
   OutcomeReport,
   ServiceLevel,
   ServiceStatus,
+  SyncReport,
   Usage,
 } from '../ports.ts';
 
@@ -129,10 +131,33 @@ export function accountServer(configDir: string, agentVersion: string): AgentSer
         },
       });
     },
+    async sync(report: SyncReport) {
+      const answer = await (await client()).call(syncDevice, {
+        body: {
+          backup: report.backup,
+          nextDueAt: isoOrNull(report.nextDueAt),
+          ...(report.takenRequestAt !== undefined && {
+            takenRequestAt: new Date(report.takenRequestAt).toISOString(),
+          }),
+        },
+      });
+      return {
+        backup: { enabled: answer.backup.enabled, changedAt: msOrNull(answer.backup.changedAt) },
+        backupRequest: answer.backupRequest && { requestedAt: Date.parse(answer.backupRequest.requestedAt) },
+      };
+    },
     async measureUpload(bytes: number) {
       return measureUpload(await requireDeviceState(configDir), agentVersion, bytes);
     },
   };
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function msOrNull(text: string | null): number | null {
+  return text === null ? null : Date.parse(text);
 }
 
 /**

@@ -1,7 +1,22 @@
 import type { Command } from 'commander';
 import { askYesNo } from '../../agent/ask.ts';
 import { machineContext } from '../../agent/context.ts';
+import { formatWhen } from '../../agent/format.ts';
+import type { SwitchSync } from '../../agent/ports.ts';
 import { settingRows } from '../../agent/settings.ts';
+
+/**
+ * switchRow is the backup switch as `settings show` prints it: the same switch the console
+ * shows, which the running agent keeps in step with the console's within seconds.
+ */
+function switchRow(backup: SwitchSync): { key: string; value: string; description: string } {
+  const when = backup.changedAt === null ? 'never switched' : `switched ${formatWhen(backup.changedAt)}`;
+  return {
+    key: 'backup',
+    value: backup.enabled ? 'on' : 'off',
+    description: `automatic backups (cumulus enable / disable, or the web console; ${when})`,
+  };
+}
 
 export function register(program: Command): void {
   const settings = program.command('settings').description('when automatic backups may run');
@@ -10,14 +25,16 @@ export function register(program: Command): void {
     .description('print every setting, its value and meaning')
     .option('--json', 'print as JSON')
     .action(async (options: { json?: boolean }) => {
-      const inspection = await machineContext().settings.inspect();
+      const ctx = machineContext();
+      const [inspection, backup] = await Promise.all([ctx.settings.inspect(), ctx.backupSwitch.read()]);
+      const switched = { enabled: backup.enabled, changedAt: backup.changedAt };
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ ...inspection.settings, problems: inspection.problems }, null, 2)}\n`,
+          `${JSON.stringify({ backup: switched, ...inspection.settings, problems: inspection.problems }, null, 2)}\n`,
         );
         return;
       }
-      const rows = settingRows(inspection.settings);
+      const rows = [switchRow(switched), ...settingRows(inspection.settings)];
       const width = Math.max(...rows.map((r) => r.key.length));
       for (const r of rows)
         process.stdout.write(

@@ -220,4 +220,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempt_failures_by_age ON attempt_failures(scope, last_failure_at);
   `,
+  // The console's side of a device: its backup switch, a Back Up Now waiting for the agent,
+  // what the agent last said at its sync (next due, when), and the last failure kept apart.
+  `
+  ALTER TABLE devices ADD COLUMN backup_enabled INTEGER;
+  ALTER TABLE devices ADD COLUMN backup_changed_at INTEGER;
+  ALTER TABLE devices ADD COLUMN backup_requested_at INTEGER;
+  ALTER TABLE devices ADD COLUMN next_due_at INTEGER;
+  ALTER TABLE devices ADD COLUMN synced_at INTEGER;
+  ALTER TABLE devices ADD COLUMN last_failure_at INTEGER;
+  ALTER TABLE devices ADD COLUMN last_failure_reason TEXT;
+  `,
 ];

@@ -1,8 +1,9 @@
 /**
- * Device routes: list, rename, remove, the agent's backup report and progress, and the
- * upload measurement. The measurement lives in an encapsulated plugin whose only body
- * parser counts `application/octet-stream` bytes and discards them, so the server never
- * holds more than one network chunk of it, whatever a client sends.
+ * Device routes: list, rename, remove, the console's backup switch and Back Up Now, the
+ * agent's sync, backup report and progress, and the upload measurement. The measurement
+ * lives in an encapsulated plugin whose only body parser counts `application/octet-stream`
+ * bytes and discards them, so the server never holds more than one network chunk of it,
+ * whatever a client sends.
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -83,6 +84,13 @@ export function deviceRoutes(app: FastifyInstance, s: Services): void {
   );
   route(app, api.reportBackup, ({ caller, input }) => s.devices.report(caller, input.body));
   route(app, api.reportProgress, ({ caller, input }) => done(s.devices.progress(caller, input.body)));
+  route(app, api.setDeviceBackup, ({ caller, input }) =>
+    s.devices.setBackup(caller, input.params.deviceId, input.body.enabled),
+  );
+  route(app, api.requestBackup, ({ caller, input }) =>
+    s.devices.requestBackup(caller, input.params.deviceId),
+  );
+  route(app, api.syncDevice, ({ caller, input }) => s.devices.sync(caller, input.body));
 
   app.register(async (scoped) => {
     scoped.removeAllContentTypeParsers();

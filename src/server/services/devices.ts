@@ -6,9 +6,13 @@
  */
 import type { DeviceInfo } from '../../api/auth.ts';
 import {
+  AGENT_AWAY_MS,
   type BackupProgress,
   type BackupReport,
+  type BackupSwitchState,
   type Device,
+  type DeviceSync,
+  type DeviceSyncAnswer,
   PROGRESS_STALE_MS,
   type Reason,
 } from '../../api/devices.ts';
@@ -39,6 +43,14 @@ interface DeviceRow {
   progress: string | null;
   progress_at: number | null;
   progress_received_at: number | null;
+  /** The backup switch (0/1), null until the agent first syncs or the owner sets it. */
+  backup_enabled: number | null;
+  backup_changed_at: number | null;
+  backup_requested_at: number | null;
+  next_due_at: number | null;
+  synced_at: number | null;
+  last_failure_at: number | null;
+  last_failure_reason: string | null;
   signed_in: number;
 }
 
@@ -61,6 +73,19 @@ function timeOf(text: string, field: string): number {
     });
   }
   return time;
+}
+
+function reasonOf(json: string | null): Reason | null {
+  return json === null ? null : (JSON.parse(json) as Reason);
+}
+
+function switchOf(row: DeviceRow): BackupSwitchState | null {
+  if (row.backup_enabled === null) return null;
+  return { enabled: row.backup_enabled === 1, changedAt: iso(row.backup_changed_at) };
+}
+
+function conflict(message: string, hint: string): CumulusError {
+  return new CumulusError('conflict', message, { hint });
 }
 
 export class DevicesService {
@@ -108,8 +133,17 @@ export class DevicesService {
       lastBackupAt: iso(row.last_backup_at),
       lastAttemptAt: iso(row.last_attempt_at),
       lastOutcome: row.last_outcome,
-      lastReason: row.last_reason === null ? null : (JSON.parse(row.last_reason) as Reason),
+      lastReason: reasonOf(row.last_reason),
       progress: this.#progressOf(row),
+      backup: switchOf(row),
+      backupRequestedAt: iso(row.backup_requested_at),
+      nextDueAt: iso(row.next_due_at),
+      agentSyncedAt: iso(row.synced_at),
+      agentActive: row.synced_at !== null && this.#clock.now() - row.synced_at <= AGENT_AWAY_MS,
+      lastFailure:
+        row.last_failure_at === null
+          ? null
+          : { at: iso(row.last_failure_at)!, reason: reasonOf(row.last_failure_reason) },
     };
   }
 
@@ -190,17 +224,27 @@ export class DevicesService {
   async report(caller: Caller, report: BackupReport): Promise<Device> {
     const attemptAt = timeOf(report.attemptAt, 'attemptAt');
     const backedUp = report.outcome === 'success' || report.outcome === 'partial';
+    const failed = report.outcome === 'failed';
+    const reason = report.reason
+      ? JSON.stringify({ codes: report.reason.codes, values: report.reason.values })
+      : null;
     await this.#db.run(
       `UPDATE devices SET last_attempt_at = ?, last_outcome = ?, last_reason = ?,
          last_backup_at = CASE WHEN ? = 1 THEN ? ELSE last_backup_at END,
+         last_failure_at = CASE WHEN ? = 1 THEN ? ELSE last_failure_at END,
+         last_failure_reason = CASE WHEN ? = 1 THEN ? ELSE last_failure_reason END,
          progress = NULL, progress_at = NULL, progress_received_at = NULL
        WHERE id = ? AND account_id = ?`,
       [
         attemptAt,
         report.outcome,
-        report.reason ? JSON.stringify({ codes: report.reason.codes, values: report.reason.values }) : null,
+        reason,
         backedUp ? 1 : 0,
         attemptAt,
+        failed ? 1 : 0,
+        attemptAt,
+        failed ? 1 : 0,
+        reason,
         caller.deviceId,
         caller.accountId,
       ],
@@ -233,5 +277,94 @@ export class DevicesService {
         measuredAt,
       ],
     );
+  }
+
+  /** setBackup is the console's backup switch for one of the caller's devices; the agent applies it at its next sync. */
+  async setBackup(caller: Caller, deviceId: string, enabled: boolean): Promise<Device> {
+    const { changes } = await this.#db.run(
+      `UPDATE devices SET backup_enabled = ?, backup_changed_at = ?
+       WHERE id = ? AND account_id = ? AND removed_at IS NULL AND platform <> 'web'`,
+      [enabled ? 1 : 0, this.#clock.now(), deviceId, caller.accountId],
+    );
+    if (changes === 0) await this.#refuseBrowser(caller, deviceId);
+    return this.get(caller, deviceId);
+  }
+
+  /**
+   * requestBackup is the console's Back Up Now: it waits on the device's row until its
+   * agent takes it. A device that is signed out or switched off cannot back up, so the
+   * request is refused rather than left waiting; a second press keeps the first request.
+   */
+  async requestBackup(caller: Caller, deviceId: string): Promise<Device> {
+    const device = await this.get(caller, deviceId);
+    if (device.platform === 'web') await this.#refuseBrowser(caller, deviceId);
+    if (!device.signedIn) {
+      throw conflict(
+        `${device.name} is signed out, so it cannot back up`,
+        'sign it in again on the device with `cumulus login`',
+      );
+    }
+    if (device.backup?.enabled === false) {
+      throw conflict(`backup is switched off on ${device.name}`, 'switch its backup on first');
+    }
+    await this.#db.run(
+      `UPDATE devices SET backup_requested_at = COALESCE(backup_requested_at, ?)
+       WHERE id = ? AND account_id = ?`,
+      [this.#clock.now(), deviceId, caller.accountId],
+    );
+    return this.get(caller, deviceId);
+  }
+
+  /** #refuseBrowser explains why a device that exists cannot do what was asked, or says it is not found. */
+  async #refuseBrowser(caller: Caller, deviceId: string): Promise<never> {
+    const device = await this.get(caller, deviceId);
+    throw conflict(
+      `${device.name} is a browser: it holds no backups`,
+      'switch backup on, or back up now, on a device that runs the agent',
+    );
+  }
+
+  /**
+   * sync is the agent's few-seconds round trip: its switch and next due time in; out, the
+   * switch as the server holds it and a Back Up Now it has not taken. The device's switch
+   * is taken when the device changed it since its last sync (or the server has none yet),
+   * dated by the server's clock: changes are ordered by when they reach the server, the
+   * device's or the console's, whatever the device's clock says. A request the agent says
+   * it took (by its time) is forgotten, unless a newer one came since.
+   */
+  async sync(caller: Caller, sync: DeviceSync): Promise<DeviceSyncAnswer> {
+    const nextDueAt = sync.nextDueAt === null ? null : timeOf(sync.nextDueAt, 'nextDueAt');
+    const takenAt = sync.takenRequestAt === undefined ? null : timeOf(sync.takenRequestAt, 'takenRequestAt');
+    const now = this.#clock.now();
+    const row = await this.#db.transaction(async (tx) => {
+      await tx.run(
+        `UPDATE devices SET
+           backup_changed_at = CASE WHEN ? = 1 OR backup_enabled IS NULL THEN ? ELSE backup_changed_at END,
+           backup_enabled = CASE WHEN ? = 1 OR backup_enabled IS NULL THEN ? ELSE backup_enabled END,
+           backup_requested_at = CASE WHEN backup_requested_at <= ? THEN NULL ELSE backup_requested_at END,
+           next_due_at = ?, synced_at = ?
+         WHERE id = ? AND account_id = ?`,
+        [
+          sync.backup.changed ? 1 : 0,
+          now,
+          sync.backup.changed ? 1 : 0,
+          sync.backup.enabled ? 1 : 0,
+          takenAt,
+          nextDueAt,
+          now,
+          caller.deviceId,
+          caller.accountId,
+        ],
+      );
+      return tx.get<Pick<DeviceRow, 'backup_enabled' | 'backup_changed_at' | 'backup_requested_at'>>(
+        'SELECT backup_enabled, backup_changed_at, backup_requested_at FROM devices WHERE id = ? AND account_id = ?',
+        [caller.deviceId, caller.accountId],
+      );
+    });
+    if (!row) throw noSuchDevice();
+    return {
+      backup: { enabled: row.backup_enabled === 1, changedAt: iso(row.backup_changed_at) },
+      backupRequest: row.backup_requested_at === null ? null : { requestedAt: iso(row.backup_requested_at)! },
+    };
   }
 }

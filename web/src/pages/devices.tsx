@@ -1,12 +1,20 @@
 /**
  * DevicesPage, the console's home: each device with its platform, agent version (and
- * whether the server still accepts it), sign-in, last successful backup, and what it is
- * doing now (live progress with rate and ETA) or why its last attempt did not back up.
+ * whether the server still accepts it), sign-in, its backup switch, last successful
+ * backup, what it is doing now (live progress with rate and ETA) or why it waits, when the
+ * next backup is due, its last failure explained, and Back Up Now.
  * Browsers signed in to the account are listed apart: they hold no backups.
  */
-import { useRef } from 'react';
-import { type BackupProgress, type Device, listDevices } from '../../../src/api/devices.ts';
+import { useRef, useState } from 'react';
+import {
+  type BackupProgress,
+  type Device,
+  listDevices,
+  requestBackup,
+  setDeviceBackup,
+} from '../../../src/api/devices.ts';
 import { compareVersions, latestRelease } from '../../../src/api/releases.ts';
+import { messageOf } from '../api.ts';
 import { formatBytes, formatDuration, formatTime } from '../format.ts';
 import { describeReason } from '../reasons.ts';
 import type { Session } from '../session.ts';
@@ -37,7 +45,13 @@ export function DevicesPage(props: { session: Session }) {
       )}
       <ul className="plain devices">
         {backingUp.map((device) => (
-          <DeviceCard key={device.id} device={device} minimumVersion={minimum} />
+          <DeviceCard
+            key={device.id}
+            device={device}
+            minimumVersion={minimum}
+            session={props.session}
+            reload={devices.reload}
+          />
         ))}
       </ul>
       {browsers.length > 0 && (
@@ -58,7 +72,14 @@ export function DevicesPage(props: { session: Session }) {
   );
 }
 
-function DeviceCard(props: { device: Device; minimumVersion: string | undefined }) {
+interface DeviceProps {
+  device: Device;
+  session: Session;
+  /** Asks for the devices again, so a control shows what it changed at once. */
+  reload(): void;
+}
+
+function DeviceCard(props: DeviceProps & { minimumVersion: string | undefined }) {
   const d = props.device;
   const outdated =
     props.minimumVersion !== undefined && compareVersions(d.agentVersion, props.minimumVersion) < 0;
@@ -80,20 +101,130 @@ function DeviceCard(props: { device: Device; minimumVersion: string | undefined 
         </dd>
         <dt>Sign-in</dt>
         <dd>{d.signedIn ? 'signed in' : 'signed out: it cannot back up until it signs in again'}</dd>
+        <dt>Backup</dt>
+        <dd data-field="backup">
+          <BackupSwitch {...props} />
+        </dd>
         <dt>Last backup</dt>
         <dd data-field="last-backup">{d.lastBackupAt ? formatTime(d.lastBackupAt) : 'never'}</dd>
         <dt>Now</dt>
         <dd data-field="now">
           <Activity device={d} />
         </dd>
+        <dt>Next backup</dt>
+        <dd data-field="next-due">{nextDue(d)}</dd>
+        <dt>Last failure</dt>
+        <dd data-field="last-failure">{lastFailure(d)}</dd>
       </dl>
+      <BackUpNow {...props} />
     </li>
+  );
+}
+
+/** useAction runs one request at a time for a control and keeps why it failed. */
+function useAction(onDone: () => void): {
+  busy: boolean;
+  error: string | undefined;
+  run(action: () => Promise<unknown>): Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  return {
+    busy,
+    error,
+    run: async (action) => {
+      setBusy(true);
+      setError(undefined);
+      try {
+        await action();
+        onDone();
+      } catch (failure) {
+        setError(messageOf(failure));
+      } finally {
+        setBusy(false);
+      }
+    },
+  };
+}
+
+/**
+ * BackupSwitch is the device's backup on/off, kept by the server: its agent applies it at
+ * its next sync (seconds), and `cumulus settings show` on the device shows the same.
+ */
+function BackupSwitch(props: DeviceProps) {
+  const d = props.device;
+  const action = useAction(props.reload);
+  const enabled = d.backup?.enabled ?? false;
+  return (
+    <>
+      <label className="switch">
+        <input
+          type="checkbox"
+          role="switch"
+          aria-checked={enabled}
+          checked={enabled}
+          disabled={action.busy}
+          onChange={(event) => {
+            const next = event.currentTarget.checked;
+            void action.run(() =>
+              props.session.api.call(setDeviceBackup, {
+                params: { deviceId: d.id },
+                body: { enabled: next },
+              }),
+            );
+          }}
+        />{' '}
+        <span>Back up {d.name} automatically</span>
+      </label>{' '}
+      <small data-field="backup-state">
+        {d.backup === null
+          ? '· not known yet: its agent has not been in touch'
+          : `· ${d.backup.enabled ? 'on' : 'off'}${d.backup.changedAt ? ` since ${formatTime(d.backup.changedAt)}` : ''}`}
+      </small>
+      {action.error && <p role="alert">{action.error}</p>}
+    </>
+  );
+}
+
+/** BackUpNow asks the device's agent to back up now: it takes the request within seconds. */
+function BackUpNow(props: DeviceProps) {
+  const d = props.device;
+  const action = useAction(props.reload);
+  // The server refuses a device that is off or signed out: the button says so by being off.
+  const cannot =
+    d.progress !== null || d.backupRequestedAt !== null || d.backup?.enabled === false || !d.signedIn;
+  return (
+    <div className="buttons">
+      <button
+        type="button"
+        disabled={action.busy || cannot}
+        onClick={() =>
+          void action.run(() => props.session.api.call(requestBackup, { params: { deviceId: d.id } }))
+        }
+      >
+        Back Up Now
+      </button>
+      {action.error && <p role="alert">{action.error}</p>}
+    </div>
   );
 }
 
 function Activity(props: { device: Device }) {
   const d = props.device;
   if (d.progress) return <Progress progress={d.progress} />;
+  if (d.backupRequestedAt) {
+    const when = formatTime(d.backupRequestedAt);
+    if (!d.agentActive) {
+      const since = d.agentSyncedAt ? `since ${formatTime(d.agentSyncedAt)}` : 'yet';
+      return (
+        <>
+          Back Up Now requested at {when}; its agent has not been in touch {since}: it backs up as soon as it
+          runs (<code>cumulus agent status</code> on the device)
+        </>
+      );
+    }
+    return <>Back Up Now requested at {when}: the device starts within seconds</>;
+  }
   if (d.lastOutcome === null || d.lastAttemptAt === null) return <>no backup attempt reported yet</>;
   const why = d.lastReason ? describeReason(d.lastReason) : '';
   const when = formatTime(d.lastAttemptAt);
@@ -125,6 +256,23 @@ function Activity(props: { device: Device }) {
         </span>
       );
   }
+}
+
+/** nextDue says when the device's agent expects its next automatic backup. */
+function nextDue(d: Device): string {
+  if (d.backup?.enabled === false) return 'none: backup is off';
+  if (d.nextDueAt === null) return 'not known yet';
+  if (Date.parse(d.nextDueAt) <= Date.now()) return 'due now: it starts once every condition holds';
+  return formatTime(d.nextDueAt);
+}
+
+/** lastFailure explains the last failed backup, unless a backup has succeeded since. */
+function lastFailure(d: Device): string {
+  const failure = d.lastFailure;
+  if (!failure || (d.lastBackupAt !== null && Date.parse(d.lastBackupAt) > Date.parse(failure.at)))
+    return 'none since the last backup';
+  const why = failure.reason ? describeReason(failure.reason) : '';
+  return `${formatTime(failure.at)}: ${why || 'an error'}`;
 }
 
 /**

@@ -1,0 +1,224 @@
+/**
+ * The console's controls of a device through the real HTTP API: the backup switch (the
+ * change that reaches the server last wins, the console's or the device's at its sync), Back Up Now
+ * (held until the agent says it took it; refused for a signed-out or switched-off device), the next due time and the last failure as the agent reports them.
+ * Another account's device is not found, and bad input is a 400 that changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { logout } from '../../src/api/auth.ts';
+import * as devices from '../../src/api/devices.ts';
+import type { DeviceState } from '../../src/client/device-state.ts';
+import {
+  approvedDevice,
+  clientOf,
+  createAccount,
+  firstDevice,
+  request,
+  startTestServer,
+  type TestServer,
+} from './helpers.ts';
+
+const PASSWORD = 'console test password';
+
+function sync(state: DeviceState, body: devices.DeviceSync) {
+  return clientOf(state).call(devices.syncDevice, { body });
+}
+
+async function deviceOf(viewer: DeviceState, deviceId: string): Promise<devices.Device> {
+  const found = (await clientOf(viewer).call(devices.listDevices, {})).devices.find((d) => d.id === deviceId);
+  assert.ok(found, `device ${deviceId} is listed`);
+  return found;
+}
+
+describe("the console's backup switch and Back Up Now", () => {
+  let server: TestServer;
+  let laptop: DeviceState;
+  let phone: DeviceState;
+  let stranger: DeviceState;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  before(async () => {
+    server = await startTestServer();
+    await createAccount(server, 'ann@example.com', PASSWORD);
+    laptop = (await firstDevice(server, 'ann@example.com', PASSWORD)).state;
+    phone = await approvedDevice(server, laptop, PASSWORD, 'phone');
+    await createAccount(server, 'bob@example.com', PASSWORD);
+    stranger = (await firstDevice(server, 'bob@example.com', PASSWORD, 'bob laptop')).state;
+  });
+  after(() => server.close());
+
+  it("knows the switch once the agent syncs, and the console's newer change reaches the agent", async () => {
+    const before = await deviceOf(phone, laptop.deviceId);
+    assert.deepEqual(
+      [before.backup, before.nextDueAt, before.agentSyncedAt, before.agentActive],
+      [null, null, null, false],
+    );
+
+    const due = server.clock.now() + 3_600_000;
+    const first = await sync(laptop, { backup: { enabled: true, changed: false }, nextDueAt: iso(due) });
+    const syncedAt = iso(server.clock.now());
+    assert.deepEqual(
+      first,
+      { backup: { enabled: true, changedAt: syncedAt }, backupRequest: null },
+      'the first sync gives the server the switch, dated by its own clock',
+    );
+    const seen = await deviceOf(phone, laptop.deviceId);
+    assert.deepEqual(seen.backup, { enabled: true, changedAt: syncedAt });
+    assert.equal(seen.nextDueAt, iso(due));
+    assert.equal(seen.agentSyncedAt, syncedAt);
+    assert.equal(seen.agentActive, true);
+
+    server.clock.advance(1_000);
+    const off = await clientOf(phone).call(devices.setDeviceBackup, {
+      params: { deviceId: laptop.deviceId },
+      body: { enabled: false },
+    });
+    assert.deepEqual(off.backup, { enabled: false, changedAt: iso(server.clock.now()) });
+    const unchanged = await sync(laptop, { backup: { enabled: true, changed: false }, nextDueAt: iso(due) });
+    assert.deepEqual(
+      unchanged.backup,
+      off.backup,
+      'the device did not change it: it is told to apply the console’s',
+    );
+
+    server.clock.advance(1_000);
+    const local = await sync(laptop, { backup: { enabled: true, changed: true }, nextDueAt: null });
+    assert.deepEqual(
+      local.backup,
+      { enabled: true, changedAt: iso(server.clock.now()) },
+      "the device's change, reaching the server later, wins",
+    );
+    assert.equal((await deviceOf(laptop, laptop.deviceId)).nextDueAt, null);
+    server.clock.advance(devices.AGENT_AWAY_MS + 1);
+    assert.equal((await deviceOf(laptop, laptop.deviceId)).agentActive, false, 'no sync for a while: away');
+  });
+
+  it('holds a Back Up Now until the agent says it took it, and keeps the first of two presses', async () => {
+    const requested = await clientOf(phone).call(devices.requestBackup, {
+      params: { deviceId: laptop.deviceId },
+    });
+    const requestedAt = iso(server.clock.now());
+    assert.equal(requested.backupRequestedAt, requestedAt);
+    server.clock.advance(500);
+    const again = await clientOf(phone).call(devices.requestBackup, {
+      params: { deviceId: laptop.deviceId },
+    });
+    assert.equal(again.backupRequestedAt, requestedAt, 'the first request stands');
+
+    const state = { backup: { enabled: true, changed: false }, nextDueAt: null };
+    assert.deepEqual((await sync(laptop, state)).backupRequest, { requestedAt });
+    assert.deepEqual((await sync(laptop, state)).backupRequest, { requestedAt }, 'still there until taken');
+    assert.equal((await sync(phone, state)).backupRequest, null, 'the request is for the laptop only');
+    assert.equal((await sync(laptop, { ...state, takenRequestAt: requestedAt })).backupRequest, null);
+    assert.equal((await deviceOf(phone, laptop.deviceId)).backupRequestedAt, null);
+
+    server.clock.advance(1_000);
+    await clientOf(phone).call(devices.requestBackup, { params: { deviceId: laptop.deviceId } });
+    const newer = await sync(laptop, { ...state, takenRequestAt: requestedAt });
+    assert.deepEqual(
+      newer.backupRequest,
+      { requestedAt: iso(server.clock.now()) },
+      'an older ack leaves a newer request',
+    );
+  });
+
+  it('keeps the last failure apart from a later wait, with its reason', async () => {
+    const failedAt = server.clock.now();
+    await clientOf(laptop).call(devices.reportBackup, {
+      body: {
+        attemptAt: iso(failedAt),
+        outcome: 'failed',
+        reason: { codes: ['quota_exceeded'], values: { neededBytes: 5, freeBytes: 1 } },
+      },
+    });
+    await clientOf(laptop).call(devices.reportBackup, {
+      body: {
+        attemptAt: iso(failedAt + 1_000),
+        outcome: 'skipped',
+        reason: {
+          codes: ['network', 'power'],
+          values: { type: 'cellular', metered: true, batteryPercent: 34 },
+        },
+      },
+    });
+    const seen = await deviceOf(phone, laptop.deviceId);
+    assert.equal(seen.lastOutcome, 'skipped');
+    assert.deepEqual(seen.lastReason?.values, { type: 'cellular', metered: true, batteryPercent: 34 });
+    assert.deepEqual(seen.lastFailure, {
+      at: iso(failedAt),
+      reason: { codes: ['quota_exceeded'], values: { neededBytes: 5, freeBytes: 1 } },
+    });
+  });
+
+  it('refuses a value that is not a short token, which could carry words', async () => {
+    const answer = await request(server.url, 'POST', devices.reportBackup.url, {
+      token: laptop.token,
+      json: {
+        attemptAt: iso(server.clock.now()),
+        outcome: 'skipped',
+        reason: { codes: [], values: { type: '/home/ann/Secret.pdf' } },
+      },
+    });
+    assert.equal(answer.status, 400, JSON.stringify(answer.body));
+  });
+
+  it('refuses Back Up Now for a switched-off device and a signed-out one', async () => {
+    const client = clientOf(phone);
+    await client.call(devices.setDeviceBackup, {
+      params: { deviceId: laptop.deviceId },
+      body: { enabled: false },
+    });
+    await assert.rejects(client.call(devices.requestBackup, { params: { deviceId: laptop.deviceId } }), {
+      code: 'conflict',
+      message: 'backup is switched off on laptop',
+    });
+
+    await clientOf(phone).call(logout, {});
+    await assert.rejects(client.call(devices.requestBackup, { params: { deviceId: phone.deviceId } }), {
+      code: 'unauthorized',
+    });
+    await assert.rejects(
+      clientOf(laptop).call(devices.requestBackup, { params: { deviceId: phone.deviceId } }),
+      {
+        code: 'conflict',
+        message: 'phone is signed out, so it cannot back up',
+      },
+    );
+  });
+
+  it("answers another account's device with 404 and changes nothing; bad bodies are 400s", async () => {
+    for (const call of [
+      () => clientOf(stranger).call(devices.requestBackup, { params: { deviceId: laptop.deviceId } }),
+      () =>
+        clientOf(stranger).call(devices.setDeviceBackup, {
+          params: { deviceId: laptop.deviceId },
+          body: { enabled: true },
+        }),
+    ]) {
+      await assert.rejects(call(), { code: 'not_found' });
+    }
+    const seen = await deviceOf(laptop, laptop.deviceId);
+    assert.equal(seen.backup?.enabled, false);
+    for (const body of [{ enabled: 'yes' }, {}]) {
+      const answer = await request(server.url, 'PUT', `/api/devices/${laptop.deviceId}/backup`, {
+        token: laptop.token,
+        json: body,
+      });
+      assert.equal(answer.status, 400, JSON.stringify(body));
+    }
+    for (const body of [
+      { backup: { enabled: true, changed: 'maybe' }, nextDueAt: null },
+      { backup: { enabled: true }, nextDueAt: null },
+      { backup: { enabled: true, changed: false }, nextDueAt: 'tomorrow' },
+      { backup: { enabled: true, changed: false }, nextDueAt: null, takenRequestAt: 5 },
+    ]) {
+      const answer = await request(server.url, 'POST', devices.syncDevice.url, {
+        token: laptop.token,
+        json: body,
+      });
+      assert.equal(answer.status, 400, JSON.stringify(body));
+    }
+    assert.equal((await deviceOf(laptop, laptop.deviceId)).backup?.enabled, false);
+  });
+});
