@@ -18,6 +18,7 @@ import { accountRoutes } from './routes/account.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { planRoutes } from './routes/plans.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { repositoryRoutes } from './routes/repository.ts';
@@ -137,6 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   authRoutes(app, services, secretRoutes);
   accountRoutes(app, services, secretRoutes);
   deviceRoutes(app, services);
+  lifecycleRoutes(app, services);
   planRoutes(app, services);
   statusRoutes(app, services);
   releaseRoutes(app, services);

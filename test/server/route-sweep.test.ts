@@ -13,11 +13,13 @@ import * as admin from '../../src/api/admin.ts';
 import * as auth from '../../src/api/auth.ts';
 import * as devices from '../../src/api/devices.ts';
 import type { Endpoint } from '../../src/api/endpoint.ts';
+import * as lifecycle from '../../src/api/lifecycle.ts';
 import * as plans from '../../src/api/plans.ts';
 import * as releases from '../../src/api/releases.ts';
 import * as repository from '../../src/api/repository.ts';
 import * as status from '../../src/api/status.ts';
 import type { DeviceState } from '../../src/client/device-state.ts';
+import { openRemoteVault } from '../../src/client/remote-vault.ts';
 import {
   clientOf,
   createAccount,
@@ -28,17 +30,23 @@ import {
   startTestServer,
   type TestServer,
 } from './helpers.ts';
+import { commitBlobs } from './lifecycle-helpers.ts';
 
-const ENDPOINTS: Endpoint[] = [account, admin, auth, devices, plans, releases, repository, status].flatMap(
-  (module) =>
-    Object.values(module).filter(
-      (value): value is Endpoint =>
-        typeof value === 'object' &&
-        value !== null &&
-        'url' in value &&
-        'method' in value &&
-        'access' in value,
-    ),
+const ENDPOINTS: Endpoint[] = [
+  account,
+  admin,
+  auth,
+  devices,
+  lifecycle,
+  plans,
+  releases,
+  repository,
+  status,
+].flatMap((module) =>
+  Object.values(module).filter(
+    (value): value is Endpoint =>
+      typeof value === 'object' && value !== null && 'url' in value && 'method' in value && 'access' in value,
+  ),
 );
 const name = (e: Endpoint) => `${e.method} ${e.url}`;
 const RANDOM_ID = 'f'.repeat(32);
@@ -100,11 +108,17 @@ describe('the route table sweep', () => {
     const write = await request(server.url, 'POST', '/api/repo/sessions', { token: state.token });
     assert.equal(write.status, 200, JSON.stringify(write.body));
     const accountSession = state.token.split('.')[0];
+    const { id: snapshotId } = await commitBlobs(
+      { state, vault: openRemoteVault(state) },
+      server.clock.now(),
+      [100],
+    );
     victim = {
       state,
       deviceId: state.deviceId,
       params: (url) => ({
         deviceId: state.deviceId,
+        snapshotId,
         signInId: approval.id,
         sessionId: url.startsWith('/api/repo/') ? write.body.sessionId : accountSession,
       }),
@@ -168,6 +182,15 @@ describe('the route table sweep', () => {
     );
     assert.equal((await clientOf(victim.state).call(auth.listApprovals, {})).approvals.length, 1);
     assert.equal((await clientOf(victim.state).call(account.listSessions, {})).sessions.length, 1);
+    assert.equal(
+      (await clientOf(victim.state).call(repository.listSnapshots, { query: {} })).snapshots.length,
+      1,
+      'the snapshot is neither forgotten nor pinned by another account',
+    );
+    assert.deepEqual(await clientOf(victim.state).call(lifecycle.listPins, {}), {
+      snapshots: [],
+      devices: [],
+    });
     const heartbeat = await request(
       server.url,
       'PUT',

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { describeProgress } from '../../agent/format.ts';
 import * as devices from '../../api/devices.ts';
+import * as lifecycle from '../../api/lifecycle.ts';
 import type { AccountClient } from '../../client/account-client.ts';
 import { CumulusError } from '../../core/errors.ts';
 import { printable } from '../format.ts';
@@ -17,12 +18,12 @@ function describeReason(reason: devices.Reason): string {
   return [reason.codes.join(', '), ...values].filter((part) => part !== '').join('; ');
 }
 
-function describeDevice(d: devices.Device): string {
+function describeDevice(d: devices.Device, pinned: boolean): string {
   const last = d.lastAttemptAt
     ? `last attempt ${d.lastAttemptAt}: ${d.lastOutcome}${d.lastReason ? ` (${describeReason(d.lastReason)})` : ''}`
     : 'no backup reported yet';
   return (
-    `${d.id}  "${printable(d.name)}"${d.current ? ' (this device)' : ''}  ${printable(d.platform)}  agent ${printable(d.agentVersion)}  ${d.signedIn ? 'signed in' : 'signed out'}\n` +
+    `${d.id}  "${printable(d.name)}"${d.current ? ' (this device)' : ''}  ${printable(d.platform)}  agent ${printable(d.agentVersion)}  ${d.signedIn ? 'signed in' : 'signed out'}${pinned ? '  pinned (backups never expire)' : ''}\n` +
     `    last backup ${d.lastBackupAt ?? 'never'}; ${last}\n` +
     (d.progress ? `    backing up: ${describeProgress(d.progress)}, as of ${d.progress.at}\n` : '')
   );
@@ -52,9 +53,13 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { client } = await signedIn();
-      const { devices: all } = await client.call(devices.listDevices, {});
-      if (options.json) return printJson({ devices: all });
-      for (const d of all) process.stdout.write(describeDevice(d));
+      const [{ devices: all }, pins] = await Promise.all([
+        client.call(devices.listDevices, {}),
+        client.call(lifecycle.listPins, {}),
+      ]);
+      const pinned = new Set(pins.devices.map((pin) => pin.deviceId));
+      if (options.json) return printJson({ devices: all.map((d) => ({ ...d, pinned: pinned.has(d.id) })) });
+      for (const d of all) process.stdout.write(describeDevice(d, pinned.has(d.id)));
     });
   command
     .command('rename <device> <name>')
@@ -68,6 +73,30 @@ export function register(program: Command): void {
       });
       process.stdout.write(`renamed "${printable(device.name)}" to "${printable(renamed.name)}"\n`);
     });
+  for (const [name, endpoint, description, done] of [
+    [
+      'pin',
+      lifecycle.pinDevice,
+      "keep a device's backups however long it stays silent (they never expire)",
+      'pinned: its backups never expire',
+    ],
+    [
+      'unpin',
+      lifecycle.unpinDevice,
+      "let a pinned device's backups expire again after a long silence",
+      'unpinned: its backups expire again after a long silence',
+    ],
+  ] as const) {
+    command
+      .command(`${name} <device>`)
+      .description(`${description} (by ID or name)`)
+      .action(async (idOrName: string) => {
+        const { client } = await signedIn();
+        const device = await findDevice(client, idOrName);
+        await client.call(endpoint, { params: { deviceId: device.id } });
+        process.stdout.write(`"${printable(device.name)}" ${done}\n`);
+      });
+  }
   command
     .command('remove <device>')
     .description('remove a device: it is signed out; with --delete-backups its backups are deleted too')

@@ -15,6 +15,7 @@ import { DevicesService } from './devices.ts';
 import { IncidentsService } from './incidents.ts';
 import { InvitesService } from './invites.ts';
 import { MaintenanceScheduler } from './maintenance.ts';
+import { PinsService } from './pins.ts';
 import { PlansService } from './plans.ts';
 import { ReleasesService } from './releases.ts';
 import { Replicas, type ReplicaTiming } from './replicas.ts';
@@ -61,6 +62,7 @@ export interface Services {
   admin: AdminService;
   /** This process among the servers sharing the database; startServer starts its heartbeat. */
   replicas: Replicas;
+  pins: PinsService;
   /** Runs the maintenance jobs once started (startServer starts it; the admin CLI does not). */
   maintenance: MaintenanceScheduler;
 }
@@ -86,6 +88,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
   const sessions = new SessionsService(db, clock, audit);
   const devices = new DevicesService({ db, clock, audit, sessions, repositories });
   const approvals = new ApprovalsService(db, clock, audit);
+  const pins = new PinsService({ db, clock, repositories, devices });
   const totp = new TotpService({ db, clock, audit, accounts, guard });
   const signIn = new SignInService({ db, audit, accounts, approvals, devices, sessions, totp, guard });
   const incidents = new IncidentsService(db, clock, audit);
@@ -130,6 +133,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     releases,
     admin,
     replicas,
+    pins,
     maintenance,
   };
 }

@@ -16,6 +16,7 @@ import { type AccountRepositories, type AccountStore, accountStoreOf } from './a
 import type { AccountsService } from './accounts.ts';
 import type { Caller } from './caller.ts';
 import type { DevicesService } from './devices.ts';
+import type { PinsService } from './pins.ts';
 import type { PlansService } from './plans.ts';
 
 /** HEARTBEAT_SECONDS is how often a client should renew its write session (it lapses after 10 minutes). */
@@ -38,6 +39,7 @@ export class RepositoryService {
   readonly #plans: PlansService;
   readonly #devices: DevicesService;
   readonly #accounts: AccountsService;
+  readonly #pins: PinsService;
   /** Bytes of uploads in progress per account: the quota check counts them before they land. */
   readonly #uploading = new Map<string, number>();
 
@@ -46,7 +48,9 @@ export class RepositoryService {
     plans: PlansService;
     devices: DevicesService;
     accounts: AccountsService;
+    pins: PinsService;
   }) {
+    this.#pins = deps.pins;
     this.#repositories = deps.repositories;
     this.#plans = deps.plans;
     this.#devices = deps.devices;
@@ -168,6 +172,13 @@ export class RepositoryService {
           hint: 'list them with `cumulus snapshots`',
         },
       );
+    }
+    const pinned = await this.#pins.pinnedSnapshots(caller.accountId);
+    const kept = ids.find((id) => pinned.has(id));
+    if (kept !== undefined) {
+      throw new CumulusError('conflict', `snapshot ${kept.slice(0, 12)}… is pinned`, {
+        hint: `unpin it first: \`cumulus snapshots unpin ${kept.slice(0, 8)}\``,
+      });
     }
     const freed = await account.store.forgetSnapshots(ids);
     await this.#recordUsage(caller, account);

@@ -1,0 +1,79 @@
+/**
+ * The lifecycle of an account's backups through the real `cumulus` command: pins on a
+ * real server process.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type CliResult, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
+
+const PASSWORD = 'lifecycle password';
+
+function cumulus(configDir: string, args: string[]): Promise<CliResult> {
+  return runCumulus(args, {
+    CUMULUS_CONFIG_DIR: configDir,
+    CUMULUS_PASSWORD: PASSWORD,
+    CUMULUS_REPOSITORY: '',
+  });
+}
+
+function ok(result: CliResult): string {
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout;
+}
+
+describe('pins through the CLI and a server process', () => {
+  let work: string;
+  let server: ServerProcess;
+  let device: string;
+  let tree: string;
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'cumulus-lifecycle-'));
+    server = await startServerProcess(join(work, 'data'), 'pins@example.com', { CUMULUS_PASSWORD: PASSWORD });
+    device = join(work, 'laptop');
+    tree = await mkdtemp(join(work, 'home-'));
+    ok(
+      await cumulus(device, ['login', server.url, '--email', 'pins@example.com', '--device-name', 'laptop']),
+    );
+  });
+  after(async () => {
+    await server.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('pins the latest snapshot (forget refuses it) and the device, and unpins them', async () => {
+    await writeFile(join(tree, 'notes.txt'), 'first');
+    ok(await cumulus(device, ['backup', tree]));
+    await writeFile(join(tree, 'notes.txt'), 'second');
+    ok(await cumulus(device, ['backup', tree]));
+
+    assert.match(ok(await cumulus(device, ['snapshots', 'pin', 'latest'])), /^snapshot [0-9a-f]{8} pinned/);
+    const listed = JSON.parse(ok(await cumulus(device, ['snapshots', '--json'])));
+    assert.deepEqual(
+      listed.map((s: { pinned: boolean }) => s.pinned),
+      [false, true],
+    );
+    const pinned = listed[1].id as string;
+    assert.match(ok(await cumulus(device, ['snapshots'])), new RegExp(`${pinned.slice(0, 8)} \\(pinned\\)`));
+    const refused = await cumulus(device, ['forget', pinned]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /is pinned/);
+    assert.match(refused.stderr, /cumulus snapshots unpin/);
+    const notAnId = await cumulus(device, ['snapshots', 'pin', 'zz']);
+    assert.equal(notAnId.code, 2);
+    assert.match(notAnId.stderr, /not a snapshot ID/);
+    ok(await cumulus(device, ['snapshots', 'unpin', pinned.slice(0, 6)]));
+    ok(await cumulus(device, ['forget', pinned]));
+
+    assert.match(
+      ok(await cumulus(device, ['devices', 'pin', 'laptop'])),
+      /"laptop" pinned: its backups never expire/,
+    );
+    assert.match(ok(await cumulus(device, ['devices', 'list'])), /pinned \(backups never expire\)/);
+    assert.equal(JSON.parse(ok(await cumulus(device, ['devices', '--json']))).devices[0].pinned, true);
+    ok(await cumulus(device, ['devices', 'unpin', 'laptop']));
+    assert.doesNotMatch(ok(await cumulus(device, ['devices', 'list'])), /pinned/);
+  });
+});
