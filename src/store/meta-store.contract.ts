@@ -349,6 +349,13 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.equal(report.deletedPacks, 1);
       assert.equal(report.repackedPacks, 1);
       assert.equal(report.keptYoungBlobs, 1);
+      assert.deepEqual(
+        [report.condemnedPacks, report.purgedPacks],
+        [2, 0],
+        'both old files kept for the grace',
+      );
+      assert.equal(await blobs.size(packName(allGarbage.id)), allGarbage.bytes.length);
+      assert.equal(await blobs.size(packName(mostlyGarbage.id)), mostlyGarbage.bytes.length);
       const after = await store.usage();
       assert.equal(after.totalPackBytes, before.totalPackBytes - report.freedBytes);
       assert.equal(after.referencedBytes, before.referencedBytes);
@@ -363,8 +370,19 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       for (const blob of [live1, live2, young.blobs[0], s.blob])
         assert.deepEqual(await readSealed(store, blob.id), blob.sealed);
       assert.ok((await store.checkPacks({ readData: true })).every((c) => c.ok));
-      const indexed = (await meta.listPacks()).map((p) => packName(p.id)).sort();
-      assert.deepEqual(await packFiles(blobs), indexed, 'no file left behind, none missing');
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      const purge = await store.gc();
+      assert.deepEqual(
+        [purge.purgedPacks, purge.deletedPacks, purge.condemnedPacks],
+        [2, 1, 1],
+        'the two old files go; the young pack is garbage now, and condemned',
+      );
+      const indexed = (await meta.listPacks()).map((p) => packName(p.id));
+      assert.deepEqual(
+        await packFiles(blobs),
+        [...indexed, packName(young.id)].sort(),
+        'no file left behind, none missing',
+      );
     });
 
     test('gc leaves alone a pack whose garbage a writer touched after the plan was made', async (t) => {
@@ -392,7 +410,7 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
 
     test('gc interrupted at any step leaves every snapshot readable, and the next gc finishes', async (t) => {
       const { store, blobs, add, clock, meta } = await setup(t, make);
-      const steps = ['put', 'repointPack', 'delete'] as const;
+      const steps = ['put', 'condemnPacks', 'repointPack', 'dropPacks', 'delete'] as const;
       for (const step of steps) {
         const dropped = makePack([1000, 1000]);
         const repacked = makePack([100, 9000]);
@@ -400,7 +418,12 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         await add(dropped, repacked, s.pack);
         await store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: [repacked.blobs[0]] }));
         clock.advance(DEFAULT_GRACE_MS + MINUTE);
-        const target: object = step === 'repointPack' ? meta : blobs;
+        if (step === 'delete') {
+          // Files are deleted only once condemned packs are past their grace.
+          await store.gc();
+          clock.advance(DEFAULT_GRACE_MS + MINUTE);
+        }
+        const target: object = step === 'put' || step === 'delete' ? blobs : meta;
         const crash = async () => {
           throw new Error(`crash at ${step}`);
         };
@@ -410,17 +433,73 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
         Reflect.deleteProperty(target, step);
         for (const blob of [repacked.blobs[0], s.blob])
           assert.deepEqual(await readSealed(store, blob.id), blob.sealed, step);
-        clock.advance(DEFAULT_GRACE_MS + MINUTE);
-        await store.gc();
+        for (let run = 0; run < 2; run++) {
+          clock.advance(DEFAULT_GRACE_MS + MINUTE);
+          await store.gc();
+        }
         assert.ok(
           (await store.checkPacks({ readData: true })).every((c) => c.ok),
           step,
         );
         const indexed = (await meta.listPacks()).map((p) => packName(p.id)).sort();
         assert.deepEqual(await packFiles(blobs), indexed, `${step}: no orphan left`);
+        assert.deepEqual(await meta.condemnedPacks(), [], `${step}: nothing left condemned`);
         assert.deepEqual(await readSealed(store, repacked.blobs[0].id), repacked.blobs[0].sealed);
         await store.forgetSnapshots([s.blob.id]);
       }
+    });
+
+    test('a condemned pack stays readable for the grace and for older write sessions; a commit naming its blobs is refused', async (t) => {
+      const { store, blobs, add, clock, meta } = await setup(t, make);
+      const garbage = makePack([500, 600]);
+      const s = snapshotBlob();
+      await add(garbage, s.pack);
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      // A reader located a blob before gc condemned its pack.
+      const located = await store.locate(garbage.blobs[0].id);
+      await store.missingBlobs([s.blob.id]);
+      const session = await store.beginWrite({ host: 'here', pid: 1000, kind: 'backup' });
+      clock.advance(MINUTE);
+      assert.equal((await store.gc()).condemnedPacks, 1);
+      assert.equal(await store.locate(garbage.blobs[0].id), undefined, 'out of the index');
+      assert.deepEqual(
+        await blobs.get(packName(garbage.id), { offset: located!.offset, length: located!.length }),
+        garbage.blobs[0].sealed,
+        'the file is still there for the reader',
+      );
+      await assert.rejects(store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: garbage.blobs })), (e) =>
+        isCumulusError(e, 'blob_missing'),
+      );
+      // The client uploads the blobs again (in a new pack) and commits.
+      const again = makePack(garbage.blobs.map((b) => ({ id: b.id, length: b.length })));
+      await add(again);
+      await store.commitSnapshot(commitOf(s.blob, { [SOURCE_X]: again.blobs }));
+      assert.deepEqual(await readSealed(store, again.blobs[1].id), again.blobs[1].sealed);
+
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      await meta.heartbeatLock(session.info.id, clock.now);
+      const during = await store.gc();
+      assert.deepEqual([during.purgedPacks, during.condemnedPacks], [0, 1], 'kept for the older session');
+      await session.release();
+      const after = await store.gc();
+      assert.deepEqual([after.purgedPacks, after.condemnedPacks], [1, 0]);
+      assert.equal(await blobs.size(packName(garbage.id)), undefined);
+      assert.deepEqual(await readSealed(store, again.blobs[0].id), again.blobs[0].sealed);
+    });
+
+    test('a condemned pack added again is indexed and its file kept', async (t) => {
+      const { store, blobs, add, clock } = await setup(t, make);
+      const pack = makePack([300]);
+      await add(pack);
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      assert.equal((await store.gc()).condemnedPacks, 1);
+      await add(pack);
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      await store.missingBlobs([pack.blobs[0].id]);
+      const report = await store.gc();
+      assert.deepEqual([report.purgedPacks, report.condemnedPacks], [0, 0]);
+      assert.equal(await blobs.size(packName(pack.id)), pack.bytes.length);
+      assert.deepEqual(await readSealed(store, pack.blobs[0].id), pack.blobs[0].sealed);
     });
 
     test('gc keeps the blobs a live writer touched, and ignores stale locks', async (t) => {
@@ -496,7 +575,8 @@ export function metaStoreContract(name: string, make: MakeMetaStore): void {
       assert.notEqual(afterGc.generation, all.generation, 'a removal voids every cursor');
       assert.deepEqual(afterGc.ids, []);
       const kept = (await store.blobsSince(0, 100)).generation;
-      await store.gc();
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      assert.equal((await store.gc()).purgedPacks, 2, "the condemned packs' files go after the grace");
       assert.equal((await store.blobsSince(0, 100)).generation, kept, 'a gc that removes nothing keeps it');
       await add(makePack([50]));
       await store.rebuildIndex();

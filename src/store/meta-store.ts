@@ -44,6 +44,13 @@ export interface PackGarbage {
   live: BlobLocation[];
 }
 
+/** CondemnedPack is a pack gc took (or is taking) out of the index whose file is kept for the grace. */
+export interface CondemnedPack {
+  id: string;
+  size: number;
+  condemnedAt: number;
+}
+
 export interface GcPlan {
   /** Every pack with garbage in it, or with no blob indexed to it at all. */
   packs: PackGarbage[];
@@ -125,6 +132,16 @@ export interface MetaStore {
     cutoff: number,
     now: number,
   ): Promise<{ ok: boolean; deletedBlobs: number }>;
+  /**
+   * condemnPacks records packs gc is about to take out of the index (dropped, or replaced
+   * by a repack), so their files are deleted only once no reader or write session that
+   * began before can need them. A pack condemned again keeps the later time.
+   */
+  condemnPacks(packs: readonly { id: string; size: number }[], now: number): Promise<void>;
+  /** condemnedPacks lists every condemned pack (indexed again or not: the caller checks). */
+  condemnedPacks(): Promise<CondemnedPack[]>;
+  /** forgetCondemned drops the records of condemned packs: their files are gone, or they are indexed again. */
+  forgetCondemned(ids: readonly string[]): Promise<void>;
   /** resetIndex forgets every pack, blob and snapshot (locks stay): the start of a rebuild. */
   resetIndex(): Promise<void>;
   close(): Promise<void>;

@@ -449,15 +449,24 @@ export class RepositoryStore {
 
   /**
    * gc removes garbage: unreferenced blobs touched before the start of the oldest live
-   * writer and before now − grace. Packs holding only garbage are deleted; packs with at
-   * least `repackThreshold` of their bytes garbage are rewritten without it; pack files
-   * the index does not know, older than the same cutoff, are deleted.
+   * writer and before now − grace. Packs holding only garbage are dropped from the index;
+   * packs with at least `repackThreshold` of their bytes garbage are rewritten without it;
+   * pack files the index does not know, older than the same cutoff, are deleted.
+   *
+   * A pack taken out of the index is first *condemned*: its file stays, so a reader that
+   * located a blob in it before, or a write session older than the condemnation, still
+   * finds it; a commit that names one of its dropped blobs is refused ('blob_missing'),
+   * so the client uploads them again. A later gc deletes the file once it was condemned
+   * more than the grace ago and before every live writer began (`purgedPacks`). Objects
+   * are never renamed or overwritten with other bytes, which S3-style storage needs.
    */
   async gc(options: GcOptions = {}): Promise<GcReport> {
     const now = this.#clock();
+    const grace = options.graceMs ?? DEFAULT_GRACE_MS;
     const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;
     const writers = (await this.listLocks()).filter((l) => !l.stale && l.kind === 'backup');
-    const cutoff = Math.min(now - (options.graceMs ?? DEFAULT_GRACE_MS), ...writers.map((l) => l.startedAt));
+    const since = (at: number) => Math.min(at - grace, ...writers.map((l) => l.startedAt));
+    const cutoff = since(now);
     const plan = await this.#meta.gcPlan(cutoff, threshold);
     const drop = plan.packs.filter((p) => p.live.length === 0);
     const repack = plan.packs.filter(
@@ -470,8 +479,11 @@ export class RepositoryStore {
       repackedPacks: 0,
       freedBytes: 0,
       keptYoungBlobs: plan.keptYoungBlobs,
+      purgedPacks: 0,
+      condemnedPacks: 0,
     };
-    const orphans = await this.#orphans(cutoff);
+    const condemned = await this.#meta.condemnedPacks();
+    const orphans = await this.#orphans(cutoff, new Set(condemned.map((c) => c.id)));
     if (options.dryRun) {
       const affected = [...drop, ...repack];
       report.deletedBlobs = affected.reduce((sum, p) => sum + p.garbageBlobs, 0);
@@ -480,6 +492,11 @@ export class RepositoryStore {
       report.freedBytes =
         affected.reduce((sum, p) => sum + p.pack.size - p.liveBytes, 0) +
         orphans.reduce((sum, o) => sum + o.size, 0);
+      const purgeable = (at: number) => at <= since(now);
+      const waiting = condemned.filter((c) => !purgeable(c.condemnedAt)).length;
+      const fresh = affected.length;
+      report.purgedPacks = condemned.length - waiting + (purgeable(now) ? fresh : 0);
+      report.condemnedPacks = waiting + (purgeable(now) ? 0 : fresh);
       return report;
     }
 
@@ -490,14 +507,21 @@ export class RepositoryStore {
       report.deletedBlobs += result.deletedBlobs;
       report.freedBytes += pack.pack.size - result.size;
     }
+    await this.#meta.condemnPacks(
+      drop.map((p) => p.pack),
+      this.#clock(),
+    );
     const dropped = await this.#meta.dropPacks(
       drop.map((p) => p.pack.id),
       cutoff,
     );
     report.deletedBlobs += dropped.deletedBlobs;
+    // A pack whose blob came back to life stays in the index, so it is not condemned.
+    const kept = new Set(drop.map((p) => p.pack.id));
+    for (const id of dropped.deletedPacks) kept.delete(id);
+    await this.#meta.forgetCondemned([...kept]);
     const sizes = new Map(drop.map((p) => [p.pack.id, p.pack.size]));
     for (const id of dropped.deletedPacks) {
-      await this.#blobs.delete(packName(id));
       report.deletedPacks++;
       report.freedBytes += sizes.get(id)!;
     }
@@ -512,7 +536,31 @@ export class RepositoryStore {
       report.deletedPacks++;
       report.freedBytes += orphan.size;
     }
+    const purged = await this.#purge(since(this.#clock()));
+    report.purgedPacks = purged.purged;
+    report.condemnedPacks = purged.waiting;
     return report;
+  }
+
+  /**
+   * #purge deletes the files of packs condemned at or before `before` that the index does
+   * not name (again); a condemned pack indexed again is simply no longer condemned.
+   */
+  async #purge(before: number): Promise<{ purged: number; waiting: number }> {
+    let purged = 0;
+    let waiting = 0;
+    for (const pack of await this.#meta.condemnedPacks()) {
+      if (pack.condemnedAt > before || this.#storing.has(pack.id)) {
+        waiting++;
+        continue;
+      }
+      if (!(await this.#meta.hasPack(pack.id))) {
+        await this.#deleteOrphan(packName(pack.id), pack.id);
+        purged++;
+      }
+      await this.#meta.forgetCondemned([pack.id]);
+    }
+    return { purged, waiting };
   }
 
   /**
@@ -531,20 +579,25 @@ export class RepositoryStore {
     }
   }
 
-  /** #orphans lists files under packs/ the index does not name, written before `cutoff`. */
-  async #orphans(cutoff: number): Promise<{ name: string; size: number }[]> {
+  /**
+   * #orphans lists files under packs/ the index does not name, written before `cutoff`;
+   * the files of condemned packs are not orphans: #purge deletes them after their grace.
+   */
+  async #orphans(cutoff: number, condemned: Set<string>): Promise<{ name: string; size: number }[]> {
     const indexed = new Set((await this.#meta.listPacks()).map((p) => p.id));
     const orphans: { name: string; size: number }[] = [];
     for await (const file of this.#blobs.list('packs/')) {
       const id = packIdOf(file.name);
-      if ((id === undefined || !indexed.has(id)) && file.modifiedAt < cutoff) orphans.push(file);
+      const known = id !== undefined && (indexed.has(id) || condemned.has(id));
+      if (!known && file.modifiedAt < cutoff) orphans.push(file);
     }
     return orphans;
   }
 
   /**
    * #repack copies the live blobs of a pack into a new one (sealed bytes, no key needed),
-   * stores it durably, repoints the index, then deletes the old file. Returns undefined
+   * stores it durably, condemns the old pack and repoints the index (gc deletes the old
+   * file after the grace). Returns undefined
    * when a blob came back to life meanwhile: the old pack then stays as it is.
    */
   async #repack(
@@ -556,6 +609,7 @@ export class RepositoryStore {
     for (const blob of garbage.live) builder.add(blob.type, blob.id, blobs.get(blob.id)!);
     const fresh = builder.finish();
     await this.#blobs.put(packName(fresh.id), fresh.bytes);
+    await this.#meta.condemnPacks([garbage.pack], this.#clock());
     const result = await this.#meta.repointPack(
       garbage.pack.id,
       { id: fresh.id, size: fresh.bytes.length, entries: fresh.entries },
@@ -563,10 +617,10 @@ export class RepositoryStore {
       this.#clock(),
     );
     if (!result.ok) {
+      await this.#meta.forgetCondemned([garbage.pack.id]);
       if (!(await this.#meta.hasPack(fresh.id))) await this.#blobs.delete(packName(fresh.id));
       return undefined;
     }
-    await this.#blobs.delete(packName(garbage.pack.id));
     return { size: fresh.bytes.length, deletedBlobs: result.deletedBlobs };
   }
 

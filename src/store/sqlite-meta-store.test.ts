@@ -43,4 +43,5 @@ test('an index of schema 1 gains a generation when opened, and keeps its blobs',
   const delta = await store.blobsSince(0, 10);
   assert.match(delta.generation, /^[0-9a-f]{32}$/);
   assert.equal(delta.ids.length, 1);
+  assert.deepEqual(await store.condemnedPacks(), [], 'and, at schema 3, a table of condemned packs');
 });

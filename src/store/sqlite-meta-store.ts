@@ -16,7 +16,7 @@ import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { CumulusError } from '../core/errors.ts';
 import { BLOB_TYPES, type BlobType, PACK_ENTRY_SIZE, PACK_TAIL_SIZE } from '../core/pack.ts';
 import { computeBreakdown } from './breakdown.ts';
-import type { GcPlan, IndexedPack, MetaStore, PackGarbage, PackRecord } from './meta-store.ts';
+import type { CondemnedPack, GcPlan, IndexedPack, MetaStore, PackGarbage, PackRecord } from './meta-store.ts';
 import { decodeRefset, encodeRefset, refsetHash, sortedUniqueRows } from './refset.ts';
 import type {
   BlobLocation,
@@ -28,7 +28,7 @@ import type {
   UsageReport,
 } from './types.ts';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * GENERATION_SCHEMA is what version 2 added: the index's generation, 16 random bytes as
@@ -43,7 +43,19 @@ CREATE TABLE generation (
 INSERT INTO generation (only, value) VALUES (0, lower(hex(randomblob(16))));
 `;
 
-/** SCHEMA is version 1 of index.sqlite (docs/format.md refers here); version 2 adds GENERATION_SCHEMA. */
+/**
+ * CONDEMNED_SCHEMA is what version 3 added: packs gc has taken out of the index, kept as
+ * files until the grace is over (RepositoryStore.gc); portable SQL.
+ */
+const CONDEMNED_SCHEMA = `
+CREATE TABLE condemned_packs (
+  id BLOB PRIMARY KEY,
+  size INTEGER NOT NULL,
+  condemned_at INTEGER NOT NULL
+);
+`;
+
+/** SCHEMA is version 1 of index.sqlite (docs/format.md refers here); 2 adds GENERATION_SCHEMA, 3 CONDEMNED_SCHEMA. */
 export const SCHEMA = `
 CREATE TABLE packs (
   row INTEGER PRIMARY KEY,
@@ -155,8 +167,9 @@ export class SqliteMetaStore implements MetaStore {
         user_version: number;
       };
       if (version === 0) this.#db.exec(SCHEMA);
-      if (version < 2) {
-        this.#db.exec(GENERATION_SCHEMA);
+      if (version < 2) this.#db.exec(GENERATION_SCHEMA);
+      if (version < 3) {
+        this.#db.exec(CONDEMNED_SCHEMA);
         this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       } else if (version > SCHEMA_VERSION) {
         throw new CumulusError(
@@ -714,6 +727,31 @@ export class SqliteMetaStore implements MetaStore {
       if (error === abandon) return { ok: false, deletedBlobs: 0 };
       throw error;
     }
+  }
+
+  async condemnPacks(packs: readonly { id: string; size: number }[], now: number): Promise<void> {
+    if (packs.length === 0) return;
+    this.#write(() => {
+      const condemn = this.#db.prepare(
+        `INSERT INTO condemned_packs (id, size, condemned_at) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET condemned_at = excluded.condemned_at`,
+      );
+      for (const pack of packs) condemn.run(bin(pack.id), pack.size, now);
+    });
+  }
+
+  async condemnedPacks(): Promise<CondemnedPack[]> {
+    return this.#all<{ id: Uint8Array; size: number; condemned_at: number }>(
+      'SELECT id, size, condemned_at FROM condemned_packs ORDER BY condemned_at',
+    ).map((p) => ({ id: hex(p.id), size: p.size, condemnedAt: p.condemned_at }));
+  }
+
+  async forgetCondemned(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    this.#write(() => {
+      const forget = this.#db.prepare('DELETE FROM condemned_packs WHERE id = ?');
+      for (const id of ids) forget.run(bin(id));
+    });
   }
 
   async resetIndex(): Promise<void> {

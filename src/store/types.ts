@@ -113,10 +113,16 @@ export interface GcOptions {
 export interface GcReport {
   unreferencedBlobs: number;
   deletedBlobs: number;
+  /** Packs taken out of the index (dropped or repacked) and orphan files deleted. */
   deletedPacks: number;
   repackedPacks: number;
+  /** Bytes no longer counted: of the packs taken out of the index, and of orphan files. */
   freedBytes: number;
   keptYoungBlobs: number;
+  /** Files of condemned packs deleted in this run (their grace was over). */
+  purgedPacks: number;
+  /** Condemned packs whose files are kept until the grace is over and every older write session has ended. */
+  condemnedPacks: number;
 }
 
 export interface LockInfo {

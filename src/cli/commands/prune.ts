@@ -28,6 +28,11 @@ export function register(program: Command): void {
         process.stdout.write(
           `${options.dryRun ? 'would free' : 'freed'} ${formatBytes(report.freedBytes)}: ${report.deletedBlobs} blob(s) removed, ${report.deletedPacks} pack(s) deleted, ${report.repackedPacks} repacked\n`,
         );
+        if (report.condemnedPacks > 0) {
+          process.stdout.write(
+            `${report.condemnedPacks} pack file(s) out of the index are kept until the grace is over and no older backup runs; a later prune deletes them\n`,
+          );
+        }
         if (report.keptYoungBlobs > 0) {
           process.stdout.write(
             `${report.keptYoungBlobs} unreferenced blob(s) kept: a backup may still be using them\n`,
