@@ -130,7 +130,13 @@ export async function daemonHealth(ctx: AgentContext, isAlive: IsAlive = pidAliv
 export async function runDaemon(
   ctx: AgentContext,
   signal: AbortSignal,
-  options: { timing?: Partial<SchedulerTiming>; syncEveryMs?: number; log?: (line: string) => void } = {},
+  options: {
+    timing?: Partial<SchedulerTiming>;
+    syncEveryMs?: number;
+    log?: (line: string) => void;
+    /** After each evaluation: the stale-backup notice (`cumulus agent run` wires it with the doctor). */
+    afterEvaluation?: () => Promise<unknown>;
+  } = {},
 ): Promise<void> {
   const log = options.log ?? (() => {});
   await mkdir(ctx.paths.stateDir, { recursive: true, mode: 0o700 });
@@ -155,6 +161,7 @@ export async function runDaemon(
       await new Scheduler({
         ...ctx,
         timing: options.timing,
+        ...(options.afterEvaluation && { afterEvaluation: options.afterEvaluation }),
         wakeups: fileWakeups(watchedFiles(ctx)),
         requests,
       }).run(signal);

@@ -181,3 +181,11 @@ export interface DeviceStatePort {
   /** verifyKey checks that the account key is there and fits the repository; `detail` says what was checked. */
   verifyKey(): Promise<{ ok: boolean; problem?: string; detail?: string }>;
 }
+
+/**
+ * DesktopNotifier shows a notification to the person at this device (adapters/desktop-notifier.ts);
+ * it resolves false when it could not (no tool on this machine, no desktop session), never throws.
+ */
+export interface DesktopNotifier {
+  notify(title: string, body: string): Promise<boolean>;
+}

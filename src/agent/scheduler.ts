@@ -87,6 +87,8 @@ export interface SchedulerDeps {
   wakeups?: Wakeups;
   /** "Back up now" requests from `cumulus backup`, taken at every evaluation. */
   requests?: { take(): Promise<BackupRequest | undefined> };
+  /** Runs after each evaluation of `run` (the daemon's stale-backup notice); its failure is ignored. */
+  afterEvaluation?: () => Promise<unknown>;
 }
 
 export type TickResult =
@@ -134,6 +136,7 @@ export class Scheduler {
             message: `the agent could not evaluate: ${(error as Error).message}`,
           }).catch(() => {});
         }
+        await this.#deps.afterEvaluation?.().catch(() => {});
         const before = clock.now();
         try {
           await clock.sleep(this.timing.pollMs, AbortSignal.any([signal, nap.signal]));

@@ -18,13 +18,14 @@ async function withDir(test: (dir: string) => Promise<void>): Promise<void> {
 }
 
 describe('settings', () => {
-  it('defaults: daily, on AC, unmetered, locked or idle 10 min, quota and status checked', () => {
+  it('defaults: daily, on AC, unmetered, locked or idle 10 min, quota and status checked, a notification after 3 days', () => {
     const d = defaultSettings();
     assert.equal(d.schedule.intervalHours, 24);
     assert.deepEqual(d.power, { requireAc: true, allowBatteryAbovePercent: null });
     assert.deepEqual(d.network, { requireUnmetered: true, unknownMeteredCountsAs: 'unmetered' });
     assert.deepEqual(d.session, { requireLockedOrIdle: true, idleMinutes: 10 });
     assert.deepEqual(d.checks, { quota: true, serviceStatus: true });
+    assert.deepEqual(d.notify, { afterDays: 3 });
   });
 
   it('set validates and persists; a bad key or value is refused with the reason', () =>

@@ -25,6 +25,8 @@ export interface Settings {
   };
   session: { requireLockedOrIdle: boolean; idleMinutes: number };
   checks: { quota: boolean; serviceStatus: boolean };
+  /** A desktop notification when no backup has succeeded for `afterDays` days (the server's silence default); null = never. */
+  notify: { afterDays: number | null };
   sources: BackupSource[];
 }
 
@@ -36,6 +38,7 @@ export function defaultSettings(): Settings {
     network: { requireUnmetered: true, unknownMeteredCountsAs: 'unmetered' },
     session: { requireLockedOrIdle: true, idleMinutes: 10 },
     checks: { quota: true, serviceStatus: true },
+    notify: { afterDays: 3 },
     sources: [],
   };
 }
@@ -106,6 +109,13 @@ export const SETTINGS: SettingDefinition[] = [
   numberSetting('session.idleMinutes', 'minutes without input that count as idle', 0, 24 * 60),
   booleanSetting('checks.quota', 'wait while the storage plan is full'),
   booleanSetting('checks.serviceStatus', 'wait while the service status is down'),
+  numberSetting(
+    'notify.afterDays',
+    'raise a desktop notification when no backup has succeeded for this many days',
+    1,
+    365,
+    { nullable: true },
+  ),
 ];
 
 function definition(key: string): SettingDefinition {

@@ -66,6 +66,8 @@ export interface AgentState {
    * file that differs was changed on the device since, and goes up at the next sync.
    */
   switchSynced?: { enabled: boolean; changedAt: number | null } | null;
+  /** The last desktop notification that backups stopped (src/agent/stale-backup-notice.ts), until they resume. */
+  staleNotice?: { at: number; check: string } | null;
 }
 
 export const MAX_REASONS = 200;

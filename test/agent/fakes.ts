@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../../src/agent/clock.ts';
 import { type AgentContext, localContext } from '../../src/agent/context.ts';
+import type { DoctorDeps } from '../../src/agent/doctor/types.ts';
 import type {
   AgentServer,
   BackupOutcome,
@@ -15,6 +16,7 @@ import type {
   BackupRunner,
   BackupSource,
   Clock,
+  DesktopNotifier,
   DeviceIdentity,
   DeviceStatePort,
   OutcomeReport,
@@ -245,5 +247,28 @@ export async function makeWorld(
     profilePath,
     setProfile,
     cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** FakeNotifier records each desktop notification instead of showing it. */
+export class FakeNotifier implements DesktopNotifier {
+  shown: { title: string; body: string }[] = [];
+  notify = async (title: string, body: string) => {
+    this.shown.push({ title, body });
+    return true;
+  };
+}
+
+/** runningDaemon is the doctor's view of an agent that runs and answers (the one asking, in a test). */
+export function runningDaemon(evidence = 'this agent is running'): DoctorDeps['daemon'] {
+  return {
+    health: async () => ({
+      running: true,
+      responsive: true,
+      staleLock: false,
+      stuckBackup: false,
+      evidence: [evidence],
+    }),
+    restart: async () => [],
   };
 }

@@ -26,6 +26,7 @@ import { TEST_KDF } from '../../src/core/keys.ts';
 import { parseServerConfig } from '../../src/server/config.ts';
 import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
+import { runningDaemon } from './fakes.ts';
 
 let dir: string;
 let server: RunningServer;
@@ -83,16 +84,7 @@ function deps(deviceEnv = env): DoctorDeps {
   const ctx = machineContext(deviceEnv);
   return {
     ...ctx,
-    daemon: {
-      health: async () => ({
-        running: true,
-        responsive: true,
-        staleLock: false,
-        stuckBackup: false,
-        evidence: ['fake agent'],
-      }),
-      restart: async () => [],
-    },
+    daemon: runningDaemon('fake agent'),
     diskSpace: async () => ({ freeBytes: 10e9, totalBytes: 100e9 }),
   };
 }

@@ -79,6 +79,19 @@ export async function runChecks(deps: DoctorDeps): Promise<CheckResult[]> {
   return results;
 }
 
+/**
+ * topFinding is the check a person should look at first: the first failure in the
+ * doctor's order, else the first warning. `last-backup` says that backups stopped, not
+ * why, so it is the top finding only when nothing else is flagged.
+ */
+export function topFinding(checks: CheckResult[]): CheckResult | undefined {
+  const ranked = [
+    ...checks.filter((c) => c.id !== 'last-backup'),
+    ...checks.filter((c) => c.id === 'last-backup'),
+  ];
+  return ranked.find((c) => c.status === 'fail') ?? ranked.find((c) => c.status === 'warn');
+}
+
 export async function runDoctor(
   deps: DoctorDeps,
   options: { fix?: boolean; yes?: boolean; ask?: (question: string) => Promise<boolean> } = {},

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { desktopNotifier } from '../../agent/adapters/desktop-notifier.ts';
 import { machineContext } from '../../agent/context.ts';
 import { daemonHealth, restartAgent, runDaemon } from '../../agent/daemon.ts';
+import { doctorDeps, runDoctor, topFinding } from '../../agent/doctor/doctor.ts';
 import { installService } from '../../agent/service.ts';
+import { noticeStaleBackup } from '../../agent/stale-backup-notice.ts';
 import { CumulusError } from '../../core/errors.ts';
 
 function positiveSeconds(value: string): number {
@@ -31,7 +34,15 @@ export function register(program: Command): void {
       process.once('SIGINT', onSignal);
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       const timing = options.poll === undefined ? {} : { pollMs: options.poll * 1000 };
-      await runDaemon(machineContext(), stop.signal, { log, timing });
+      const ctx = machineContext();
+      const notifier = desktopNotifier(ctx.env);
+      const afterEvaluation = () =>
+        noticeStaleBackup({
+          ...ctx,
+          notifier,
+          diagnose: async () => topFinding((await runDoctor(doctorDeps(ctx))).checks),
+        });
+      await runDaemon(ctx, stop.signal, { log, timing, afterEvaluation });
     });
   agent
     .command('install')
