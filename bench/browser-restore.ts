@@ -57,8 +57,8 @@ export async function runBrowserRestore(options: {
   try {
     const original = content(options.bytes);
     const expected = createHash('sha256').update(original).digest('hex');
-    await mkdir(join(f.home, 'Films'), { recursive: true });
-    await writeFile(join(f.home, 'Films', NAME), original);
+    await mkdir(join(f.home, 'Documents'), { recursive: true });
+    await writeFile(join(f.home, 'Documents', NAME), original);
     for (const args of [['enable', '--yes'], ['backup']]) {
       const run = await f.cli(args);
       if (run.code !== 0) throw new Error(`cumulus ${args.join(' ')}: ${run.stderr}`);
@@ -69,7 +69,7 @@ export async function runBrowserRestore(options: {
     await f.signInBrowser(page);
     await page.getByRole('link', { name: 'Browse and restore' }).click();
     await page.getByRole('navigation', { name: 'Snapshots' }).getByRole('button').first().click();
-    await page.getByRole('button', { name: `📁 ${join(f.home, 'Films')}` }).click();
+    await page.getByRole('button', { name: `📁 ${join(f.home, 'Documents')}` }).click();
     const result: BrowserRestoreResult = {
       bytes: options.bytes,
       seconds: [],

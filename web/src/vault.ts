@@ -8,7 +8,6 @@
  */
 
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decompress } from 'fzstd';
 import type { RepositoryConfig } from '../../src/api/common.ts';
@@ -32,16 +31,17 @@ const FRAME_HEADER = BLOB_FRAME.idBytes + BLOB_FRAME.statusBytes + BLOB_FRAME.le
 const utf8 = new TextEncoder();
 /** The chunks one read-blobs request asks for while reading a file (chunks average 1 MiB). */
 const CHUNKS_PER_READ = 4;
+const READS_AHEAD = 2;
 /** A read of several small files at once carries at most this many plaintext bytes, and MAX_BATCH_CHUNKS chunks. */
 const BATCH_BYTES = 8 << 20;
 const MAX_BATCH_CHUNKS = 1_000;
 /** The entries the tree cache holds in all, across its trees. */
 const TREE_CACHE_ENTRIES = 200_000;
 
-/** BlobKeys are the two subkeys reading needs: the one that seals blobs and the one that names them. */
+/** BlobKeys are the two subkeys reading needs: the one that seals blobs and the one that names them (HMAC-SHA256). */
 export interface BlobKeys {
   encryption: CryptoKey;
-  blobId: Uint8Array;
+  blobId: CryptoKey;
 }
 
 /** VaultError is a blob that cannot be read or opened: `message` names the blob and the reason. */
@@ -65,15 +65,23 @@ export function bytesOfHex(hex: string): Uint8Array<ArrayBuffer> {
 export async function deriveBlobKeys(master: Uint8Array, repositoryId: string): Promise<BlobKeys> {
   const salt = bytesOfHex(repositoryId);
   const derive = (label: string) => hkdf(sha256, master, salt, utf8.encode(label), 32);
-  const raw = derive('cumulus v1 encryption');
-  const encryption = await crypto.subtle.importKey('raw', new Uint8Array(raw), 'AES-GCM', false, ['decrypt']);
-  raw.fill(0);
-  return { encryption, blobId: derive('cumulus v1 blob-id') };
+  const imported = async (label: string, algorithm: AesKeyAlgorithm | HmacImportParams, use: KeyUsage) => {
+    const raw = derive(label);
+    const key = await crypto.subtle.importKey('raw', new Uint8Array(raw), algorithm, false, [use]);
+    raw.fill(0);
+    return key;
+  };
+  return {
+    encryption: await imported('cumulus v1 encryption', { name: 'AES-GCM', length: 256 }, 'decrypt'),
+    blobId: await imported('cumulus v1 blob-id', { name: 'HMAC', hash: 'SHA-256' }, 'sign'),
+  };
 }
 
-/** blobIdOf names a plaintext: HMAC-SHA256 under the blob-id key, hex. */
-export function blobIdOf(keys: BlobKeys, plaintext: Uint8Array): string {
-  return hexOf(hmac(sha256, keys.blobId, plaintext));
+/** blobIdOf names a plaintext: HMAC-SHA256 under the blob-id key (WebCrypto's, native), hex. */
+export async function blobIdOf(keys: BlobKeys, plaintext: Uint8Array): Promise<string> {
+  return hexOf(
+    new Uint8Array(await crypto.subtle.sign('HMAC', keys.blobId, plaintext as Uint8Array<ArrayBuffer>)),
+  );
 }
 
 /** openBlob checks a sealed blob's tag, decompresses it and checks its plaintext against its ID. */
@@ -102,7 +110,7 @@ export async function openBlob(keys: BlobKeys, id: string, sealed: Uint8Array): 
       throw damaged('it does not decompress');
     }
   } else throw damaged(`unknown compression ${payload[0]}`);
-  if (blobIdOf(keys, plaintext) !== id) throw damaged('its content does not match its ID');
+  if ((await blobIdOf(keys, plaintext)) !== id) throw damaged('its content does not match its ID');
   return plaintext;
 }
 
@@ -231,24 +239,29 @@ export class Vault {
 
   /**
    * readFile yields a file's content chunk by chunk, each opened and verified. It reads
-   * CHUNKS_PER_READ chunks per request and asks for the next ones while the caller takes
-   * these, so the network and the decoding overlap and memory holds two windows of the
-   * file, not all of it.
+   * CHUNKS_PER_READ chunks per request and keeps READS_AHEAD more requests under way while
+   * the caller takes these, so the network, the server and the decoding overlap, and
+   * memory holds a few windows of the file, not all of it.
    */
   async *readFile(file: FileEntry): AsyncGenerator<Uint8Array> {
     const reads: string[][] = [];
     for (let i = 0; i < file.chunks.length; i += CHUNKS_PER_READ)
       reads.push(file.chunks.slice(i, i + CHUNKS_PER_READ));
-    let next = reads.length > 0 ? this.open(reads[0]) : undefined;
+    const underWay: Promise<Uint8Array[]>[] = [];
+    let next = 0;
+    const fill = () => {
+      while (next < reads.length && underWay.length <= READS_AHEAD) underWay.push(this.open(reads[next++]));
+    };
     try {
-      for (let i = 0; i < reads.length; i++) {
-        const chunks = await (next as Promise<Uint8Array[]>);
-        next = i + 1 < reads.length ? this.open(reads[i + 1]) : undefined;
+      fill();
+      while (underWay.length > 0) {
+        const chunks = await (underWay.shift() as Promise<Uint8Array[]>);
+        fill();
         yield* chunks;
       }
     } finally {
-      // A caller that stops early leaves the read ahead unread: its failure is nobody's.
-      next?.catch(() => {});
+      // A caller that stops early leaves the reads ahead unread: their failures are nobody's.
+      for (const read of underWay) read.catch(() => {});
     }
   }
 
