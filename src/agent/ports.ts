@@ -164,6 +164,19 @@ export interface AgentServer {
   sync(report: SyncReport): Promise<SyncAnswer>;
   /** measureUpload sends `bytes` of throwaway data and returns the rate in bytes per second. */
   measureUpload(bytes: number): Promise<number>;
+  /** silentDevices lists the account's devices that have not backed up for longer than the account allows. */
+  silentDevices(): Promise<SilentDevice[]>;
+}
+
+/** SilentDevice is a device of the account the server found silent: why, as codes and numbers, and when its backups expire. */
+export interface SilentDevice {
+  name: string;
+  /** This device. */
+  current: boolean;
+  silentDays: number;
+  reason: { codes: string[]; values: Record<string, number | boolean | string> };
+  /** When its backups will be deleted if it does not back up (ms), or null. */
+  deletesAt: number | null;
 }
 
 /** DeviceIdentity is what the device's sign-in state (src/client/device-state.ts) says about it. */

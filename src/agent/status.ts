@@ -3,10 +3,12 @@
  * is doing or waiting for now and why, the next step, and storage used of the plan.
  */
 
+import { describeReason } from '../api/reason-words.ts';
 import { formatBytes } from '../core/units.ts';
 import type { AgentContext } from './context.ts';
 import { type DaemonHealth, daemonHealth } from './daemon.ts';
 import { describeProgress, formatClock, formatDuration, formatWhen } from './format.ts';
+import type { SilentDevice } from './ports.ts';
 import type { AgentState, ReasonEntry } from './state.ts';
 
 export interface StatusReport {
@@ -21,16 +23,19 @@ export interface StatusReport {
   nextStep: string;
   storage: { usedBytes: number; quotaBytes: number; plan: string } | null;
   recent: ReasonEntry[];
+  /** The account's other devices the server found silent (the banner the console shows too). */
+  silentDevices: SilentDevice[];
 }
 
 export async function agentStatus(ctx: AgentContext, health?: DaemonHealth): Promise<StatusReport> {
   const now = ctx.clock.now();
-  const [state, backupSwitch, identity, agent, usage] = await Promise.all([
+  const [state, backupSwitch, identity, agent, usage, silent] = await Promise.all([
     ctx.state.read(now),
     ctx.backupSwitch.read(),
     ctx.deviceState.read().catch(() => null),
     health ?? daemonHealth(ctx),
     ctx.server.usage().catch(() => null),
+    ctx.server.silentDevices().catch(() => []),
   ]);
   const report: StatusReport = {
     backupEnabled: backupSwitch.enabled,
@@ -52,6 +57,7 @@ export async function agentStatus(ctx: AgentContext, health?: DaemonHealth): Pro
       plan: usage.plan.name,
     },
     recent: state.reasons.slice(-10),
+    silentDevices: silent.filter((device) => !device.current),
   };
   report.nextStep = nextStep(report);
   return report;
@@ -87,6 +93,13 @@ export function renderStatus(r: StatusReport, now: number): string {
   if (r.storage) {
     lines.push(
       `Storage:      ${formatBytes(r.storage.usedBytes)} of ${formatBytes(r.storage.quotaBytes)} (${r.storage.plan} plan)`,
+    );
+  }
+  for (const d of r.silentDevices) {
+    const why = describeReason(d.reason);
+    lines.push(
+      `Attention:    ${d.name} has not backed up for ${d.silentDays} days${why ? `: ${why}` : ''}` +
+        (d.deletesAt === null ? '' : ` (its backups will be deleted on ${formatWhen(d.deletesAt)})`),
     );
   }
   if (r.recent.length > 0) {

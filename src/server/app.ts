@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { planRoutes } from './routes/plans.ts';
 import { releaseRoutes } from './routes/releases.ts';
 import { repositoryRoutes } from './routes/repository.ts';
@@ -139,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   accountRoutes(app, services, secretRoutes);
   deviceRoutes(app, services);
   lifecycleRoutes(app, services);
+  notificationRoutes(app, services);
   planRoutes(app, services);
   statusRoutes(app, services);
   releaseRoutes(app, services);

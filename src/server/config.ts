@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { CumulusError } from '../core/errors.ts';
 import { s3Settings } from '../store/s3-client.ts';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from './http/connections.ts';
+import type { SmtpSettings } from './notify/mailer.ts';
 import type { BlobStoreConfig } from './services/blob-stores.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,6 +32,15 @@ export interface ServerConfig {
   rateLimit: RateLimits;
   bodyLimit: number;
   connections: ConnectionLimits;
+  notifications: NotificationConfig;
+}
+
+/** NotificationConfig is how notices leave the server: the mail relay, and the private hosts webhooks may reach. */
+export interface NotificationConfig {
+  /** Without it no e-mail goes out (webhooks still do). */
+  smtp?: SmtpSettings;
+  /** Host names or addresses a webhook may reach although they are private (by default none is). */
+  webhookPrivateHosts: string[];
 }
 
 /**
@@ -83,6 +93,25 @@ function parseTrustProxy(value: boolean | string | undefined): boolean | string 
   return value;
 }
 
+function parseNotifications(env: NodeJS.ProcessEnv): NotificationConfig {
+  const url = env.CUMULUS_SMTP_URL;
+  const from = env.CUMULUS_SMTP_FROM;
+  if (url !== undefined && !/^smtps?:\/\/[^/]/.test(url))
+    throw usage('CUMULUS_SMTP_URL is not an SMTP URL', 'use smtp://user:password@host:587 or smtps://…:465');
+  if ((url === undefined) !== (from === undefined))
+    throw usage(
+      'e-mail needs both a relay and a From address',
+      'set both CUMULUS_SMTP_URL and CUMULUS_SMTP_FROM',
+    );
+  return {
+    ...(url && from ? { smtp: { url, from } } : {}),
+    webhookPrivateHosts: (env.CUMULUS_WEBHOOK_PRIVATE_HOSTS ?? '')
+      .split(',')
+      .map((host) => host.trim())
+      .filter((host) => host !== ''),
+  };
+}
+
 export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const logLevel = flags.logLevel ?? env.CUMULUS_LOG_LEVEL ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -113,6 +142,7 @@ export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = p
     rateLimit: { ...DEFAULTS.rateLimit },
     bodyLimit: DEFAULTS.bodyLimit,
     connections: { ...DEFAULTS.connections },
+    notifications: parseNotifications(env),
   };
 }
 

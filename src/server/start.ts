@@ -9,11 +9,13 @@ import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { type Clock, systemClock } from './clock.ts';
-import type { ServerConfig } from './config.ts';
+import type { NotificationConfig, ServerConfig } from './config.ts';
 import { tightenModes } from './data-modes.ts';
 import type { Database } from './db/database.ts';
 import { PostgresDatabase } from './db/postgres-database.ts';
 import { SqliteDatabase } from './db/sqlite-database.ts';
+import { AddressGuard } from './notify/address-guard.ts';
+import { SmtpMailer } from './notify/mailer.ts';
 import {
   type AccountRepositories,
   accountsRoot,
@@ -21,6 +23,7 @@ import {
 } from './services/account-repositories.ts';
 import { type BlobStoreConfig, openBlobStores } from './services/blob-stores.ts';
 import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
+import { DEFAULT_DELIVERY, type DeliveryPolicy } from './services/notifications.ts';
 
 /** StartOptions replace the defaults in tests: a fake clock, cheaper hashing, a captured log. */
 export interface StartOptions
@@ -38,6 +41,8 @@ export interface StartOptions
   consoleDir?: string;
   /** Where log lines go instead of standard output. */
   logStream?: { write(line: string): void };
+  /** Deadlines and retries of notices (tests shorten them). */
+  deliveryPolicy?: DeliveryPolicy;
 }
 
 const CONSOLE_DIR = resolve(import.meta.dirname, '../../web/dist');
@@ -63,7 +68,11 @@ function openDatabase(config: DataConfig): Database {
 }
 
 /** The data a server opens; without blobStore, packs live in the data folder. */
-type DataConfig = Pick<ServerConfig, 'dataDir' | 'databaseUrl'> & { blobStore?: BlobStoreConfig };
+type DataConfig = Pick<ServerConfig, 'dataDir' | 'databaseUrl'> & {
+  blobStore?: BlobStoreConfig;
+  /** The mail relay and webhook exceptions; without them (the admin CLI) no notice is sent. */
+  notifications?: NotificationConfig;
+};
 
 /** openServerData opens (creating and migrating if needed) a server's data folder and database. */
 export async function openServerData(config: DataConfig, options: StartOptions = {}): Promise<ServerData> {
@@ -78,6 +87,9 @@ export async function openServerData(config: DataConfig, options: StartOptions =
       graceMs: options.gcGraceMs,
       blobs: openBlobStores(config.blobStore ?? { kind: 'folder' }, accountsRoot(dataDir)),
     });
+  const policy = options.deliveryPolicy ?? DEFAULT_DELIVERY;
+  const smtp = config.notifications?.smtp;
+  const mailer = smtp ? new SmtpMailer(smtp, policy.timeoutMs) : null;
   try {
     const services = await buildServices({
       db,
@@ -89,6 +101,11 @@ export async function openServerData(config: DataConfig, options: StartOptions =
       replicaTiming: options.replicaTiming,
       gcEveryMs: options.gcEveryMs,
       maintenanceTickMs: options.maintenanceTickMs,
+      delivery: {
+        mailer,
+        guard: new AddressGuard(config.notifications?.webhookPrivateHosts),
+        policy,
+      },
     });
     // After the database exists: SQLite creates its files with the umask's modes.
     await tightenModes(dataDir);
@@ -96,11 +113,13 @@ export async function openServerData(config: DataConfig, options: StartOptions =
       services,
       close: async () => {
         await services.maintenance.stop();
+        mailer?.close();
         await repositories.close();
         await db.close();
       },
     };
   } catch (error) {
+    mailer?.close();
     await db.close();
     throw error;
   }

@@ -24,6 +24,7 @@ import type {
   Release,
   ServiceStatus,
   SessionCheck,
+  SilentDevice,
   SyncAnswer,
   SyncReport,
   Usage,
@@ -51,6 +52,7 @@ export class FakeServer implements AgentServer {
     maintenance: [],
   };
   release_: Release = { latest: '0.1.0', minimum: '0.1.0' };
+  silent_: SilentDevice[] = [];
   reports: OutcomeReport[] = [];
   progress: BackupProgress[] = [];
   readonly #clock: Clock;
@@ -102,6 +104,7 @@ export class FakeServer implements AgentServer {
       this.backupRequest = null;
     return structuredClone({ backup: this.switch_, backupRequest: this.backupRequest });
   };
+  silentDevices = () => this.#answer(this.silent_);
 }
 
 /**

@@ -76,7 +76,23 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const admin = await runCumulus(['server', 'admin', 'create', '--data', data, '--email', email], env);
   if (admin.code !== 0) throw new Error(`cumulus server admin create failed: ${admin.stderr}`);
-  const child = cumulusAsync(['server', '--data', data, '--port', '0', '--log-level', logLevel], env);
+  return serveDataFolder(data, env, logLevel);
+}
+
+/**
+ * serveDataFolder starts `cumulus server` on a data folder that has its admin already (a
+ * restart: give the old port, which the devices' sign-ins name).
+ */
+export async function serveDataFolder(
+  data: string,
+  env: Record<string, string> = {},
+  logLevel = 'warn',
+  port = 0,
+): Promise<ServerProcess> {
+  const child = cumulusAsync(
+    ['server', '--data', data, '--port', String(port), '--log-level', logLevel],
+    env,
+  );
   let seen = '';
   child.stderr!.on('data', (chunk) => (seen += chunk));
   const url = await new Promise<string>((resolve, reject) => {

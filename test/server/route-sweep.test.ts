@@ -14,6 +14,7 @@ import * as auth from '../../src/api/auth.ts';
 import * as devices from '../../src/api/devices.ts';
 import type { Endpoint } from '../../src/api/endpoint.ts';
 import * as lifecycle from '../../src/api/lifecycle.ts';
+import * as notifications from '../../src/api/notifications.ts';
 import * as plans from '../../src/api/plans.ts';
 import * as releases from '../../src/api/releases.ts';
 import * as repository from '../../src/api/repository.ts';
@@ -38,6 +39,7 @@ const ENDPOINTS: Endpoint[] = [
   auth,
   devices,
   lifecycle,
+  notifications,
   plans,
   releases,
   repository,
@@ -113,6 +115,9 @@ describe('the route table sweep', () => {
       server.clock.now(),
       [100],
     );
+    const hook = await clientOf(state).call(notifications.addWebhook, {
+      body: { url: 'https://ntfy.example.com/victim-topic', preset: 'ntfy' },
+    });
     victim = {
       state,
       deviceId: state.deviceId,
@@ -121,6 +126,7 @@ describe('the route table sweep', () => {
         snapshotId,
         signInId: approval.id,
         sessionId: url.startsWith('/api/repo/') ? write.body.sessionId : accountSession,
+        webhookId: hook.id,
       }),
     };
   });
@@ -191,6 +197,8 @@ describe('the route table sweep', () => {
       snapshots: [],
       devices: [],
     });
+    const { webhooks } = await clientOf(victim.state).call(notifications.getNotifications, {});
+    assert.equal(webhooks.length, 1, 'the webhook is not removed');
     const heartbeat = await request(
       server.url,
       'PUT',

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { currentSession } from '../../api/auth.ts';
 import { AGENT_VERSION_HEADER } from '../../api/common.ts';
 import { reportBackup, reportProgress, syncDevice, uploadTest } from '../../api/devices.ts';
+import { listAlerts } from '../../api/notifications.ts';
 import { getPlan, listPlans } from '../../api/plans.ts';
 import { latestRelease } from '../../api/releases.ts';
 import type { StatusReport } from '../../api/status.ts';
@@ -29,6 +30,7 @@ import type {
   OutcomeReport,
   ServiceLevel,
   ServiceStatus,
+  SilentDevice,
   SyncReport,
   Usage,
 } from '../ports.ts';
@@ -148,6 +150,16 @@ export function accountServer(configDir: string, agentVersion: string): AgentSer
     },
     async measureUpload(bytes: number) {
       return measureUpload(await requireDeviceState(configDir), agentVersion, bytes);
+    },
+    async silentDevices(): Promise<SilentDevice[]> {
+      const { alerts } = await (await client()).call(listAlerts, {});
+      return alerts.map((a) => ({
+        name: a.name,
+        current: a.current,
+        silentDays: a.silentDays,
+        reason: a.reason,
+        deletesAt: a.deletesAt === null ? null : Date.parse(a.deletesAt),
+      }));
     },
   };
 }

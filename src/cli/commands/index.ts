@@ -39,5 +39,6 @@ export const commandModules: Record<string, CommandModule> = {
   plan: () => import('./plan.ts'),
   account: () => import('./account.ts'),
   devices: () => import('./devices.ts'),
+  notifications: () => import('./notifications.ts'),
   storage: () => import('./storage.ts'),
 };

@@ -231,4 +231,41 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE devices ADD COLUMN last_failure_at INTEGER;
   ALTER TABLE devices ADD COLUMN last_failure_reason TEXT;
   `,
+  // Notices about silent devices and expiring backups: per-account settings, webhooks, and each device's notice state.
+  `
+  CREATE TABLE notification_settings (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+    silence_days INTEGER NOT NULL,
+    reminder_days INTEGER NOT NULL,
+    expiry_days INTEGER NOT NULL,
+    email_enabled INTEGER NOT NULL,
+    email_attempt_at INTEGER,
+    email_ok INTEGER,
+    email_error TEXT
+  );
+
+  CREATE TABLE notification_webhooks (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    preset TEXT NOT NULL,
+    url TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempt_at INTEGER,
+    ok INTEGER,
+    error TEXT
+  );
+  CREATE INDEX notification_webhooks_by_account ON notification_webhooks(account_id);
+
+  CREATE TABLE device_lifecycle (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id),
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    backups TEXT NOT NULL,
+    silent_since INTEGER,
+    silence_noticed_at INTEGER,
+    expiry_base INTEGER,
+    expiry_first_at INTEGER,
+    expiry_last_at INTEGER,
+    expired_at INTEGER
+  );
+  `,
 ];

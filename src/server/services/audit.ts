@@ -31,12 +31,16 @@ export type AuditEventName =
   | 'plan_saved'
   | 'incident_declared'
   | 'incident_resolved'
-  | 'release_published';
+  | 'release_published'
+  | 'notifications_changed'
+  | 'webhook_added'
+  | 'webhook_removed'
+  | 'backups_expired';
 
 export interface AuditEntry {
   event: AuditEventName;
   accountId?: string | null;
-  /** Who did it: `device:<id>`, `admin:<accountId>`, `cli` (the local admin CLI) or `anonymous`. */
+  /** Who did it: `device:<id>`, `admin:<accountId>`, `cli` (the local admin CLI), `server` (its scheduled maintenance) or `anonymous`. */
   actor: string;
   ip?: string;
   details?: Record<string, unknown>;

@@ -54,9 +54,23 @@ interface DeviceRow {
   signed_in: number;
 }
 
+const SIGNED_IN =
+  'EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id AND sessions.revoked_at IS NULL) AS signed_in';
+
 const SELECT_DEVICES = `
-  SELECT devices.*, EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id AND sessions.revoked_at IS NULL) AS signed_in
+  SELECT devices.*, ${SIGNED_IN}
   FROM devices WHERE devices.account_id = ? AND devices.removed_at IS NULL`;
+
+/** BackedUpDevice is what the lifecycle checks need of a device that has backed up at least once. */
+export interface BackedUpDevice {
+  id: string;
+  accountId: string;
+  name: string;
+  lastBackupAt: number;
+  lastAttemptAt: number | null;
+  lastReason: Reason | null;
+  signedIn: boolean;
+}
 
 function noSuchDevice(): CumulusError {
   return new CumulusError('not_found', 'no such device in this account', {
@@ -168,6 +182,30 @@ export class DevicesService {
     ]);
     if (!row) throw noSuchDevice();
     return this.#toDevice(row, caller);
+  }
+
+  /**
+   * backedUp lists the devices that are not removed and have backed up at least once, of
+   * one account or of every enabled account.
+   */
+  async backedUp(accountId?: string): Promise<BackedUpDevice[]> {
+    const rows = await this.#db.all<DeviceRow & { last_backup_at: number }>(
+      `SELECT devices.*, ${SIGNED_IN}
+       FROM devices JOIN accounts ON accounts.id = devices.account_id
+       WHERE devices.removed_at IS NULL AND devices.last_backup_at IS NOT NULL AND accounts.disabled_at IS NULL
+         ${accountId === undefined ? '' : 'AND devices.account_id = ?'}
+       ORDER BY devices.account_id, devices.created_at`,
+      accountId === undefined ? [] : [accountId],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      accountId: row.account_id,
+      name: row.name,
+      lastBackupAt: row.last_backup_at,
+      lastAttemptAt: row.last_attempt_at,
+      lastReason: row.last_reason === null ? null : (JSON.parse(row.last_reason) as Reason),
+      signedIn: row.signed_in === 1,
+    }));
   }
 
   async rename(caller: Caller, deviceId: string, name: string): Promise<Device> {

@@ -5,6 +5,8 @@
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { MIGRATIONS } from '../db/migrations.ts';
+import { AddressGuard } from '../notify/address-guard.ts';
+import type { Mailer } from '../notify/mailer.ts';
 import { type AccountRepositories, DEFAULT_COLLECT_EVERY_MS } from './account-repositories.ts';
 import { AccountsService } from './accounts.ts';
 import { AdminService } from './admin.ts';
@@ -14,7 +16,9 @@ import { type AuthHashCost, DEFAULT_AUTH_HASH_COST } from './credentials.ts';
 import { DevicesService } from './devices.ts';
 import { IncidentsService } from './incidents.ts';
 import { InvitesService } from './invites.ts';
+import { LifecycleService } from './lifecycle.ts';
 import { MaintenanceScheduler } from './maintenance.ts';
+import { type DeliveryPolicy, NotificationsService } from './notifications.ts';
 import { PinsService } from './pins.ts';
 import { PlansService } from './plans.ts';
 import { ReleasesService } from './releases.ts';
@@ -41,6 +45,8 @@ export interface ServiceOptions {
   gcEveryMs?: number;
   /** How often the maintenance scheduler looks for due jobs (default a minute). */
   maintenanceTickMs?: number;
+  /** How notices leave: the mail relay (none: no e-mail), which private hosts webhooks may reach, deadlines and retries. */
+  delivery?: { mailer?: Mailer | null; guard?: AddressGuard; policy?: DeliveryPolicy };
 }
 
 export interface Services {
@@ -65,7 +71,12 @@ export interface Services {
   pins: PinsService;
   /** Runs the maintenance jobs once started (startServer starts it; the admin CLI does not). */
   maintenance: MaintenanceScheduler;
+  notifications: NotificationsService;
+  lifecycle: LifecycleService;
 }
+
+/** LIFECYCLE_CHECK_EVERY_MS is how often the silence and expiry checks run. */
+const LIFECYCLE_CHECK_EVERY_MS = 60 * 60_000;
 
 /** buildServices migrates the database to the current schema, creates default plans and returns the services. */
 export async function buildServices(options: ServiceOptions): Promise<Services> {
@@ -115,6 +126,35 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
   });
   const releases = new ReleasesService(db, clock, audit);
   const admin = new AdminService({ db, accounts, sessions, plans, approvals });
+  const notifications = new NotificationsService({
+    db,
+    clock,
+    audit,
+    accounts,
+    mailer: options.delivery?.mailer ?? null,
+    guard: options.delivery?.guard ?? new AddressGuard(),
+    policy: options.delivery?.policy,
+  });
+  const lifecycle = new LifecycleService({
+    db,
+    clock,
+    audit,
+    devices,
+    notifications,
+    repositories,
+    pins,
+  });
+  // Hourly: a notice is at most an hour late on a threshold counted in days.
+  maintenance.register({
+    name: 'silence',
+    everyMs: LIFECYCLE_CHECK_EVERY_MS,
+    run: async (now) => ({ numbers: { ...(await lifecycle.checkSilence(now)) } }),
+  });
+  maintenance.register({
+    name: 'expiry',
+    everyMs: LIFECYCLE_CHECK_EVERY_MS,
+    run: async (now) => ({ numbers: { ...(await lifecycle.checkExpiry(now)) } }),
+  });
   return {
     db,
     clock,
@@ -135,5 +175,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     replicas,
     pins,
     maintenance,
+    notifications,
+    lifecycle,
   };
 }

@@ -98,6 +98,18 @@ export class PinsService {
     return new Set((await this.#rows(accountId)).filter((r) => r.kind === 'device').map((r) => r.target_id));
   }
 
+  /**
+   * keepsDevice says whether a device's backups are kept from expiry: the device is pinned,
+   * or one of its snapshots is (the lifecycle's Pins).
+   */
+  async keepsDevice(accountId: string, deviceId: string): Promise<boolean> {
+    if ((await this.pinnedDevices(accountId)).has(deviceId)) return true;
+    const pinned = await this.pinnedSnapshots(accountId);
+    if (pinned.size === 0) return false;
+    const { store } = await accountStoreOf(this.#repositories, accountId);
+    return (await store.listSnapshots()).some((s) => s.device === deviceId && pinned.has(s.id));
+  }
+
   async #rows(accountId: string): Promise<PinRow[]> {
     return this.#db.all<PinRow>(
       'SELECT kind, target_id, pinned_at FROM pins WHERE account_id = ? ORDER BY pinned_at, target_id',

@@ -18,6 +18,7 @@ import { messageOf } from '../api.ts';
 import { formatBytes, formatDuration, formatTime } from '../format.ts';
 import { describeReason } from '../reasons.ts';
 import type { Session } from '../session.ts';
+import { SilentDevices } from '../silent-devices.tsx';
 import { useLoad } from '../use-load.ts';
 import { Approvals } from './approvals.tsx';
 
@@ -36,6 +37,7 @@ export function DevicesPage(props: { session: Session }) {
     <section aria-labelledby="devices-title">
       <h1 id="devices-title">Devices</h1>
       <Approvals session={props.session} />
+      <SilentDevices session={props.session} />
       {devices.error && <p role="alert">{devices.error}</p>}
       {devices.value && backingUp.length === 0 && (
         <p className="card">
