@@ -19,6 +19,7 @@ import { readNewPassword } from '../password.ts';
 import { kdfFromEnvironment, printJson } from '../repository-options.ts';
 import { DATA_HELP, withData } from '../server-data.ts';
 import { parseSize } from '../signed-in.ts';
+import { registerServerMigrate } from './server-migrate.ts';
 import { registerServerStatus } from './server-status.ts';
 
 async function runServer(flags: ServerFlags): Promise<void> {
@@ -133,6 +134,7 @@ export function register(program: Command): void {
     .action(() => runServer({}));
 
   registerServerStatus(server);
+  registerServerMigrate(server);
 
   const admin = server.command('admin').description("manage the server's admins");
   admin
