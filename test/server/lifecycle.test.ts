@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Reason } from '../../src/api/devices.ts';
 import { reportBackup } from '../../src/api/devices.ts';
-import { pinDevice } from '../../src/api/lifecycle.ts';
+import { pinDevice, pinSnapshot } from '../../src/api/lifecycle.ts';
 import * as api from '../../src/api/notifications.ts';
 import type { DeviceState } from '../../src/client/device-state.ts';
 import { DAY_MS } from '../../src/server/notify/lifecycle-rules.ts';
@@ -181,15 +181,21 @@ describe('notices about silent devices and expiring backups', () => {
     return [...new Set(snapshots.map((s) => s.device))].sort();
   }
 
-  it('announces the deletion of an abandoned device 30 and 7 days before, deletes it at 180 days, and keeps a pinned one', async () => {
+  it('announces the deletion of an abandoned device 30 and 7 days before, deletes it at 180 days, and keeps a pinned one or one with a pinned backup', async () => {
     const old = await newAccount(server, 'bob@example.com', 'old-pc');
     const kept = await secondDevice(server, old.state, 'kept-pc');
+    const onePinned = await secondDevice(server, old.state, 'one-pinned');
     await clientOf(kept.state).call(pinDevice, { params: { deviceId: kept.state.deviceId } });
     const tree = await canaryTree();
     await backUpAndReport(old, tree);
     await backUpAndReport(kept, tree);
+    await backUpAndReport(onePinned, tree);
     const accountId = old.state.accountId;
-    assert.deepEqual(await snapshotDevices(accountId), [old.state.deviceId, kept.state.deviceId].sort());
+    const snapshots = await (await storeOf(server, accountId)).store.listSnapshots();
+    const backup = snapshots.find((s) => s.device === onePinned.state.deviceId)!;
+    await clientOf(old.state).call(pinSnapshot, { params: { snapshotId: backup.id } });
+    const keptDevices = [kept.state.deviceId, onePinned.state.deviceId].sort();
+    assert.deepEqual(await snapshotDevices(accountId), [old.state.deviceId, ...keptDevices].sort());
     const deletesOn = new Date(server.clock.now() + 180 * DAY_MS).toISOString().slice(0, 10);
 
     const mails = await daysOfExpiry(181, 'bob@example.com');
@@ -200,8 +206,8 @@ describe('notices about silent devices and expiring backups', () => {
     ]);
     assert.deepEqual(
       await snapshotDevices(accountId),
-      [kept.state.deviceId],
-      'the pinned device keeps its backups',
+      keptDevices,
+      'a pinned device, or one pinned backup, keeps them',
     );
     assert.ok(!sink.mails.some((m) => m.text.includes(CANARY)));
   });

@@ -35,7 +35,7 @@ function dateOf(ms: number): string {
 }
 
 const KEEP =
-  'To keep them, back the device up again, or pin the device or one of its backups in the console (Devices).';
+  'To keep them, back the device up again, or pin it (`cumulus devices pin NAME`) or one of its backups (`cumulus snapshots pin ID`).';
 
 export function wordsOf(notice: Notice): Words {
   switch (notice.kind) {
