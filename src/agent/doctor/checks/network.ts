@@ -134,11 +134,11 @@ async function uploadRate(
   const { server, clock, paths } = facts.deps;
   const now = clock.now();
   const last = await readUploadMeasurement(paths.uploadMeasurement);
-  const reuse = (last: UploadMeasurement, why: string) => {
+  const reuse = (earlier: UploadMeasurement, why: string) => {
     evidence.push(
-      `uploads at ${formatRate(last.bytesPerSecond)} (measured ${formatDuration(Math.max(0, now - last.at))} ago on ${last.link}; ${why})`,
+      `uploads at ${formatRate(earlier.bytesPerSecond)} (measured ${formatDuration(Math.max(0, now - earlier.at))} ago on ${earlier.link}; ${why})`,
     );
-    return last.bytesPerSecond;
+    return earlier.bytesPerSecond;
   };
   const coolDown = facts.deps.uploadCoolDownMs ?? DEFAULT_UPLOAD_COOL_DOWN_MS;
   if (last && last.link === link && now - last.at >= 0 && now - last.at < coolDown)
