@@ -7,6 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { openPostgresPool } from '../store/postgres.ts';
 import { buildApp } from './app.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { NotificationConfig, ServerConfig } from './config.ts';
@@ -23,6 +24,7 @@ import {
 } from './services/account-repositories.ts';
 import { type BlobStoreConfig, openBlobStores } from './services/blob-stores.ts';
 import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
+import { type AccountMetaStores, openMetaStores } from './services/meta-stores.ts';
 import { DEFAULT_DELIVERY, type DeliveryPolicy } from './services/notifications.ts';
 
 /** StartOptions replace the defaults in tests: a fake clock, cheaper hashing, a captured log. */
@@ -60,11 +62,23 @@ export interface RunningServer extends ServerData {
   needsAdmin: boolean;
 }
 
-/** openDatabase opens the server database: PostgreSQL at the configured URL, or DATA/server.sqlite. */
-function openDatabase(config: DataConfig): Database {
-  return config.databaseUrl === undefined
-    ? new SqliteDatabase(join(config.dataDir, 'server.sqlite'))
-    : new PostgresDatabase(config.databaseUrl);
+/**
+ * openDatabase opens the server database and says where every account's repository
+ * metadata lives: with a database URL both are in PostgreSQL, on one pool; else
+ * DATA/server.sqlite and a SQLite file per account.
+ */
+function openDatabase(config: DataConfig): {
+  db: Database;
+  metas: AccountMetaStores;
+  close(): Promise<void>;
+} {
+  const root = accountsRoot(config.dataDir);
+  if (config.databaseUrl === undefined) {
+    const db = new SqliteDatabase(join(config.dataDir, 'server.sqlite'));
+    return { db, metas: openMetaStores(undefined, root), close: () => db.close() };
+  }
+  const pool = openPostgresPool(config.databaseUrl);
+  return { db: new PostgresDatabase(pool), metas: openMetaStores(pool, root), close: () => pool.end() };
 }
 
 /** The data a server opens; without blobStore, packs live in the data folder. */
@@ -78,7 +92,7 @@ type DataConfig = Pick<ServerConfig, 'dataDir' | 'databaseUrl'> & {
 export async function openServerData(config: DataConfig, options: StartOptions = {}): Promise<ServerData> {
   const { dataDir } = config;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const db = openDatabase(config);
+  const { db, metas, close: closeDatabase } = openDatabase(config);
   const clock = options.clock ?? systemClock;
   const repositories =
     options.repositories ??
@@ -86,6 +100,7 @@ export async function openServerData(config: DataConfig, options: StartOptions =
       clock: () => clock.now(),
       graceMs: options.gcGraceMs,
       blobs: openBlobStores(config.blobStore ?? { kind: 'folder' }, accountsRoot(dataDir)),
+      metas,
     });
   const policy = options.deliveryPolicy ?? DEFAULT_DELIVERY;
   const smtp = config.notifications?.smtp;
@@ -115,12 +130,12 @@ export async function openServerData(config: DataConfig, options: StartOptions =
         await services.maintenance.stop();
         mailer?.close();
         await repositories.close();
-        await db.close();
+        await closeDatabase();
       },
     };
   } catch (error) {
     mailer?.close();
-    await db.close();
+    await closeDatabase();
     throw error;
   }
 }

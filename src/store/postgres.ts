@@ -26,15 +26,33 @@ export function openPostgresPool(url: string, options: { max?: number } = {}): p
   return pool;
 }
 
+/** Quoted strings and identifiers pass through the placeholder rewrites untouched. */
+const QUOTED = `'(?:[^']|'')*'|"(?:[^"]|"")*"`;
+
 /**
  * toPositional turns `?` placeholders (outside quoted strings) into PostgreSQL's `$1, $2, …`.
  * A parameter tested with `IS NULL` gets a type (`$1::text`): PostgreSQL cannot infer one.
  */
 export function toPositional(sql: string): string {
   let n = 0;
-  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?(\s+IS\s+(?:NOT\s+)?NULL\b)?/gi, (match, isNull) => {
+  return sql.replace(new RegExp(`${QUOTED}|\\?(\\s+IS\\s+(?:NOT\\s+)?NULL\\b)?`, 'gi'), (match, isNull) => {
     if (match[0] === "'" || match[0] === '"') return match;
     n += 1;
     return isNull === undefined ? `$${n}` : `$${n}::text${isNull}`;
   });
+}
+
+/**
+ * toNumbered turns `:name` placeholders into `$1, $2, …` and returns the names in order,
+ * so a statement written for node:sqlite's named parameters runs on PostgreSQL.
+ */
+export function toNumbered(sql: string): { text: string; names: string[] } {
+  const names: string[] = [];
+  const text = sql.replace(new RegExp(`${QUOTED}|(?<![:\\w]):([A-Za-z_]\\w*)`, 'g'), (match, name) => {
+    if (name === undefined) return match;
+    let index = names.indexOf(name);
+    if (index < 0) index = names.push(name) - 1;
+    return `$${index + 1}`;
+  });
+  return { text, names };
 }

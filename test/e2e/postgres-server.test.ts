@@ -1,15 +1,18 @@
 /**
  * A real `cumulus server` process on PostgreSQL (CUMULUS_DATABASE_URL, a throwaway cluster
  * from test/helpers/postgres.ts): the admin CLI and the server share the database, a real
- * CLI backs up a few thousand files and restores them identically, the data folder holds
- * no SQLite metadata, and `cumulus server status` names the database without its password.
+ * CLI backs up a few thousand files and restores them identically, the account's usage
+ * equals a recount from its reference sets in the database, the data folder holds no SQLite
+ * metadata, and `cumulus server status` names the database without its password.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { decodeRefset } from '../../src/store/refset.ts';
 import { type CliResult, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
 import { findPostgres, NO_POSTGRES, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { compareTrees, smallFiles } from '../helpers/trees.ts';
@@ -25,10 +28,11 @@ describe('a server process on PostgreSQL', {
   let data: string;
   let server: ServerProcess;
   let env: Record<string, string>;
+  let url: string;
   before(async () => {
     cluster = await startPostgres();
     // A password in the URL (the cluster trusts local connections, so any is accepted) shows it stays hidden.
-    const url = (await cluster.database()).replace('postgres://cumulus@', 'postgres://cumulus:s3cret-word@');
+    url = (await cluster.database()).replace('postgres://cumulus@', 'postgres://cumulus:s3cret-word@');
     work = await mkdtemp(join(tmpdir(), 'cumulus-pg-server-'));
     data = join(work, 'data');
     env = { CUMULUS_PASSWORD: PASSWORD, CUMULUS_DATABASE_URL: url };
@@ -75,5 +79,39 @@ describe('a server process on PostgreSQL', {
     const restored = await cumulus(['restore', 'latest', '--target', target]);
     assert.equal(restored.code, 0, restored.stderr);
     assert.deepEqual(compareTrees(tree, target), []);
+
+    const accounts = join(data, 'accounts');
+    for (const account of readdirSync(accounts))
+      assert.equal(existsSync(join(accounts, account, 'index.sqlite')), false, 'the index is in PostgreSQL');
+
+    const users = await runCumulus(['server', 'user', 'list', '--data', data, '--json'], env);
+    assert.equal(users.code, 0, users.stderr);
+    const [user] = JSON.parse(users.stdout).users as { id: string; usedBytes: number }[];
+    assert.ok(user.usedBytes > 0);
+    assert.equal(user.usedBytes, await recount(url, user.id));
   });
 });
+
+/** recount sums, straight from the tables, the blobs an account's snapshots and reference sets name, each once. */
+async function recount(url: string, account: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = new Set<string>();
+    const refsets = await client.query<{ data: Buffer }>('SELECT data FROM refsets WHERE account = $1', [
+      account,
+    ]);
+    for (const { data } of refsets.rows) for (const row of decodeRefset(data)) rows.add(String(row));
+    const snapshots = await client.query<{ blob: string }>('SELECT blob FROM snapshots WHERE account = $1', [
+      account,
+    ]);
+    for (const { blob } of snapshots.rows) rows.add(blob);
+    const sum = await client.query<{ bytes: string }>(
+      'SELECT coalesce(sum(length), 0) AS bytes FROM blobs WHERE account = $1 AND row = ANY($2::bigint[])',
+      [account, [...rows]],
+    );
+    return Number(sum.rows[0].bytes);
+  } finally {
+    await client.end();
+  }
+}

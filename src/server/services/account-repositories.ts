@@ -1,17 +1,18 @@
 /**
  * The seam between the account server and the per-account repositories. Each account's
- * backups live in their own repository under `DATA/accounts/<accountId>/` (the store's
- * RepositoryStore over its SQLite meta store and folder blob store); the server only asks
+ * backups live in their own repository (the store's RepositoryStore over a meta store,
+ * meta-stores.ts, and a blob store, blob-stores.ts: by default both in
+ * `DATA/accounts/<accountId>/`); the server only asks
  * the questions below. StoreAccountRepositories answers them over the store and also
  * hands the repository API each account's AccountStore; PendingAccountRepositories
  * answers as if every account were empty (tests of the account server use it).
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RepositoryStore } from '../../store/repository-store.ts';
-import { SqliteMetaStore } from '../../store/sqlite-meta-store.ts';
 import type { GcReport } from '../../store/types.ts';
 import { type AccountBlobStores, openBlobStores, probeFolder, type StorageHealth } from './blob-stores.ts';
+import { type AccountMetaStores, openMetaStores } from './meta-stores.ts';
 
 /** AccountRepository is what the account server needs from one account's repository. */
 export interface AccountRepository {
@@ -146,30 +147,33 @@ export class StoreAccountRepositories implements AccountRepositories {
   readonly #graceMs: number | undefined;
   readonly #clock: () => number;
   readonly #blobs: AccountBlobStores;
+  readonly #metas: AccountMetaStores;
   readonly #open = new Map<string, Promise<AccountStore>>();
 
   /**
    * graceMs is how long gc keeps an unreferenced blob after it was last touched (default
    * 15 minutes); clock dates touches and write sessions (the server's clock); `blobs` says
-   * where packs live (default: each account's folder).
+   * where packs live and `metas` where their index lives (default: each account's folder).
    */
   constructor(
     dataDir: string,
-    options: { graceMs?: number; clock?: () => number; blobs?: AccountBlobStores } = {},
+    options: {
+      graceMs?: number;
+      clock?: () => number;
+      blobs?: AccountBlobStores;
+      metas?: AccountMetaStores;
+    } = {},
   ) {
     this.#root = accountsRoot(dataDir);
     this.#blobs = options.blobs ?? openBlobStores({ kind: 'folder' }, this.#root);
+    this.#metas = options.metas ?? openMetaStores(undefined, this.#root);
     this.#graceMs = options.graceMs;
     this.#clock = options.clock ?? Date.now;
   }
 
-  async accountIds(): Promise<string[]> {
-    try {
-      return (await readdir(this.#root)).filter((name) => ACCOUNT_ID.test(name)).sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+  /** accountIds lists the accounts with a repository (on PostgreSQL, those any replica made). */
+  accountIds(): Promise<string[]> {
+    return this.#metas.accounts();
   }
 
   /** Without it an account that only ever uploads would keep its garbage for good. */
@@ -200,7 +204,7 @@ export class StoreAccountRepositories implements AccountRepositories {
     const dir = join(this.#root, accountId);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const store = new RepositoryStore(
-      new SqliteMetaStore(join(dir, 'index.sqlite')),
+      this.#metas.forAccount(accountId, dir),
       this.#blobs.forAccount(accountId, dir),
       this.#clock,
     );
