@@ -21,11 +21,14 @@ import { parseSize } from './units.ts';
 
 const BLOCK = 1 << 20;
 const NAME = 'film.bin';
+const HEAP_EVERY_MS = 100;
 
 export interface BrowserRestoreResult {
   bytes: number;
   /** Seconds of each run, click to the whole file on disk. */
   seconds: number[];
+  /** The page's largest memory seen during the runs (its heap, the embedder's and ArrayBuffers' backing stores), sampled every HEAP_EVERY_MS. */
+  peakHeapBytes: number;
   loadBefore: number[];
   loadAfter: number[];
   verified: boolean;
@@ -76,7 +79,18 @@ export async function runBrowserRestore(options: {
       loadBefore: loadavg(),
       loadAfter: [],
       verified: true,
+      peakHeapBytes: 0,
     };
+    const cdp = await context.newCDPSession(page);
+    const sample = setInterval(() => {
+      cdp.send('Runtime.getHeapUsage').then(
+        ({ usedSize, embedderHeapUsedSize, backingStorageSize }) => {
+          const bytes = usedSize + embedderHeapUsedSize + backingStorageSize;
+          result.peakHeapBytes = Math.max(result.peakHeapBytes, bytes);
+        },
+        () => {},
+      );
+    }, HEAP_EVERY_MS);
     for (let run = 0; run < options.runs; run++) {
       const download = page.waitForEvent('download');
       const started = performance.now();
@@ -89,6 +103,7 @@ export async function runBrowserRestore(options: {
         `browser restore run ${run + 1}: ${(options.bytes / 1e6 / result.seconds.at(-1)!).toFixed(1)} MB/s`,
       );
     }
+    clearInterval(sample);
     result.loadAfter = loadavg();
     return result;
   } finally {
@@ -108,6 +123,7 @@ export function renderBrowserRestore(result: BrowserRestoreResult, markdown: boo
         { header: 'min MB/s', align: 'right' },
         { header: 'median MB/s', align: 'right' },
         { header: 'max MB/s', align: 'right' },
+        { header: 'page memory peak MB', align: 'right' },
         { header: 'bytes equal', align: 'left' },
       ],
       [
@@ -117,13 +133,14 @@ export function renderBrowserRestore(result: BrowserRestoreResult, markdown: boo
           rates[0].toFixed(1),
           median.toFixed(1),
           rates.at(-1)!.toFixed(1),
+          (result.peakHeapBytes / 1e6).toFixed(0),
           result.verified ? 'yes' : 'NO',
         ],
       ],
       markdown,
     ),
     '',
-    `Load average before ${load(result.loadBefore)}, after ${load(result.loadAfter)}. MB = 10^6 bytes; each run is the click to the whole file on disk.`,
+    `Load average before ${load(result.loadBefore)}, after ${load(result.loadAfter)}. MB = 10^6 bytes; each run is the click to the whole file on disk; page memory = its JS heap, the embedder's heap and ArrayBuffers' backing stores (Runtime.getHeapUsage), the largest of samples every 100 ms.`,
   ].join('\n');
 }
 

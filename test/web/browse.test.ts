@@ -4,7 +4,8 @@
  * timeline; the folder browser down a nested folder; downloads decrypted and verified in
  * the browser and streamed to disk through the service worker, whose bytes equal the
  * originals (a multi-chunk random file, a compressed text, an earlier version, and a
- * whole folder as a zip, unzipped here and compared file by file); a 10,000-entry folder,
+ * whole folder as a zip, unzipped here and compared file by file), and Save as… through
+ * the File System Access API; a 10,000-entry folder,
  * its render time, its filter and its keyboard; the versions of a file; a search by name
  * through the snapshot; a cancelled download; and no serious axe-core violation.
  */
@@ -159,6 +160,24 @@ describe('console: browse and restore', () => {
     await page.getByLabel('Filter by name').fill('note-0999');
     await page.getByText(`10 of ${MANY} items`).waitFor();
     assert.equal((await download('note-09990.txt')).toString(), 'note 9990\n');
+  });
+
+  it('writes into a file picked with Save as…, streamed through the File System Access API', async () => {
+    // Headless Chromium cannot show the picker: it answers with a file of the page's own
+    // private file system, whose writable stream is the same FileSystemWritableFileStream.
+    await page.evaluate(`window.showSaveFilePicker = async ({ suggestedName }) =>
+      (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true })`);
+    await crumb(join(f.home, 'Documents')).click();
+    await page.getByRole('button', { name: 'Save as… letter.txt', exact: true }).click();
+    await page
+      .getByRole('status')
+      .getByText('Restored letter.txt: decrypted and verified in this browser.')
+      .waitFor();
+    const written = await page.evaluate<string>(`(async () => {
+      const handle = await (await navigator.storage.getDirectory()).getFileHandle('letter.txt');
+      return (await handle.getFile()).text();
+    })()`);
+    assert.equal(written, letter);
   });
 
   it('lists the versions of a file across the snapshots, by content, and downloads an earlier one', async () => {
