@@ -2,7 +2,7 @@
  * Lifecycle of an account's backups (docs/lifecycle.md): pinned snapshots (kept whatever
  * retention says) and pinned devices (their backups never expire).
  */
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { Id, Ok, Timestamp } from './common.ts';
 import { endpoint } from './endpoint.ts';
 import { HexId } from './repository.ts';
@@ -62,4 +62,45 @@ export const unpinDevice = endpoint({
   access: 'session',
   params: DeviceParams,
   response: Ok,
+});
+
+/** TieredPolicy is a retention policy's windows (docs/lifecycle.md); null is "off": keep every snapshot. */
+export const TieredPolicy = Type.Object({
+  allHours: Type.Integer({ minimum: 0, maximum: 876_000 }),
+  dailyDays: Type.Integer({ minimum: 0, maximum: 36_500 }),
+  weeklyWeeks: Type.Integer({ minimum: 0, maximum: 5_200 }),
+  monthlyMonths: Type.Integer({ minimum: 0, maximum: 1_200 }),
+});
+export const PolicySetting = Type.Union([TieredPolicy, Type.Null()]);
+
+export const RetentionSettings = Type.Object({
+  /** The account's default: the server's unless the account set its own. */
+  account: PolicySetting,
+  accountIsServerDefault: Type.Boolean(),
+  /** Devices whose policy differs from the account's default. */
+  devices: Type.Array(Type.Object({ deviceId: Id, policy: PolicySetting })),
+});
+export type RetentionSettings = Static<typeof RetentionSettings>;
+
+export const getRetention = endpoint({
+  method: 'GET',
+  url: '/api/retention',
+  summary: "The account's retention policy and the devices that override it",
+  tag: 'lifecycle',
+  access: 'session',
+  response: RetentionSettings,
+});
+
+export const setRetention = endpoint({
+  method: 'PUT',
+  url: '/api/retention',
+  summary:
+    "Set the account's retention policy, or a device's ('off' keeps everything; 'default' goes back to the account's, or the server's)",
+  tag: 'lifecycle',
+  access: 'session',
+  body: Type.Object({
+    deviceId: Type.Optional(Id),
+    policy: Type.Union([TieredPolicy, Type.Literal('off'), Type.Literal('default')]),
+  }),
+  response: RetentionSettings,
 });

@@ -76,4 +76,31 @@ describe('pins through the CLI and a server process', () => {
     ok(await cumulus(device, ['devices', 'unpin', 'laptop']));
     assert.doesNotMatch(ok(await cumulus(device, ['devices', 'list'])), /pinned/);
   });
+
+  it('shows the retention policy in retention, storage and settings, and changes it for the account or a device', async () => {
+    const DEFAULT =
+      "Retention: every snapshot of the last 48 hours, one a day for 30 days, one a week for 26 weeks, one a month for 24 months, the newest always (the server's default)";
+    assert.equal(ok(await cumulus(device, ['retention'])), `${DEFAULT}\n`);
+    assert.match(ok(await cumulus(device, ['storage'])), new RegExp(`\n${literal(DEFAULT)}\n`));
+    assert.match(ok(await cumulus(device, ['settings', 'show'])), new RegExp(`\n${literal(DEFAULT)}\n`));
+
+    assert.match(
+      ok(await cumulus(device, ['retention', 'set', '--days', '60'])),
+      /^Retention: every snapshot of the last 48 hours, one a day for 60 days, one a week for 26 weeks/,
+    );
+    const off = ok(await cumulus(device, ['retention', 'set', '--device', 'laptop', '--off']));
+    assert.match(off, /\n {2}"laptop": off: every snapshot is kept\n/);
+    const json = JSON.parse(ok(await cumulus(device, ['storage', '--json'])));
+    assert.equal(json.retention.account.dailyDays, 60);
+    assert.equal(json.retention.devices[0].policy, null);
+    const refused = await cumulus(device, ['retention', 'set', '--days', 'many']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--days takes a whole number/);
+    ok(await cumulus(device, ['retention', 'set', '--device', 'laptop', '--default']));
+    assert.equal(ok(await cumulus(device, ['retention', 'set', '--default'])), `${DEFAULT}\n`);
+  });
 });
+
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

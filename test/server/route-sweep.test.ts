@@ -77,6 +77,7 @@ const BODIES: Record<string, (victim: Victim) => Json> = {
 const BODY_IDS: Record<string, (victim: Victim) => Json> = {
   'POST /api/storage/delete-device': (v) => ({ deviceId: v.deviceId, confirm: true }),
   'POST /api/storage/delete-source': (v) => ({ deviceId: v.deviceId, sourceId: 'ab', confirm: true }),
+  'PUT /api/retention': (v) => ({ deviceId: v.deviceId, policy: 'off' }),
 };
 
 interface Victim {

@@ -30,7 +30,7 @@ function describeDevice(d: devices.Device, pinned: boolean): string {
 }
 
 /** findDevice accepts a device ID or its exact name (which must then be unique). */
-async function findDevice(client: AccountClient, idOrName: string): Promise<devices.Device> {
+export async function findDevice(client: AccountClient, idOrName: string): Promise<devices.Device> {
   const { devices: all } = await client.call(devices.listDevices, {});
   const matches = all.filter((d) => d.id === idOrName || d.name === idOrName);
   if (matches.length === 1) return matches[0];

@@ -41,4 +41,5 @@ export const commandModules: Record<string, CommandModule> = {
   devices: () => import('./devices.ts'),
   notifications: () => import('./notifications.ts'),
   storage: () => import('./storage.ts'),
+  retention: () => import('./retention.ts'),
 };

@@ -4,6 +4,20 @@ import { machineContext } from '../../agent/context.ts';
 import { formatWhen } from '../../agent/format.ts';
 import type { SwitchSync } from '../../agent/ports.ts';
 import { settingRows } from '../../agent/settings.ts';
+import { AccountClient } from '../../client/account-client.ts';
+import { loadDeviceState } from '../../client/device-state.ts';
+import { retentionLines } from './retention.ts';
+
+/** serverRetention is the account's retention as the server applies it; signed out or offline, says so. */
+async function serverRetention(): Promise<string[]> {
+  const state = await loadDeviceState();
+  if (state === undefined) return ['Retention: applied by the server once signed in (cumulus login)'];
+  try {
+    return await retentionLines(new AccountClient({ serverUrl: state.serverUrl, token: state.token }));
+  } catch {
+    return ['Retention: the server did not answer (cumulus retention shows it when it does)'];
+  }
+}
 
 /**
  * switchRow is the backup switch as `settings show` prints it: the same switch the console
@@ -42,6 +56,7 @@ export function register(program: Command): void {
         );
       for (const problem of inspection.problems)
         process.stdout.write(`problem: ${problem} (cumulus settings reset fixes it)\n`);
+      for (const line of await serverRetention()) process.stdout.write(`${line}\n`);
     });
   settings
     .command('set <key> <value>')

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { machineContext } from '../../agent/context.ts';
 import { expandPath, removeSource } from '../../agent/sources.ts';
+import * as lifecycle from '../../api/lifecycle.ts';
 import * as api from '../../api/repository.ts';
 import {
   type NamedDevice,
@@ -19,6 +20,7 @@ import { formatBytes } from '../../core/units.ts';
 import { table } from '../format.ts';
 import { printJson } from '../repository-options.ts';
 import { readAnswer, type SignedInDevice, signedIn } from '../signed-in.ts';
+import { retentionLines } from './retention.ts';
 
 function printReport(report: NamedStorageReport): void {
   process.stdout.write(`${formatBytes(report.usedBytes)} of ${formatBytes(report.quotaBytes)} used\n\n`);
@@ -109,8 +111,10 @@ export function register(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const { state, client } = await signedIn();
       const report = await namedStorageReport(state, client);
-      if (options.json) printJson(report);
-      else printReport(report);
+      if (options.json)
+        return printJson({ ...report, retention: await client.call(lifecycle.getRetention, {}) });
+      printReport(report);
+      for (const line of await retentionLines(client)) process.stdout.write(`${line}\n`);
     });
   storage
     .command('delete-source <path>')

@@ -1,4 +1,4 @@
-/** Lifecycle routes: pins of snapshots and devices (docs/lifecycle.md). */
+/** Lifecycle routes: pins of snapshots and devices, and retention policies (docs/lifecycle.md). */
 import type { FastifyInstance } from 'fastify';
 import * as api from '../../api/lifecycle.ts';
 import { done, route } from '../http/route.ts';
@@ -14,4 +14,6 @@ export function lifecycleRoutes(app: FastifyInstance, s: Services): void {
   );
   route(app, api.pinDevice, ({ caller, input }) => done(s.pins.pinDevice(caller, input.params.deviceId)));
   route(app, api.unpinDevice, ({ caller, input }) => done(s.pins.unpinDevice(caller, input.params.deviceId)));
+  route(app, api.getRetention, ({ caller }) => s.retention.settings(caller));
+  route(app, api.setRetention, ({ caller, input }) => s.retention.set(caller, input.body));
 }

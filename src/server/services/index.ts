@@ -23,6 +23,7 @@ import { PinsService } from './pins.ts';
 import { PlansService } from './plans.ts';
 import { ReleasesService } from './releases.ts';
 import { Replicas, type ReplicaTiming } from './replicas.ts';
+import { DEFAULT_RETENTION_EVERY_MS, RetentionService } from './retention.ts';
 import { SessionsService } from './sessions.ts';
 import { SignInService } from './sign-in.ts';
 import { StatusService } from './status.ts';
@@ -69,6 +70,7 @@ export interface Services {
   /** This process among the servers sharing the database; startServer starts its heartbeat. */
   replicas: Replicas;
   pins: PinsService;
+  retention: RetentionService;
   /** Runs the maintenance jobs once started (startServer starts it; the admin CLI does not). */
   maintenance: MaintenanceScheduler;
   notifications: NotificationsService;
@@ -114,6 +116,12 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     name: 'gc',
     everyMs: options.gcEveryMs ?? DEFAULT_COLLECT_EVERY_MS,
     run: async () => ({ numbers: { ...(await repositories.collectAll()) } }),
+  });
+  const retention = new RetentionService({ db, clock, repositories, devices, pins, plans });
+  maintenance.register({
+    name: 'retention',
+    everyMs: DEFAULT_RETENTION_EVERY_MS,
+    run: async () => ({ numbers: { ...(await retention.applyAll()) } }),
   });
   const status = new StatusService({
     db,
@@ -174,6 +182,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     admin,
     replicas,
     pins,
+    retention,
     maintenance,
     notifications,
     lifecycle,

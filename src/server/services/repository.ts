@@ -18,6 +18,7 @@ import type { Caller } from './caller.ts';
 import type { DevicesService } from './devices.ts';
 import type { PinsService } from './pins.ts';
 import type { PlansService } from './plans.ts';
+import type { RetentionService } from './retention.ts';
 
 /** HEARTBEAT_SECONDS is how often a client should renew its write session (it lapses after 10 minutes). */
 export const HEARTBEAT_SECONDS = 60;
@@ -40,6 +41,7 @@ export class RepositoryService {
   readonly #devices: DevicesService;
   readonly #accounts: AccountsService;
   readonly #pins: PinsService;
+  readonly #retention: RetentionService;
   /** Bytes of uploads in progress per account: the quota check counts them before they land. */
   readonly #uploading = new Map<string, number>();
 
@@ -49,8 +51,10 @@ export class RepositoryService {
     devices: DevicesService;
     accounts: AccountsService;
     pins: PinsService;
+    retention: RetentionService;
   }) {
     this.#pins = deps.pins;
+    this.#retention = deps.retention;
     this.#repositories = deps.repositories;
     this.#plans = deps.plans;
     this.#devices = deps.devices;
@@ -137,7 +141,10 @@ export class RepositoryService {
       },
       { maxReferencedBytes: plan.quotaBytes },
     );
-    return this.#recordUsage(caller, account);
+    const used = await this.#recordUsage(caller, account);
+    // Thinning is the server's, in the background: the commit's answer does not wait for it.
+    this.#retention.afterCommit(caller.accountId);
+    return used;
   }
 
   async #recordUsage(caller: Caller, account: AccountStore): Promise<number> {
