@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import { CumulusError } from '../core/errors.ts';
-import { toNumbered } from './postgres.ts';
+import { inTransaction, toNumbered } from './postgres.ts';
 import {
   type MetaDialect,
   type MetaEngine,
@@ -117,35 +117,25 @@ const schemas = new WeakMap<pg.Pool, Promise<void>>();
 function ensureSchema(pool: pg.Pool): Promise<void> {
   let ready = schemas.get(pool);
   if (ready === undefined) {
-    ready = (async () => {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        try {
-          await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-          await client.query('CREATE TABLE IF NOT EXISTS store_schema (version BIGINT NOT NULL)');
-          const { rows } = await client.query<{ version: number }>('SELECT version FROM store_schema');
-          const version = rows[0]?.version ?? 0;
-          if (version > SCHEMA_VERSION) {
-            throw new CumulusError(
-              'update_required',
-              `the repository tables use schema ${version}, newer than this Cumulus`,
-              { hint: 'run the newer Cumulus server version' },
-            );
-          }
-          if (version === 0) {
-            await client.query(POSTGRES_SCHEMA);
-            await client.query('INSERT INTO store_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
-          }
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK');
-          throw error;
-        }
-      } finally {
-        client.release();
+    ready = inTransaction(pool, 'BEGIN', async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS store_schema (version BIGINT NOT NULL)');
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM store_schema');
+      const version = rows[0]?.version ?? 0;
+      if (version > SCHEMA_VERSION) {
+        throw new CumulusError(
+          'update_required',
+          `the repository tables use schema ${version}, newer than this Cumulus`,
+          {
+            hint: 'run the newer Cumulus server version',
+          },
+        );
       }
-    })();
+      if (version === 0) {
+        await client.query(POSTGRES_SCHEMA);
+        await client.query('INSERT INTO store_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
+      }
+    });
     schemas.set(pool, ready);
     ready.catch(() => schemas.delete(pool));
   }
@@ -205,40 +195,35 @@ class PostgresEngine implements MetaEngine {
       : value;
   }
 
-  async #transaction<T>(begin: (client: pg.PoolClient) => Promise<void>, work: () => Work<T>): Promise<T> {
+  async #transaction<T>(
+    begin: string,
+    prepare: (client: pg.PoolClient) => Promise<void>,
+    work: () => Work<T>,
+  ): Promise<T> {
     await this.#opened();
-    const client = await this.#pool.connect();
-    try {
-      await begin(client);
-      try {
-        const result = await this.#drive(client, work());
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      }
-    } finally {
-      client.release();
-    }
+    return inTransaction(this.#pool, begin, async (client) => {
+      await prepare(client);
+      return this.#drive(client, work());
+    });
   }
 
   write<T>(work: () => Work<T>, options: { durable?: boolean } = {}): Promise<T> {
-    return this.#transaction(async (client) => {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-        ACCOUNT_LOCK_CLASS,
-        this.#account,
-      ]);
-      // A touch needs no wait for the disk (see touchBlobs); the data stays consistent.
-      if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
-    }, work);
+    return this.#transaction(
+      'BEGIN',
+      async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+          ACCOUNT_LOCK_CLASS,
+          this.#account,
+        ]);
+        // A touch needs no wait for the disk (see touchBlobs); the data stays consistent.
+        if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
+      },
+      work,
+    );
   }
 
   read<T>(work: () => Work<T>): Promise<T> {
-    return this.#transaction(async (client) => {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    }, work);
+    return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY', async () => {}, work);
   }
 
   /** The pool is the server's, shared by every account: it closes it. */

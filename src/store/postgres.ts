@@ -56,3 +56,28 @@ export function toNumbered(sql: string): { text: string; names: string[] } {
   });
   return { text, names };
 }
+
+/**
+ * inTransaction runs `work` on one connection of the pool between `begin` (BEGIN, or BEGIN
+ * with an isolation level) and COMMIT, and rolls back if it throws.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  begin: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    client.release();
+  }
+}

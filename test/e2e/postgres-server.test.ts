@@ -13,9 +13,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { decodeRefset } from '../../src/store/refset.ts';
-import { type CliResult, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
+import {
+  type CliResult,
+  runCumulus,
+  type ServerProcess,
+  signInBackUpRestore,
+  startServerProcess,
+} from '../helpers/cli.ts';
 import { findPostgres, NO_POSTGRES, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { compareTrees, smallFiles } from '../helpers/trees.ts';
+import { smallFiles } from '../helpers/trees.ts';
 
 const PASSWORD = 'postgres backup password';
 const FILES = 3000;
@@ -62,23 +68,13 @@ describe('a server process on PostgreSQL', {
   it(`backs up ${FILES} files through the real CLI and restores them identically`, async () => {
     const tree = join(work, 'home');
     smallFiles(tree, FILES, 100, 11);
-    const login = await cumulus([
-      'login',
-      server.url,
-      '--email',
-      'office@example.com',
-      '--device-name',
-      'laptop',
-    ]);
-    assert.equal(login.code, 0, login.stderr);
-    const backup = await cumulus(['backup', tree, '--json']);
-    assert.equal(backup.code, 0, backup.stderr);
-    assert.equal(JSON.parse(backup.stdout.trim().split('\n').at(-1)!).filesNew, FILES);
-
-    const target = join(work, 'restored');
-    const restored = await cumulus(['restore', 'latest', '--target', target]);
-    assert.equal(restored.code, 0, restored.stderr);
-    assert.deepEqual(compareTrees(tree, target), []);
+    await signInBackUpRestore(cumulus, {
+      url: server.url,
+      email: 'office@example.com',
+      tree,
+      target: join(work, 'restored'),
+      files: FILES,
+    });
 
     const accounts = join(data, 'accounts');
     for (const account of readdirSync(accounts))

@@ -13,8 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RunningS3, s3StoreAt, startS3rver } from '../../src/store/s3-testing.ts';
-import { type CliResult, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
-import { compareTrees } from '../helpers/trees.ts';
+import {
+  type CliResult,
+  runCumulus,
+  type ServerProcess,
+  signInBackUpRestore,
+  startServerProcess,
+} from '../helpers/cli.ts';
 
 const PASSWORD = 's3 storage password';
 const PREFIX = 'e2e/packs';
@@ -50,23 +55,13 @@ describe('a server process with its packs in S3', () => {
   });
 
   it('backs up and restores identically', async () => {
-    const login = await cumulus([
-      'login',
-      server.url,
-      '--email',
-      'office@example.com',
-      '--device-name',
-      'laptop',
-    ]);
-    assert.equal(login.code, 0, login.stderr);
-    const backup = await cumulus(['backup', tree, '--json']);
-    assert.equal(backup.code, 0, backup.stderr);
-    assert.equal(JSON.parse(backup.stdout.trim().split('\n').at(-1)!).filesNew, 3003);
-
-    const target = join(work, 'restored');
-    const restore = await cumulus(['restore', 'latest', '--target', target]);
-    assert.equal(restore.code, 0, restore.stderr);
-    assert.deepEqual(compareTrees(tree, target), []);
+    await signInBackUpRestore(cumulus, {
+      url: server.url,
+      email: 'office@example.com',
+      tree,
+      target: join(work, 'restored'),
+      files: 3003,
+    });
   });
 
   it('keeps the packs in the bucket under prefix/<account>/, none in the data folder', async () => {

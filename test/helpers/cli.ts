@@ -1,7 +1,9 @@
 /** Runs the real `cumulus` command in a child process, as a user would. */
+import assert from 'node:assert/strict';
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { compareTrees } from './trees.ts';
 
 export const CLI = resolve(import.meta.dirname, '../../src/cli/main.ts');
 
@@ -114,4 +116,23 @@ export async function serveDataFolder(
       await exited;
     },
   };
+}
+
+/**
+ * signInBackUpRestore signs a device in to a server process as `email` (device "laptop"),
+ * backs `tree` up, expecting `files` new files, and restores it to `target` identically.
+ * `run` runs the CLI as that device.
+ */
+export async function signInBackUpRestore(
+  run: (args: string[]) => Promise<CliResult>,
+  options: { url: string; email: string; tree: string; target: string; files: number },
+): Promise<void> {
+  const login = await run(['login', options.url, '--email', options.email, '--device-name', 'laptop']);
+  assert.equal(login.code, 0, login.stderr);
+  const backup = await run(['backup', options.tree, '--json']);
+  assert.equal(backup.code, 0, backup.stderr);
+  assert.equal(JSON.parse(backup.stdout.trim().split('\n').at(-1)!).filesNew, options.files);
+  const restore = await run(['restore', 'latest', '--target', options.target]);
+  assert.equal(restore.code, 0, restore.stderr);
+  assert.deepEqual(compareTrees(options.tree, options.target), []);
 }

@@ -1,11 +1,14 @@
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import {
   findPostgres,
   NO_POSTGRES,
   startPostgres,
   type TestPostgres,
 } from '../../../test/helpers/postgres.ts';
+import { isCumulusError } from '../../core/errors.ts';
 import { databaseContract } from './database.contract.ts';
+import { MIGRATIONS } from './migrations.ts';
 import { PostgresDatabase } from './postgres-database.ts';
 
 const installed = findPostgres() !== undefined;
@@ -23,3 +26,22 @@ databaseContract(
   },
   installed ? {} : { skip: NO_POSTGRES },
 );
+
+test('a database it cannot open is named as a setting to fix, without the password', {
+  skip: installed ? undefined : NO_POSTGRES,
+}, async () => {
+  const url = (await cluster!.database())
+    .replace(/\/test_\w+\?/, '/no_such_database?')
+    .replace('cumulus@', 'cumulus:s3cret@');
+  const db = new PostgresDatabase(url);
+  try {
+    await assert.rejects(db.migrate(MIGRATIONS), (error: Error) => {
+      assert.ok(isCumulusError(error, 'unavailable'));
+      assert.match(error.message, /no_such_database/);
+      assert.doesNotMatch(error.message, /s3cret/);
+      return true;
+    });
+  } finally {
+    await db.close();
+  }
+});

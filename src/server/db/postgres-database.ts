@@ -11,7 +11,7 @@
  */
 import type pg from 'pg';
 import { CumulusError } from '../../core/errors.ts';
-import { openPostgresPool, toPositional } from '../../store/postgres.ts';
+import { inTransaction, openPostgresPool, toPositional } from '../../store/postgres.ts';
 import type { Database, SqlExecutor, SqlValue } from './database.ts';
 
 /** The advisory lock key every server-database transaction holds (any fixed number; the store uses others). */
@@ -71,22 +71,11 @@ export class PostgresDatabase implements Database {
     return this.#direct.run(sql, params);
   }
 
-  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [SERVER_LOCK]);
-        const result = await work(executor(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      }
-    } finally {
-      client.release();
-    }
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, 'BEGIN', async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SERVER_LOCK]);
+      return work(executor(client));
+    });
   }
 
   async migrate(steps: readonly string[]): Promise<number> {
@@ -97,7 +86,12 @@ export class PostgresDatabase implements Database {
       await tx.run('INSERT INTO server_schema (version) VALUES (0)');
       return 0;
     };
-    const current = await this.transaction(version);
+    // The first statement a server sends: a refused connection or login is a setting to fix, not a crash.
+    const current = await this.transaction(version).catch((error: Error) => {
+      throw new CumulusError('unavailable', `cannot open the PostgreSQL database: ${error.message}`, {
+        hint: 'check CUMULUS_DATABASE_URL (host, port, user, password, database name) and that PostgreSQL is running',
+      });
+    });
     if (current > steps.length) {
       throw new CumulusError(
         'conflict',
