@@ -1,11 +1,11 @@
 /** Administration: users, plans, incidents, releases and the audit log. Admin sessions only. */
 import { type Static, Type } from 'typebox';
 import { Role } from './account.ts';
-import { Count, Email, Id, Name, Timestamp, Version } from './common.ts';
+import { Count, Email, Id, Name, OptionalTimestamp, Timestamp, Version } from './common.ts';
 import { endpoint } from './endpoint.ts';
 import { Plan, PlanId } from './plans.ts';
 import { Release } from './releases.ts';
-import { ComponentIdSchema, Incident } from './status.ts';
+import { ComponentIdSchema, Incident, MaintenanceJob } from './status.ts';
 
 export const AdminUser = Type.Object({
   id: Id,
@@ -153,6 +153,31 @@ export const resolveIncident = endpoint({
   response: Incident,
 });
 
+/** IncidentUpdate changes what the status page says of an incident: every field optional, at least one given. */
+export const IncidentUpdate = Type.Object(
+  {
+    title: Type.Optional(NewIncident.properties.title),
+    message: Type.Optional(Type.String({ maxLength: 5000 })),
+    severity: Type.Optional(Type.Union([Type.Literal('minor'), Type.Literal('major')])),
+    components: Type.Optional(NewIncident.properties.components),
+    /** A new end (a maintenance window running late), or null for none. */
+    endsAt: Type.Optional(OptionalTimestamp),
+  },
+  { minProperties: 1 },
+);
+export type IncidentUpdate = Static<typeof IncidentUpdate>;
+
+export const updateIncident = endpoint({
+  method: 'PATCH',
+  url: '/api/admin/incidents/:incidentId',
+  summary: 'Update an open incident or maintenance window: its title, message, severity, components or end',
+  tag: 'admin',
+  access: 'admin',
+  params: Type.Object({ incidentId: Id }),
+  body: IncidentUpdate,
+  response: Incident,
+});
+
 export const NewRelease = Type.Object({
   version: Version,
   notes: Type.String({ maxLength: 10000 }),
@@ -202,4 +227,30 @@ export const listAudit = endpoint({
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   }),
   response: Type.Object({ events: Type.Array(AuditEvent) }),
+});
+
+export const ServerHealth = Type.Object({
+  checkedAt: Timestamp,
+  /** Where the server database is, and the bytes it takes (PostgreSQL: the whole database). */
+  database: Type.Object({
+    kind: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    sizeBytes: Count,
+  }),
+  /** Free and total bytes where packs live; null when the storage cannot say (object storage). */
+  blobStorage: Type.Object({
+    freeBytes: Type.Union([Count, Type.Null()]),
+    totalBytes: Type.Union([Count, Type.Null()]),
+  }),
+  /** The maintenance jobs with their last run and next due time. */
+  maintenance: Type.Array(MaintenanceJob),
+});
+export type ServerHealth = Static<typeof ServerHealth>;
+
+export const getServerHealth = endpoint({
+  method: 'GET',
+  url: '/api/admin/health',
+  summary: "The server's health for its admin: database size, free space and the maintenance jobs' last runs",
+  tag: 'admin',
+  access: 'admin',
+  response: ServerHealth,
 });

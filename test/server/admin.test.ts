@@ -199,4 +199,59 @@ describe('invites: the admin never learns a new user’s password', () => {
       'the invited user signs in first, with their own password, and makes the keys',
     );
   });
+
+  it('updates an open incident (the status page shows it), refuses an empty change, an end before the start or a resolved one', async () => {
+    await createAccount(server, 'ops@example.com', 'ops pw', { role: 'admin' });
+    const ops = (await firstDevice(server, 'ops@example.com', 'ops pw')).state;
+    const asAdmin = clientOf(ops);
+    const declared = await asAdmin.call(admin.declareIncident, {
+      body: { title: 'Slow uploads', components: ['backup_uploads'], severity: 'minor' },
+    });
+    const params = { incidentId: declared.id };
+    const updated = await asAdmin.call(admin.updateIncident, {
+      params,
+      body: {
+        message: 'The disk is being replaced.',
+        severity: 'major',
+        components: ['backup_uploads', 'database'],
+      },
+    });
+    assert.deepEqual(
+      [updated.title, updated.message, updated.severity, updated.components],
+      ['Slow uploads', 'The disk is being replaced.', 'major', ['backup_uploads', 'database']],
+    );
+    const shown = await request(server.url, 'GET', '/api/status');
+    const active = (shown.body.active as { id: string; message: string }[]).find((i) => i.id === declared.id);
+    assert.equal(active?.message, 'The disk is being replaced.');
+    const empty = await request(server.url, 'PATCH', `/api/admin/incidents/${declared.id}`, {
+      token: ops.token,
+      json: {},
+    });
+    assert.equal(empty.status, 400, JSON.stringify(empty.body));
+    await rejectsWith(
+      asAdmin.call(admin.updateIncident, { params, body: { endsAt: '2000-01-01T00:00:00.000Z' } }),
+      'invalid_input',
+      /end after it starts/,
+    );
+    await asAdmin.call(admin.resolveIncident, { params });
+    await rejectsWith(asAdmin.call(admin.updateIncident, { params, body: { title: 'later' } }), 'conflict');
+    assert.equal(
+      (await asAdmin.call(admin.listIncidents, {})).incidents.find((i) => i.id === declared.id)?.title,
+      'Slow uploads',
+    );
+  });
+
+  it('reports server health: the database size, free space where packs live, the maintenance jobs', async () => {
+    await createAccount(server, 'health@example.com', 'pw', { role: 'admin' });
+    const asAdmin = clientOf((await firstDevice(server, 'health@example.com', 'pw')).state);
+    const health = await asAdmin.call(admin.getServerHealth, {});
+    assert.equal(health.database.kind, 'sqlite');
+    assert.ok(health.database.sizeBytes > 0);
+    assert.ok(health.blobStorage.freeBytes !== null && health.blobStorage.totalBytes !== null);
+    assert.ok(health.blobStorage.freeBytes <= health.blobStorage.totalBytes);
+    assert.ok(
+      health.maintenance.some((job) => job.name === 'gc'),
+      JSON.stringify(health.maintenance),
+    );
+  });
 });

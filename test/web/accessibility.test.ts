@@ -76,3 +76,42 @@ describe('console: accessibility', () => {
     });
   }
 });
+
+describe('console: accessibility of the admin pages', () => {
+  let f: ConsoleFixture;
+  before(async () => {
+    f = await startConsoleFixture('laptop', { role: 'admin' });
+  });
+  after(() => f?.close());
+
+  for (const options of [{}, { phone: true, dark: true }]) {
+    it(`finds no serious violation on any admin page (${options.phone ? 'phone, dark' : 'desktop, light'})`, async () => {
+      const context = await newContext(f.browser, options);
+      const page = await context.newPage();
+      const found: Record<string, string[]> = {};
+      await f.signInBrowser(page, options.phone ? 'Phone' : 'Desktop');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).click();
+      for (const [section, ready] of [
+        ['Users', '[data-user]'],
+        ['Plans', '[data-plan]'],
+        ['Releases', '[data-testid="minimum-version"]'],
+        ['Incidents', 'form'],
+        ['Audit log', '[data-event]'],
+        ['Server health', '[data-job]'],
+      ]) {
+        await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: section }).click();
+        await page.locator(ready).first().waitFor();
+        found[section] = await seriousViolations(page);
+      }
+      assert.deepEqual(found, {
+        Users: [],
+        Plans: [],
+        Releases: [],
+        Incidents: [],
+        'Audit log': [],
+        'Server health': [],
+      });
+      await context.close();
+    });
+  }
+});

@@ -48,11 +48,11 @@ export interface ConsoleFixture {
 /**
  * startConsoleFixture starts it all; with `uploadBytesPerSecond` the CLI device talks to
  * the server through a proxy that slows what it sends, so its backups last long enough to
- * be watched.
+ * be watched; `role` makes the account an admin.
  */
 export async function startConsoleFixture(
   deviceName = 'laptop',
-  options: { uploadBytesPerSecond?: number } = {},
+  options: { uploadBytesPerSecond?: number; role?: 'user' | 'admin' } = {},
 ): Promise<ConsoleFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'cumulus-console-'));
   const home = join(dir, 'home');
@@ -68,7 +68,7 @@ export async function startConsoleFixture(
     assert.equal(run.code, 0, `cumulus ${args.join(' ')}: ${run.stderr}`);
     return JSON.parse(run.stdout);
   };
-  await createAccount(server, EMAIL, PASSWORD, { kdfCost: BROWSER_KDF });
+  await createAccount(server, EMAIL, PASSWORD, { kdfCost: BROWSER_KDF, role: options.role });
   const proxy =
     options.uploadBytesPerSecond === undefined
       ? undefined

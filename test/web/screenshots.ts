@@ -6,12 +6,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
 import { writeTree } from '../helpers/trees.ts';
+import { createAccount } from '../server/helpers.ts';
 import { newContext } from './browser.ts';
 import { startConsoleFixture } from './fixture.ts';
 
 const DOCS = resolve(import.meta.dirname, '../../docs');
-const f = await startConsoleFixture('laptop');
+// The owner is the server's admin, as on a family's server, so the admin pages are in the pictures.
+const f = await startConsoleFixture('laptop', { role: 'admin' });
 try {
   writeTree(f.home, {
     Documents: {
@@ -29,6 +32,16 @@ try {
   await desktop.getByRole('link', { name: 'Account' }).click();
   await desktop.locator('[data-session]').first().waitFor();
   await desktop.screenshot({ path: `${DOCS}/console-account.png`, fullPage: true });
+  await createAccount(f.server, 'kid@example.com', 'kid password');
+  await f.server.services.incidents.declare(LOCAL_ADMIN, {
+    kind: 'maintenance',
+    title: 'Disk replacement',
+    message: 'Backups pause for about an hour.',
+    components: ['backup_uploads'],
+  });
+  await desktop.getByRole('link', { name: 'Admin' }).click();
+  await desktop.locator('[data-user="kid@example.com"]').waitFor();
+  await desktop.screenshot({ path: `${DOCS}/console-admin-users.png`, fullPage: true });
   const phone = await (await newContext(f.browser, { phone: true, dark: true })).newPage();
   await f.signInBrowser(phone, 'Phone');
   await phone.getByRole('link', { name: 'Storage' }).click();
@@ -38,6 +51,10 @@ try {
   await phone.getByRole('link', { name: 'Account' }).click();
   await phone.locator('[data-session]').first().waitFor();
   await phone.screenshot({ path: `${DOCS}/console-account-phone.png`, fullPage: true });
+  await phone.getByRole('link', { name: 'Admin' }).click();
+  await phone.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Incidents' }).click();
+  await phone.locator('[data-incident="Disk replacement"]').waitFor();
+  await phone.screenshot({ path: `${DOCS}/console-admin-incidents-phone.png`, fullPage: true });
 } finally {
   await f.close();
 }

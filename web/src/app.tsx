@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import { logout } from '../../src/api/auth.ts';
 import { ApiClient, messageOf } from './api.ts';
 import { AccountPage } from './pages/account.tsx';
+import { AdminPage } from './pages/admin.tsx';
 import { BrowsePage } from './pages/browse.tsx';
 import { DevicesPage } from './pages/devices.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
@@ -62,6 +63,7 @@ export function App() {
     if (path === '/storage') return <StoragePage session={session} />;
     if (path === '/browse') return <BrowsePage session={session} />;
     if (path === '/account') return <AccountPage session={session} onSessionEnded={ended} />;
+    if (path === '/admin' || path.startsWith('/admin/')) return <AdminPage session={session} path={path} />;
     return <DevicesPage session={session} />;
   };
 
@@ -90,6 +92,11 @@ export function App() {
           {session && (
             <Link to="/account" current={path === '/account'}>
               Account
+            </Link>
+          )}
+          {session?.role === 'admin' && (
+            <Link to="/admin" current={path === '/admin' || path.startsWith('/admin/')}>
+              Admin
             </Link>
           )}
           <Link to="/system-status" current={path === '/system-status'}>

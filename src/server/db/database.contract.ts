@@ -4,7 +4,9 @@
  * often as asked: two handles on it stand for two processes (the admin CLI beside the
  * server, or two replicas), and the registered cleanup closes and deletes it.
  */
+
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, type TestContext, test } from 'node:test';
 import type { Database } from './database.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -58,6 +60,15 @@ export function databaseContract(name: string, make: MakeDatabase, options: Cont
       assert.equal(first, MIGRATIONS.length);
       assert.equal(second, MIGRATIONS.length);
       assert.equal(await open().migrate(MIGRATIONS), MIGRATIONS.length);
+    });
+
+    test('says how many bytes it takes, more once a table holds a megabyte (of random bytes: no compression helps)', async (t) => {
+      const db = (await opened(t))();
+      await db.migrate(['CREATE TABLE big (data BLOB)']);
+      const empty = await db.sizeBytes();
+      assert.ok(Number.isSafeInteger(empty) && empty > 0, `${empty}`);
+      for (let i = 0; i < 16; i++) await db.run('INSERT INTO big (data) VALUES (?)', [randomBytes(65_536)]);
+      assert.ok((await db.sizeBytes()) >= empty + 1_000_000, `${empty} → ${await db.sizeBytes()}`);
     });
 
     test('returns values as stored: integers past 2^32 as numbers, bytes, null, text, 0/1 for truth', async (t) => {

@@ -14,6 +14,8 @@ export interface SqlExecutor {
 }
 
 export interface Database extends SqlExecutor {
+  /** The engine behind the port, for the admin's server health. */
+  readonly kind: 'sqlite' | 'postgres';
   /**
    * transaction runs `work` atomically: every statement it issues through `tx` commits
    * together, or none does if it throws. Statements outside wait until it ends, so keep
@@ -25,5 +27,7 @@ export interface Database extends SqlExecutor {
    * returns the schema version reached (the number of steps).
    */
   migrate(steps: readonly string[]): Promise<number>;
+  /** sizeBytes is how much space the database takes where it is stored, for the admin's server health. */
+  sizeBytes(): Promise<number>;
   close(): Promise<void>;
 }

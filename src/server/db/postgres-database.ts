@@ -48,6 +48,7 @@ function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
 }
 
 export class PostgresDatabase implements Database {
+  readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   readonly #direct: SqlExecutor;
   readonly #ownsPool: boolean;
@@ -110,6 +111,12 @@ export class PostgresDatabase implements Database {
       });
     }
     return steps.length;
+  }
+
+  /** sizeBytes is the whole database's, which holds the account repositories' metadata too. */
+  async sizeBytes(): Promise<number> {
+    const row = await this.get<{ n: string }>('SELECT pg_database_size(current_database()) AS n');
+    return Number(row!.n);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { CumulusError } from '../../core/errors.ts';
 import type { Database, SqlExecutor, SqlValue } from './database.ts';
 
 export class SqliteDatabase implements Database {
+  readonly kind = 'sqlite';
   readonly #db: DatabaseSync;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #direct: SqlExecutor;
@@ -93,6 +94,13 @@ export class SqliteDatabase implements Database {
       );
     }
     return steps.length;
+  }
+
+  async sizeBytes(): Promise<number> {
+    const row = await this.get<{ n: number }>(
+      'SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()',
+    );
+    return Number(row!.n);
   }
 
   async close(): Promise<void> {

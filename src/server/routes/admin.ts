@@ -26,6 +26,10 @@ export function adminRoutes(app: FastifyInstance, s: Services): void {
   route(app, api.resolveIncident, ({ caller, input }) =>
     s.incidents.resolve(adminActor(caller), input.params.incidentId),
   );
+  route(app, api.updateIncident, ({ caller, input }) =>
+    s.incidents.update(adminActor(caller), input.params.incidentId, input.body),
+  );
+  route(app, api.getServerHealth, () => s.status.health());
   route(app, api.listReleases, async () => ({ releases: await s.releases.list() }));
   route(app, api.publishRelease, ({ caller, input }) => s.releases.publish(adminActor(caller), input.body));
   route(app, api.listAudit, async ({ input }) => ({ events: await s.audit.list(input.query) }));

@@ -30,6 +30,7 @@ export type AuditEventName =
   | 'account_enabled'
   | 'plan_saved'
   | 'incident_declared'
+  | 'incident_updated'
   | 'incident_resolved'
   | 'release_published'
   | 'notifications_changed'

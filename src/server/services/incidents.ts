@@ -2,7 +2,7 @@
  * IncidentsService: incidents and maintenance windows an admin declares, shown on the
  * status page with their history.
  */
-import type { NewIncident } from '../../api/admin.ts';
+import type { IncidentUpdate, NewIncident } from '../../api/admin.ts';
 import type { ComponentId, Incident } from '../../api/status.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
@@ -116,6 +116,43 @@ export class IncidentsService {
       );
       if (changes > 0)
         await this.#audit.record({ event: 'incident_resolved', ...actor, details: { incidentId: id } }, tx);
+    });
+    return this.get(id);
+  }
+
+  /**
+   * update changes what the status page says of an incident still open (a resolved one is
+   * history and stays as it was). An end must stay after the start.
+   */
+  async update(actor: Actor, id: string, changes: IncidentUpdate): Promise<Incident> {
+    const current = await this.get(id);
+    if (current.resolvedAt !== null) {
+      throw new CumulusError('conflict', 'this incident is resolved already', {
+        hint: 'declare a new incident instead',
+      });
+    }
+    const endsAt = changes.endsAt === undefined ? current.endsAt : changes.endsAt;
+    if (endsAt !== null && Date.parse(endsAt) <= Date.parse(current.startsAt)) {
+      throw new CumulusError('invalid_input', 'an incident must end after it starts', {
+        hint: `it started at ${current.startsAt}`,
+      });
+    }
+    await this.#db.transaction(async (tx) => {
+      await tx.run(
+        'UPDATE incidents SET title = ?, message = ?, severity = ?, components = ?, ends_at = ? WHERE id = ?',
+        [
+          changes.title ?? current.title,
+          changes.message ?? current.message,
+          changes.severity ?? current.severity,
+          JSON.stringify([...new Set(changes.components ?? current.components)]),
+          endsAt === null ? null : Date.parse(endsAt),
+          id,
+        ],
+      );
+      await this.#audit.record(
+        { event: 'incident_updated', ...actor, details: { incidentId: id, fields: Object.keys(changes) } },
+        tx,
+      );
     });
     return this.get(id);
   }

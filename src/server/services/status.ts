@@ -4,6 +4,7 @@
  * account data lives — plus the incidents and maintenance an admin declared. Probe results
  * are kept a few seconds so the public status page cannot be used to load the server.
  */
+import type { ServerHealth } from '../../api/admin.ts';
 import {
   COMPONENTS,
   type ComponentId,
@@ -147,6 +148,21 @@ export class StatusService {
         heartbeatAt: iso(r.heartbeatAt),
       })),
       maintenance: (await this.#maintenance.jobs().catch(() => [])).map(jobOut),
+    };
+  }
+
+  /** health is what the admin watches: the database's size, free space where packs live, the jobs' last runs. */
+  async health(): Promise<ServerHealth> {
+    const [sizeBytes, storage, jobs] = await Promise.all([
+      this.#db.sizeBytes(),
+      this.#repositories.probeStorage(),
+      this.#maintenance.jobs(),
+    ]);
+    return {
+      checkedAt: iso(this.#clock.now()),
+      database: { kind: this.#db.kind, sizeBytes },
+      blobStorage: { freeBytes: storage.freeBytes ?? null, totalBytes: storage.totalBytes ?? null },
+      maintenance: jobs.map(jobOut),
     };
   }
 

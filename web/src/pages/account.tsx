@@ -4,10 +4,10 @@
  * each and for all. Every change to a secret asks for the current password, proved here
  * (web/src/account-security.ts); every step that cannot be undone asks first.
  */
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import * as account from '../../../src/api/account.ts';
 import { beginTotp, changePassword, disableTotp, replaceRecoveryKey } from '../account-security.ts';
-import { messageOf } from '../api.ts';
+import { Card, useAction } from '../action.tsx';
 import { ConfirmDialog } from '../confirm.tsx';
 import { formatTime } from '../format.ts';
 import type { Session } from '../session.ts';
@@ -28,42 +28,6 @@ export function AccountPage(props: { session: Session; onSessionEnded(): void })
         <RecoverySection session={session} exists={details.value.hasRecoveryKey} onChanged={details.reload} />
       )}
       <SessionsSection session={session} onSessionEnded={props.onSessionEnded} />
-    </section>
-  );
-}
-
-/** useAction runs one step at a time, with what it is doing, its result and its failure for the page. */
-function useAction() {
-  const [busy, setBusy] = useState<string>();
-  const [done, setDone] = useState<string>();
-  const [error, setError] = useState<string>();
-  const run = async (doing: string, step: () => Promise<string | undefined>) => {
-    setBusy(doing);
-    setDone(undefined);
-    setError(undefined);
-    try {
-      setDone(await step());
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(undefined);
-    }
-  };
-  const feedback = (
-    <>
-      {busy && <p role="status">{busy}</p>}
-      {done && <p role="status">{done}</p>}
-      {error && <p role="alert">{error}</p>}
-    </>
-  );
-  return { busy: busy !== undefined, run, feedback };
-}
-
-function Card(props: { id: string; title: string; children: ReactNode }) {
-  return (
-    <section className="card" aria-labelledby={props.id}>
-      <h2 id={props.id}>{props.title}</h2>
-      {props.children}
     </section>
   );
 }
