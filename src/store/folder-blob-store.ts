@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CumulusError, fromSystemError } from '../core/errors.ts';
+import { roundTrip } from './probe.ts';
 import type { BlobInfo, BlobStore } from './types.ts';
 
 const NAME = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
@@ -21,7 +22,8 @@ export function checkName(name: string): string {
   return name;
 }
 
-function notFound(name: string, cause?: unknown): CumulusError {
+/** notFound is the error of a missing object, the same from every store (containment relies on its code). */
+export function notFound(name: string, cause?: unknown): CumulusError {
   return new CumulusError('not_found', `${name} does not exist in the repository`, { cause });
 }
 
@@ -138,20 +140,8 @@ export class FolderBlobStore implements BlobStore {
     }
   }
 
-  async probe(): Promise<void> {
-    const name = `probe/${randomBytes(8).toString('hex')}`;
-    const data = randomBytes(64);
-    await this.put(name, data);
-    try {
-      if (!(await this.get(name)).equals(data)) {
-        throw new CumulusError(
-          'corrupt',
-          `the storage folder ${this.root} returned different bytes than written`,
-        );
-      }
-    } finally {
-      await this.delete(name);
-    }
+  probe(): Promise<void> {
+    return roundTrip(this, `the storage folder ${this.root}`);
   }
 }
 

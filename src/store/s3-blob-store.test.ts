@@ -1,32 +1,23 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { isCumulusError } from '../core/errors.ts';
 import { blobStoreContract } from './blob-store.contract.ts';
-import { FaultyS3, type RunningS3, s3StoreAt, startS3rver } from './s3-testing.ts';
+import { s3StoreAt, withS3 } from './s3-testing.ts';
 
-let s3: RunningS3;
-let faulty: FaultyS3;
-before(async () => {
-  s3 = await startS3rver();
-  faulty = await FaultyS3.start(s3);
-});
-after(async () => {
-  await faulty.close();
-  await s3.close();
-});
+const servers = withS3();
 
 blobStoreContract('s3 (s3rver)', async (t) => {
-  const { store, close } = s3StoreAt(s3);
+  const { store, close } = s3StoreAt(servers.s3());
   t.after(close);
   return store;
 });
 
 blobStoreContract('s3 with a fault in every third request', async (t) => {
-  const { store, close } = s3StoreAt(faulty);
-  faulty.rotate(3);
+  const { store, close } = s3StoreAt(servers.faulty());
+  servers.faulty().rotate(3);
   t.after(() => {
-    faulty.clear();
+    servers.faulty().clear();
     close();
   });
   return store;
@@ -34,47 +25,49 @@ blobStoreContract('s3 with a fault in every third request', async (t) => {
 
 describe('S3BlobStore faults', () => {
   test('each fault is retried and the bytes come back whole', async (t) => {
-    const { store, close } = s3StoreAt(faulty);
+    const { store, close } = s3StoreAt(servers.faulty());
     t.after(close);
     const data = randomBytes(300_000);
     for (const fault of ['drop', 'internalError', 'slowDown', 'losePut'] as const) {
-      faulty.inject(fault, { method: 'PUT' });
+      servers.faulty().inject(fault, { method: 'PUT' });
       await store.put(`packs/aa/${fault}`, data);
       assert.deepEqual(await store.get(`packs/aa/${fault}`), data, fault);
     }
     for (const fault of ['drop', 'internalError', 'slowDown', 'truncate'] as const) {
-      faulty.inject(fault, { method: 'GET' });
+      servers.faulty().inject(fault, { method: 'GET' });
       assert.deepEqual(
         await store.get('packs/aa/drop', { offset: 1000, length: 200_000 }),
         data.subarray(1000, 201_000),
         fault,
       );
     }
-    assert.ok(faulty.counts.truncate >= 1 && faulty.counts.losePut >= 1);
+    assert.ok(servers.faulty().counts.truncate >= 1 && servers.faulty().counts.losePut >= 1);
   });
 
   test('storage that stays down is a network error that names the bucket, not a missing object', async (t) => {
-    const { store, close } = s3StoreAt(faulty, { maxAttempts: 2 });
+    const { store, close } = s3StoreAt(servers.faulty(), { maxAttempts: 2 });
     t.after(() => {
-      faulty.clear();
+      servers.faulty().clear();
       close();
     });
     await store.put('packs/bb/x', Buffer.from('x'));
-    faulty.inject('slowDown', { times: 10 });
+    servers.faulty().inject('slowDown', { times: 10 });
     await assert.rejects(
       store.get('packs/bb/x'),
       (e) =>
-        isCumulusError(e, 'network') && e.message.includes(faulty.bucket) && e.message.includes('SlowDown'),
+        isCumulusError(e, 'network') &&
+        e.message.includes(servers.faulty().bucket) &&
+        e.message.includes('SlowDown'),
     );
   });
 
   test('a write the storage keeps losing is refused', async (t) => {
-    const { store, close } = s3StoreAt(faulty);
+    const { store, close } = s3StoreAt(servers.faulty());
     t.after(() => {
-      faulty.clear();
+      servers.faulty().clear();
       close();
     });
-    faulty.inject('losePut', { times: 2 });
+    servers.faulty().inject('losePut', { times: 2 });
     await assert.rejects(store.put('packs/cc/lost', Buffer.from('data')), (e) =>
       isCumulusError(e, 'network'),
     );
@@ -85,13 +78,13 @@ describe('S3BlobStore faults', () => {
     const { S3Client } = await import('@aws-sdk/client-s3');
     const { S3BlobStore } = await import('./s3-blob-store.ts');
     const client = new S3Client({
-      endpoint: s3.endpoint,
+      endpoint: servers.s3().endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
       credentials: { accessKeyId: 'NOBODY', secretAccessKey: 'not-the-secret-4711' },
     });
     t.after(() => client.destroy());
-    const store = new S3BlobStore(client, { bucket: s3.bucket, prefix: 'wrong' });
+    const store = new S3BlobStore(client, { bucket: servers.s3().bucket, prefix: 'wrong' });
     await assert.rejects(store.probe(), (e) => {
       assert.ok(isCumulusError(e, 'network'));
       assert.doesNotMatch(`${e.message} ${e.hint}`, /not-the-secret-4711/);

@@ -12,7 +12,6 @@
  * a range past the end 'corrupt' (as FolderBlobStore), and storage that stays unavailable
  * 'network'.
  */
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
@@ -25,7 +24,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CumulusError, isCumulusError } from '../core/errors.ts';
-import { checkName } from './folder-blob-store.ts';
+import { checkName, notFound } from './folder-blob-store.ts';
+import { roundTrip } from './probe.ts';
 import type { BlobInfo, BlobStore } from './types.ts';
 
 /** How often a read whose body broke off is tried in all, and the first wait between tries. */
@@ -38,10 +38,6 @@ export interface S3BlobStoreOptions {
   prefix: string;
   /** Tries of a read whose body broke off (default 4). */
   readAttempts?: number;
-}
-
-function notFound(name: string, cause?: unknown): CumulusError {
-  return new CumulusError('not_found', `${name} does not exist in the repository`, { cause });
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -242,17 +238,8 @@ export class S3BlobStore implements BlobStore {
     } while (token !== undefined);
   }
 
-  async probe(): Promise<void> {
-    const name = `probe/${randomBytes(8).toString('hex')}`;
-    const data = randomBytes(64);
-    await this.put(name, data);
-    try {
-      if (!(await this.get(name)).equals(data)) {
-        throw new CumulusError('corrupt', `bucket ${this.bucket} returned different bytes than written`);
-      }
-    } finally {
-      await this.delete(name);
-    }
+  probe(): Promise<void> {
+    return roundTrip(this, `bucket ${this.bucket}`);
   }
 }
 

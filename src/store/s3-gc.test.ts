@@ -7,34 +7,25 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, type TestContext, test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { isCumulusError } from '../core/errors.ts';
 import { DEFAULT_GRACE_MS, packName, RepositoryStore } from './repository-store.ts';
-import { FaultyS3, type RunningS3, s3StoreAt, startS3rver } from './s3-testing.ts';
+import { s3StoreAt, withS3 } from './s3-testing.ts';
 import { SqliteMetaStore } from './sqlite-meta-store.ts';
 import { commitOf, ManualClock, makePack, readSealed, type TestBlob } from './testing.ts';
 
 const MINUTE = 60_000;
 const SOURCE = 'cc'.repeat(16);
 
-let s3: RunningS3;
-let faulty: FaultyS3;
-before(async () => {
-  s3 = await startS3rver();
-  faulty = await FaultyS3.start(s3);
-});
-after(async () => {
-  await faulty.close();
-  await s3.close();
-});
+const servers = withS3();
 
 async function setup(t: TestContext, options: { maxAttempts?: number } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'cumulus-s3-gc-'));
   const clock = new ManualClock(Date.now());
-  const { store: blobs, close } = s3StoreAt(faulty, options);
+  const { store: blobs, close } = s3StoreAt(servers.faulty(), options);
   const store = new RepositoryStore(new SqliteMetaStore(join(dir, 'index.sqlite')), blobs, clock.read);
   t.after(async () => {
-    faulty.clear();
+    servers.faulty().clear();
     await store.close();
     close();
     await rm(dir, { recursive: true, force: true });
@@ -51,7 +42,7 @@ test('a pack upload cut off after the object was stored leaves an orphan that gc
   const { clock, blobs, store, packFiles } = await setup(t, { maxAttempts: 1 });
   const pack = makePack([2000, 3000]);
   // The object lands; the connection drops before its size is read back, and the upload fails.
-  faulty.inject('drop', { method: 'HEAD' });
+  servers.faulty().inject('drop', { method: 'HEAD' });
   await assert.rejects(store.addPack(pack.bytes, pack.id), (e) => isCumulusError(e, 'network'));
   assert.equal(await store.hasPack(pack.id), false, 'nothing was indexed');
   assert.equal(await blobs.size(packName(pack.id)), pack.bytes.length, 'but the object is in the bucket');
@@ -69,7 +60,7 @@ test('a pack upload cut off after the object was stored leaves an orphan that gc
 
 test('gc running during uploads through a faulty S3 deletes nothing a snapshot references', async (t) => {
   const { clock, store, packFiles } = await setup(t);
-  faulty.rotate(4);
+  servers.faulty().rotate(4);
   const committed: TestBlob[] = [];
   let uploading = true;
   const collector = (async () => {
@@ -103,7 +94,7 @@ test('gc running during uploads through a faulty S3 deletes nothing a snapshot r
   await Promise.all([writer(1), writer(2), writer(3)]);
   uploading = false;
   assert.ok((await collector) >= 2);
-  faulty.clear();
+  servers.faulty().clear();
 
   for (const blob of committed) assert.deepEqual(await readSealed(store, blob.id), blob.sealed);
   const checks = await store.checkPacks({ readData: true });
@@ -113,7 +104,8 @@ test('gc running during uploads through a faulty S3 deletes nothing a snapshot r
   );
   assert.equal((await store.listSnapshots()).length, 12);
   assert.ok(
-    faulty.counts.drop + faulty.counts.slowDown + faulty.counts.internalError > 0,
+    servers.faulty().counts.drop + servers.faulty().counts.slowDown + servers.faulty().counts.internalError >
+      0,
     'faults were injected',
   );
   // Only referenced packs are left: the bucket holds exactly what the index names.

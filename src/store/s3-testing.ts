@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import S3rver from 's3rver';
 import { S3BlobStore } from './s3-blob-store.ts';
 import { type S3Settings, s3Client } from './s3-client.ts';
@@ -242,4 +243,22 @@ export class FaultyS3 implements TestS3 {
     this.#server.closeAllConnections();
     await new Promise((resolve) => this.#server.close(resolve));
   }
+}
+
+/**
+ * withS3 starts an s3rver and a FaultyS3 in front of it before the file's tests and closes
+ * both after them; the getters answer once `before` has run.
+ */
+export function withS3(): { s3(): RunningS3; faulty(): FaultyS3 } {
+  let s3: RunningS3 | undefined;
+  let faulty: FaultyS3 | undefined;
+  before(async () => {
+    s3 = await startS3rver();
+    faulty = await FaultyS3.start(s3);
+  });
+  after(async () => {
+    await faulty?.close();
+    await s3?.close();
+  });
+  return { s3: () => s3!, faulty: () => faulty! };
 }
