@@ -136,6 +136,8 @@ export async function runDaemon(
     log?: (line: string) => void;
     /** After each evaluation: the stale-backup notice (`cumulus agent run` wires it with the doctor). */
     afterEvaluation?: () => Promise<unknown>;
+    /** Called when a backup fails or waits for a new reason (the CLI runs the troubleshooter). */
+    onTrouble?: () => void;
   } = {},
 ): Promise<void> {
   const log = options.log ?? (() => {});
@@ -164,6 +166,7 @@ export async function runDaemon(
         ...(options.afterEvaluation && { afterEvaluation: options.afterEvaluation }),
         wakeups: fileWakeups(watchedFiles(ctx)),
         requests,
+        ...(options.onTrouble && { onTrouble: options.onTrouble }),
       }).run(signal);
     } finally {
       clearInterval(heartbeat);

@@ -5,6 +5,8 @@
  * port lives in `sensors/sensors.ts`.
  */
 
+import type { DoctorResult } from '../api/devices.ts';
+
 /**
  * Clock is wall time plus a sleep. `now` may jump (the machine slept, NTP stepped); the
  * scheduler notices a jump by comparing the wall time that passed with the time it slept.
@@ -162,6 +164,8 @@ export interface AgentServer {
   reportOutcome(report: OutcomeReport): Promise<void>;
   reportProgress(progress: BackupProgress): Promise<void>;
   sync(report: SyncReport): Promise<SyncAnswer>;
+  /** shareDoctorResult seals a doctor result under the account key and sends it for the console. */
+  shareDoctorResult(result: DoctorResult): Promise<void>;
   /** measureUpload sends `bytes` of throwaway data and returns the rate in bytes per second. */
   measureUpload(bytes: number): Promise<number>;
   /** silentDevices lists the account's devices that have not backed up for longer than the account allows. */

@@ -89,6 +89,8 @@ export interface SchedulerDeps {
   requests?: { take(): Promise<BackupRequest | undefined> };
   /** Runs after each evaluation of `run` (the daemon's stale-backup notice); its failure is ignored. */
   afterEvaluation?: () => Promise<unknown>;
+  /** Called when a backup fails or starts waiting for a new reason (the troubleshooter runs the doctor). */
+  onTrouble?: () => void;
 }
 
 export type TickResult =
@@ -262,8 +264,10 @@ export class Scheduler {
       );
       s.activity = { kind: 'waiting', since: s.reasons.at(-1)!.since, message };
     });
-    if (state.reasons.at(-1)?.count === 1)
+    if (state.reasons.at(-1)?.count === 1) {
       await this.#report('waiting', conditionsOf(blockers), valuesOf(blockers));
+      this.#deps.onTrouble?.();
+    }
   }
 
   /**
@@ -438,6 +442,7 @@ export class Scheduler {
       recordReason(s, { kind: 'failed', message: `failed: ${message}`, conditions: [code], values }, now);
     });
     await this.#report('failed', [code], values);
+    this.#deps.onTrouble?.();
     return { kind: 'failed', error };
   }
 

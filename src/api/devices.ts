@@ -92,6 +92,8 @@ export const Device = Type.Object({
   /** The agent synced within AGENT_AWAY_MS (by the server's clock): it is running and online. */
   agentActive: Type.Boolean(),
   lastFailure: Type.Union([LastFailure, Type.Null()]),
+  /** When the device last sent its sealed `cumulus doctor` result (the troubleshooter), or null. */
+  doctorReportAt: OptionalTimestamp,
 });
 export type Device = Static<typeof Device>;
 
@@ -222,6 +224,81 @@ export const syncDevice = endpoint({
   access: 'session',
   body: DeviceSync,
   response: DeviceSyncAnswer,
+});
+
+/**
+ * MAX_DOCTOR_REPORT_BYTES bounds a sealed doctor result (64 KiB): a dozen checks with their
+ * evidence and steps compress to a few KiB; the agent shortens the evidence to fit.
+ */
+export const MAX_DOCTOR_REPORT_BYTES = 64 << 10;
+
+/**
+ * SealedDoctorReport is a device's latest `cumulus doctor` result as the server holds it:
+ * opaque. `sealed` is the JSON result sealed under the account key exactly as a blob is
+ * (docs/format.md: zstd, AES-256-GCM bound to `id`, the keyed hash of the plaintext), base64;
+ * only the owner's devices and browsers, which hold the key, can open it.
+ */
+export const SealedDoctorReport = Type.Object(
+  {
+    id: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    sealed: Type.String({
+      pattern: '^[A-Za-z0-9+/]*={0,2}$',
+      minLength: 4,
+      maxLength: Math.ceil(MAX_DOCTOR_REPORT_BYTES / 3) * 4,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type SealedDoctorReport = Static<typeof SealedDoctorReport>;
+
+/**
+ * DoctorResult is what a SealedDoctorReport holds once opened (never sent in the clear):
+ * the device's checks as `cumulus doctor --json` prints them, with the device it came from
+ * (so a report cannot be shown under another device) and when it ran.
+ */
+export const DoctorResult = Type.Object({
+  version: Type.Literal(1),
+  deviceId: Id,
+  at: Timestamp,
+  ok: Type.Boolean(),
+  checks: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      title: Type.String(),
+      status: Type.Union([
+        Type.Literal('ok'),
+        Type.Literal('warn'),
+        Type.Literal('fail'),
+        Type.Literal('skip'),
+      ]),
+      evidence: Type.Array(Type.String()),
+      fix: Type.Optional(Type.Array(Type.String())),
+      blockedBy: Type.Optional(Type.String()),
+      /** What `cumulus doctor --fix` on the device can do about it. */
+      autoFix: Type.Optional(Type.String()),
+    }),
+  ),
+});
+export type DoctorResult = Static<typeof DoctorResult>;
+
+export const shareDoctorReport = endpoint({
+  method: 'PUT',
+  url: '/api/device/doctor',
+  summary: "The agent sends this device's latest doctor result, sealed under the account key",
+  tag: 'devices',
+  access: 'session',
+  body: SealedDoctorReport,
+  response: Ok,
+});
+
+export const getDoctorReport = endpoint({
+  method: 'GET',
+  url: '/api/devices/:deviceId/doctor',
+  summary: "A device's latest sealed doctor result (404 when it has sent none); the browser opens it",
+  tag: 'devices',
+  access: 'session',
+  params: DeviceParams,
+  response: Type.Object({ report: SealedDoctorReport, receivedAt: Timestamp }),
 });
 
 /** MAX_UPLOAD_TEST_BYTES is the largest upload measurement the server accepts (8 MiB). */

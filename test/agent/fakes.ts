@@ -30,6 +30,7 @@ import type {
   Usage,
 } from '../../src/agent/ports.ts';
 import { SimulatedSensors } from '../../src/agent/sensors/simulated.ts';
+import type { DoctorResult } from '../../src/api/devices.ts';
 import { CumulusError } from '../../src/core/errors.ts';
 
 export const GB = 1_000_000_000;
@@ -86,6 +87,11 @@ export class FakeServer implements AgentServer {
     this.measurements++;
     if (this.measureError) return Promise.reject(this.measureError);
     return this.#answer(this.uploadRate);
+  };
+  doctorResults: DoctorResult[] = [];
+  shareDoctorResult = async (result: DoctorResult) => {
+    if (!this.reachable) throw new CumulusError('network', 'connection refused');
+    this.doctorResults.push(result);
   };
   syncs: SyncReport[] = [];
   /** The switch as the server holds it, and a console Back Up Now; `sync` answers as the real server does. */

@@ -14,6 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusReport } from '../../src/agent/status.ts';
+import { type DoctorResult, getDoctorReport } from '../../src/api/devices.ts';
+import { AccountClient } from '../../src/client/account-client.ts';
+import { loadDeviceState } from '../../src/client/device-state.ts';
+import { openFromDevice } from '../../src/client/sealed-report.ts';
 import { cumulusAsync, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
 import { compareTrees, writeTree } from '../helpers/trees.ts';
 
@@ -193,6 +197,20 @@ describe('the agent daemon against a server process', () => {
       [['backup-switch', 'applied']],
     );
     assert.equal((await json(['status', '--json'])).backupEnabled, true);
+  });
+
+  it("doctor: each run reaches the console's troubleshooter, sealed: the same checks, opened with the key", async () => {
+    const run = await cumulus(['doctor', '--json']);
+    const printed = JSON.parse(run.stdout) as DoctorResult;
+    const state = (await loadDeviceState(join(dir, 'config')))!;
+    const client = new AccountClient({ serverUrl: state.serverUrl, token: state.token });
+    const { report } = await client.call(getDoctorReport, { params: { deviceId: state.deviceId } });
+    const opened = openFromDevice(state, report) as DoctorResult;
+    assert.equal(opened.deviceId, state.deviceId);
+    const summary = (r: DoctorResult) => r.checks.map((c) => [c.id, c.status]);
+    assert.deepEqual(summary(opened), summary(printed));
+    const sources = (r: DoctorResult) => r.checks.find((c) => c.id === 'sources')?.evidence;
+    assert.deepEqual(sources(opened), sources(printed), 'the evidence, paths and all, for the owner');
   });
 
   it('doctor: a metered link', async () => {

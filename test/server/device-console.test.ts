@@ -2,13 +2,18 @@
  * The console's controls of a device through the real HTTP API: the backup switch (the
  * change that reaches the server last wins, the console's or the device's at its sync), Back Up Now
  * (held until the agent says it took it; refused for a signed-out or switched-off device), the next due time and the last failure as the agent reports them.
+ * The troubleshooter's sealed doctor result: kept per device, latest only, for the owner's
+ * devices only, bounded, and opaque (no evidence in the database or the log).
  * Another account's device is not found, and bad input is a 400 that changes nothing.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { logout } from '../../src/api/auth.ts';
 import * as devices from '../../src/api/devices.ts';
 import type { DeviceState } from '../../src/client/device-state.ts';
+import { openFromDevice, sealForOwner } from '../../src/client/sealed-report.ts';
 import {
   approvedDevice,
   clientOf,
@@ -220,5 +225,69 @@ describe("the console's backup switch and Back Up Now", () => {
       assert.equal(answer.status, 400, JSON.stringify(body));
     }
     assert.equal((await deviceOf(laptop, laptop.deviceId)).backup?.enabled, false);
+  });
+
+  it("keeps each device's latest sealed doctor result for the owner only, opaque and bounded", async () => {
+    const tablet = await approvedDevice(server, laptop, PASSWORD, 'tablet');
+    await assert.rejects(
+      clientOf(tablet).call(devices.getDoctorReport, { params: { deviceId: laptop.deviceId } }),
+      { code: 'not_found', message: 'this device has sent no doctor result yet' },
+    );
+    const canary = 'evidence-canary /home/ann/Tax return 2030.pdf';
+    const result = { version: 1, checks: [{ id: 'sources', evidence: [canary] }] };
+    await clientOf(laptop).call(devices.shareDoctorReport, {
+      body: sealForOwner(laptop, { ...result, run: 1 }),
+    });
+    const latest = sealForOwner(laptop, { ...result, run: 2 });
+    await clientOf(laptop).call(devices.shareDoctorReport, { body: latest });
+
+    const got = await clientOf(tablet).call(devices.getDoctorReport, {
+      params: { deviceId: laptop.deviceId },
+    });
+    assert.deepEqual(got, { report: latest, receivedAt: iso(server.clock.now()) }, 'the latest one, as sent');
+    assert.deepEqual(
+      openFromDevice(tablet, got.report),
+      { ...result, run: 2 },
+      "the account's other device opens it",
+    );
+    assert.equal((await deviceOf(tablet, laptop.deviceId)).doctorReportAt, iso(server.clock.now()));
+    await assert.rejects(
+      clientOf(stranger).call(devices.getDoctorReport, { params: { deviceId: laptop.deviceId } }),
+      { code: 'not_found', message: 'no such device in this account' },
+    );
+
+    const stored = Buffer.concat(
+      ['server.sqlite', 'server.sqlite-wal']
+        .filter((name) => existsSync(join(server.dataDir, name)))
+        .map((name) => readFileSync(join(server.dataDir, name))),
+    );
+    assert.ok(stored.includes(Buffer.from(latest.id)), 'the result is in the database');
+    for (const text of [canary, 'Tax return', 'evidence-canary']) {
+      assert.equal(stored.includes(Buffer.from(text)), false, `the database holds no "${text}"`);
+      assert.equal(server.log.join('\n').includes(text), false, `the log holds no "${text}"`);
+    }
+  });
+
+  it('refuses a doctor result past its bound, or not base64, and keeps the last one', async () => {
+    const before = await clientOf(laptop).call(devices.getDoctorReport, {
+      params: { deviceId: laptop.deviceId },
+    });
+    const tooLarge = Buffer.alloc(devices.MAX_DOCTOR_REPORT_BYTES + 1).toString('base64');
+    for (const body of [
+      { id: 'a'.repeat(64), sealed: tooLarge },
+      { id: 'a'.repeat(64), sealed: 'not base64!' },
+      { id: 'short', sealed: 'AAAA' },
+      { id: 'a'.repeat(64), sealed: 'AAAA' },
+    ]) {
+      const answer = await request(server.url, 'PUT', devices.shareDoctorReport.url, {
+        token: laptop.token,
+        json: body,
+      });
+      assert.ok([400, 413].includes(answer.status), `${body.sealed.slice(0, 12)} → ${answer.status}`);
+    }
+    const after = await clientOf(laptop).call(devices.getDoctorReport, {
+      params: { deviceId: laptop.deviceId },
+    });
+    assert.deepEqual(after, before);
   });
 });

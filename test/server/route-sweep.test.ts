@@ -21,6 +21,7 @@ import * as repository from '../../src/api/repository.ts';
 import * as status from '../../src/api/status.ts';
 import type { DeviceState } from '../../src/client/device-state.ts';
 import { openRemoteVault } from '../../src/client/remote-vault.ts';
+import { sealForOwner } from '../../src/client/sealed-report.ts';
 import {
   clientOf,
   createAccount,
@@ -108,6 +109,8 @@ describe('the route table sweep', () => {
     const state = (await firstDevice(server, 'victim@example.com', 'pw')).state;
     await pendingSignIn(server, 'victim@example.com', 'pw', 'victim phone');
     const [approval] = (await clientOf(state).call(auth.listApprovals, {})).approvals;
+    // A doctor result of the victim's, so its route's 404 means "not yours", not "none".
+    await clientOf(state).call(devices.shareDoctorReport, { body: sealForOwner(state, { checks: [] }) });
     const write = await request(server.url, 'POST', '/api/repo/sessions', { token: state.token });
     assert.equal(write.status, 200, JSON.stringify(write.body));
     const accountSession = state.token.split('.')[0];

@@ -4,11 +4,13 @@
  * ETA from the device's progress reports, the waiting reason with its measured value while
  * on battery, the agent's own backup live once plugged in (its uploads slowed by a proxy so
  * it can be watched), Back Up Now from the console taken within seconds while on battery,
- * and the backup switch reaching the device.
+ * the backup switch reaching the device, and the troubleshooter: the doctor's checks the
+ * agent sent sealed, opened in the browser, with none of their evidence on the server.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,6 +112,35 @@ describe('console: devices', () => {
       .locator('[data-device="laptop"] [data-field="next-due"]')
       .getByText('due now: it starts once every condition holds')
       .waitFor({ timeout: 30_000 });
+  });
+
+  it("shows the doctor's checks the waiting agent sent, opened in the browser; the server holds none of it", async () => {
+    const troubleshooter = page.locator('[data-device="laptop"] [data-field="troubleshooter"]');
+    await troubleshooter
+      .locator('summary')
+      .getByText(/^Troubleshooter: \d+ failed, \d+ with a warning, checked /)
+      .waitFor({
+        timeout: 90_000,
+      });
+    await troubleshooter.locator('summary').click();
+    const power = troubleshooter.locator('[data-check="power"]');
+    await power.waitFor();
+    assert.match((await power.textContent()) ?? '', /^Failed Power/);
+    assert.match((await power.textContent()) ?? '', /34%/, 'the evidence: the measured charge');
+    assert.ok((await power.locator('ol li').count()) > 0, 'the numbered steps to fix it');
+    const documents = join(f.home, 'Documents');
+    const sources = (await troubleshooter.locator('[data-check="sources"]').textContent()) ?? '';
+    assert.ok(sources.includes(documents), `the sources check names ${documents}: ${sources}`);
+
+    const stored = Buffer.concat(
+      ['server.sqlite', 'server.sqlite-wal']
+        .filter((name) => existsSync(join(f.server.dataDir, name)))
+        .map((name) => readFileSync(join(f.server.dataDir, name))),
+    );
+    for (const evidence of [documents, f.home]) {
+      assert.equal(stored.includes(Buffer.from(evidence)), false, `the database holds no ${evidence}`);
+      assert.equal(f.server.log.join('\n').includes(evidence), false, `the log holds no ${evidence}`);
+    }
   });
 
   it("shows the agent's own backup live, with its progress, once the device is plugged in", async () => {

@@ -4,7 +4,8 @@
  * running agent follows `cumulus login` and `logout`. Not signed in → CumulusError
  * 'unauthorized'. Progress goes to `PUT /api/device/progress`, where the console sees it
  * until the outcome report clears it; the console's switch and Back Up Now come back from
- * `POST /api/device/sync`; the upload measurement times random bytes sent to
+ * `POST /api/device/sync`; a doctor result goes sealed under the account key to
+ * `PUT /api/device/doctor`; the upload measurement times random bytes sent to
  * `POST /api/device/upload-test` on this machine's clock; usage names each source with
  * its path (decrypted with the account key), or leaves the sources out when the key
  * cannot open the snapshots.
@@ -13,7 +14,14 @@
 import { randomBytes } from 'node:crypto';
 import { currentSession } from '../../api/auth.ts';
 import { AGENT_VERSION_HEADER } from '../../api/common.ts';
-import { reportBackup, reportProgress, syncDevice, uploadTest } from '../../api/devices.ts';
+import {
+  type DoctorResult,
+  reportBackup,
+  reportProgress,
+  shareDoctorReport,
+  syncDevice,
+  uploadTest,
+} from '../../api/devices.ts';
 import { listAlerts } from '../../api/notifications.ts';
 import { getPlan, listPlans } from '../../api/plans.ts';
 import { latestRelease } from '../../api/releases.ts';
@@ -22,6 +30,7 @@ import { getStatus } from '../../api/status.ts';
 import { AccountClient, errorFromResponse, normalizeServerUrl } from '../../client/account-client.ts';
 import { type DeviceState, requireDeviceState } from '../../client/device-state.ts';
 import type { RetryPolicy } from '../../client/remote-repository.ts';
+import { sealForOwner } from '../../client/sealed-report.ts';
 import { namedStorageReport } from '../../client/storage-report.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
 import type {
@@ -147,6 +156,10 @@ export function accountServer(configDir: string, agentVersion: string): AgentSer
         backup: { enabled: answer.backup.enabled, changedAt: msOrNull(answer.backup.changedAt) },
         backupRequest: answer.backupRequest && { requestedAt: Date.parse(answer.backupRequest.requestedAt) },
       };
+    },
+    async shareDoctorResult(result: DoctorResult) {
+      const state = await requireDeviceState(configDir);
+      await clientOf(state).call(shareDoctorReport, { body: sealForOwner(state, result) });
     },
     async measureUpload(bytes: number) {
       return measureUpload(await requireDeviceState(configDir), agentVersion, bytes);

@@ -5,6 +5,7 @@ import { daemonHealth, restartAgent, runDaemon } from '../../agent/daemon.ts';
 import { doctorDeps, runDoctor, topFinding } from '../../agent/doctor/doctor.ts';
 import { installService } from '../../agent/service.ts';
 import { noticeStaleBackup } from '../../agent/stale-backup-notice.ts';
+import { Troubleshooter } from '../../agent/troubleshooter.ts';
 import { CumulusError } from '../../core/errors.ts';
 
 function positiveSeconds(value: string): number {
@@ -42,7 +43,14 @@ export function register(program: Command): void {
           notifier,
           diagnose: async () => topFinding((await runDoctor(doctorDeps(ctx))).checks),
         });
-      await runDaemon(ctx, stop.signal, { log, timing, afterEvaluation });
+      const troubleshooter = new Troubleshooter(() => runDoctor(doctorDeps(ctx)), ctx);
+      await runDaemon(ctx, stop.signal, {
+        log,
+        timing,
+        afterEvaluation,
+        onTrouble: () => troubleshooter.request(),
+      });
+      await troubleshooter.idle();
     });
   agent
     .command('install')

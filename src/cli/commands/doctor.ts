@@ -3,6 +3,7 @@ import { askYesNo } from '../../agent/ask.ts';
 import { machineContext } from '../../agent/context.ts';
 import { doctorDeps, runDoctor } from '../../agent/doctor/doctor.ts';
 import { doctorJson, renderDoctor } from '../../agent/doctor/render.ts';
+import { shareDoctorReport } from '../../agent/troubleshooter.ts';
 
 export function register(program: Command): void {
   program
@@ -19,5 +20,11 @@ export function register(program: Command): void {
         options.json ? `${JSON.stringify(doctorJson(report), null, 2)}\n` : renderDoctor(report),
       );
       if (!report.ok) process.exitCode = 1;
+      // For the console's troubleshooter; the result above stands whether or not it arrives.
+      await shareDoctorReport(ctx, report).catch((error: unknown) => {
+        process.stderr.write(
+          `the web console's troubleshooter did not get this result: ${(error as Error).message}\n`,
+        );
+      });
     });
 }

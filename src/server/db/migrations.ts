@@ -268,4 +268,14 @@ export const MIGRATIONS: readonly string[] = [
     expired_at INTEGER
   );
   `,
+  // Each device's latest doctor result, sealed under the account key: opaque to the server.
+  `
+  CREATE TABLE doctor_reports (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id),
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    blob_id TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    received_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,6 +1,7 @@
 /**
  * Device routes: list, rename, remove, the console's backup switch and Back Up Now, the
- * agent's sync, backup report and progress, and the upload measurement. The measurement
+ * agent's sync, backup report and progress, its sealed doctor result, and the upload
+ * measurement. The measurement
  * lives in an encapsulated plugin whose only body parser counts `application/octet-stream`
  * bytes and discards them, so the server never holds more than one network chunk of it,
  * whatever a client sends.
@@ -21,6 +22,16 @@ const UPLOAD_TEST_LIMIT = {
   max: 12,
   timeWindow: 3_600_000,
   keyGenerator: (request: FastifyRequest) => `upload-test:${request.caller?.sessionId ?? request.ip}`,
+};
+
+/**
+ * DOCTOR_REPORT_LIMIT lets a session send a doctor result a minute on average: each
+ * `cumulus doctor` run sends one, the agent at most one every half hour.
+ */
+const DOCTOR_REPORT_LIMIT = {
+  max: 60,
+  timeWindow: 3_600_000,
+  keyGenerator: (request: FastifyRequest) => `doctor-report:${request.caller?.sessionId ?? request.ip}`,
 };
 
 function notRawBytes(): CumulusError {
@@ -91,6 +102,15 @@ export function deviceRoutes(app: FastifyInstance, s: Services): void {
     s.devices.requestBackup(caller, input.params.deviceId),
   );
   route(app, api.syncDevice, ({ caller, input }) => s.devices.sync(caller, input.body));
+  route(
+    app,
+    api.shareDoctorReport,
+    ({ caller, input }) => done(s.devices.shareDoctorReport(caller, input.body)),
+    { rateLimit: DOCTOR_REPORT_LIMIT },
+  );
+  route(app, api.getDoctorReport, ({ caller, input }) =>
+    s.devices.doctorReport(caller, input.params.deviceId),
+  );
 
   app.register(async (scoped) => {
     scoped.removeAllContentTypeParsers();

@@ -1,7 +1,8 @@
 /**
  * DevicesService: the devices of an account — registered when a sign-in succeeds, listed
  * with what their agents last reported (the last outcome and, while a backup runs, its
- * progress), renamed and removed. Every lookup is scoped to the caller's account, so
+ * progress), renamed and removed — and the tables that hang off a device: its sealed
+ * doctor result (doctor_reports), which the server stores and returns without opening. Every lookup is scoped to the caller's account, so
  * another account's device ID is simply not found.
  */
 import type { DeviceInfo } from '../../api/auth.ts';
@@ -13,10 +14,13 @@ import {
   type Device,
   type DeviceSync,
   type DeviceSyncAnswer,
+  MAX_DOCTOR_REPORT_BYTES,
   PROGRESS_STALE_MS,
   type Reason,
+  type SealedDoctorReport,
 } from '../../api/devices.ts';
 import { CumulusError } from '../../core/errors.ts';
+import { SEAL_OVERHEAD } from '../../core/seal.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database, SqlExecutor } from '../db/database.ts';
@@ -52,13 +56,15 @@ interface DeviceRow {
   last_failure_at: number | null;
   last_failure_reason: string | null;
   signed_in: number;
+  doctor_report_at: number | null;
 }
 
 const SIGNED_IN =
   'EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id AND sessions.revoked_at IS NULL) AS signed_in';
 
 const SELECT_DEVICES = `
-  SELECT devices.*, ${SIGNED_IN}
+  SELECT devices.*, ${SIGNED_IN},
+    (SELECT received_at FROM doctor_reports WHERE doctor_reports.device_id = devices.id) AS doctor_report_at
   FROM devices WHERE devices.account_id = ? AND devices.removed_at IS NULL`;
 
 /** BackedUpDevice is what the lifecycle checks need of a device that has backed up at least once. */
@@ -158,6 +164,7 @@ export class DevicesService {
         row.last_failure_at === null
           ? null
           : { at: iso(row.last_failure_at)!, reason: reasonOf(row.last_failure_reason) },
+      doctorReportAt: iso(row.doctor_report_at),
     };
   }
 
@@ -240,6 +247,10 @@ export class DevicesService {
         [this.#clock.now(), deviceId, caller.accountId],
       );
       if (changes === 0) throw noSuchDevice();
+      await tx.run('DELETE FROM doctor_reports WHERE device_id = ? AND account_id = ?', [
+        deviceId,
+        caller.accountId,
+      ]);
       const revoked = await this.#sessions.revokeWhere(tx, { accountId: caller.accountId, deviceId });
       await this.#audit.record(
         {
@@ -403,6 +414,50 @@ export class DevicesService {
     return {
       backup: { enabled: row.backup_enabled === 1, changedAt: iso(row.backup_changed_at) },
       backupRequest: row.backup_requested_at === null ? null : { requestedAt: iso(row.backup_requested_at)! },
+    };
+  }
+
+  /**
+   * shareDoctorReport keeps the caller's device's latest sealed doctor result, replacing
+   * the one before. The server cannot open it: it checks only its size.
+   */
+  async shareDoctorReport(caller: Caller, report: SealedDoctorReport): Promise<void> {
+    const sealed = Buffer.from(report.sealed, 'base64');
+    if (sealed.length > MAX_DOCTOR_REPORT_BYTES || sealed.length < SEAL_OVERHEAD) {
+      throw new CumulusError(
+        'too_large',
+        `a sealed doctor result is ${SEAL_OVERHEAD} to ${MAX_DOCTOR_REPORT_BYTES} bytes; this one is ${sealed.length}`,
+        { hint: 'send fewer lines of evidence' },
+      );
+    }
+    await this.#db.run(
+      `INSERT INTO doctor_reports (device_id, account_id, blob_id, sealed, received_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET blob_id = excluded.blob_id, sealed = excluded.sealed,
+         received_at = excluded.received_at`,
+      [caller.deviceId, caller.accountId, report.id, sealed, this.#clock.now()],
+    );
+  }
+
+  /** doctorReport is one of the caller's devices' latest sealed doctor result; none is a 404. */
+  async doctorReport(
+    caller: Caller,
+    deviceId: string,
+  ): Promise<{ report: SealedDoctorReport; receivedAt: string }> {
+    const row = await this.#db.get<{ blob_id: string; sealed: Uint8Array; received_at: number }>(
+      `SELECT doctor_reports.blob_id, doctor_reports.sealed, doctor_reports.received_at FROM doctor_reports
+       JOIN devices ON devices.id = doctor_reports.device_id
+       WHERE doctor_reports.device_id = ? AND doctor_reports.account_id = ? AND devices.removed_at IS NULL`,
+      [deviceId, caller.accountId],
+    );
+    if (!row) {
+      await this.get(caller, deviceId);
+      throw new CumulusError('not_found', 'this device has sent no doctor result yet', {
+        hint: 'run `cumulus doctor` on the device; its running agent also sends one when a backup fails or waits',
+      });
+    }
+    return {
+      report: { id: row.blob_id, sealed: Buffer.from(row.sealed).toString('base64') },
+      receivedAt: iso(row.received_at),
     };
   }
 }

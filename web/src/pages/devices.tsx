@@ -2,7 +2,7 @@
  * DevicesPage, the console's home: each device with its platform, agent version (and
  * whether the server still accepts it), sign-in, its backup switch, last successful
  * backup, what it is doing now (live progress with rate and ETA) or why it waits, when the
- * next backup is due, its last failure explained, and Back Up Now.
+ * next backup is due, its last failure explained, Back Up Now, and the troubleshooter.
  * Browsers signed in to the account are listed apart: they hold no backups.
  */
 import { useRef, useState } from 'react';
@@ -21,6 +21,7 @@ import type { Session } from '../session.ts';
 import { SilentDevices } from '../silent-devices.tsx';
 import { useLoad } from '../use-load.ts';
 import { Approvals } from './approvals.tsx';
+import { Troubleshooter } from './troubleshooter.tsx';
 
 /** How often the page asks again: an agent reports progress every few seconds. */
 const POLL_MS = 3_000;
@@ -119,6 +120,7 @@ function DeviceCard(props: DeviceProps & { minimumVersion: string | undefined })
         <dd data-field="last-failure">{lastFailure(d)}</dd>
       </dl>
       <BackUpNow {...props} />
+      <Troubleshooter device={d} session={props.session} />
     </li>
   );
 }
