@@ -114,6 +114,18 @@ describe('notifications through a server process and the CLI', () => {
     assert.match(shown.stdout, /E-mail: {8}on, to owner@example.com; last sent /);
     assert.match(shown.stdout, new RegExp(`slack +${hooks.url}/… +last sent `));
     assert.ok(!server.output().includes('secret'), 'the log never holds the hook URL');
+
+    // A hook that fails (after its retries) is named, and does not stop the e-mail.
+    hooks.status = 500;
+    const failing = await cumulus(phone(), ['notifications', 'test']);
+    hooks.status = 200;
+    assert.equal(failing.code, 3, failing.stderr);
+    assert.match(failing.stdout, /sent +e-mail/);
+    assert.match(failing.stdout, /FAILED +[0-9a-f]{32} .*\(http_500\)/);
+    assert.equal(sink.mails.length, 2);
+    assert.match((await cumulus(laptop(), ['notifications'])).stdout, /FAILED \(http_500\)/);
+    sink.mails.length = 0;
+    hooks.calls.length = 0;
   });
 
   it("notices a laptop whose last backup is 4 days old, once, and the phone's status names it", async () => {
@@ -143,18 +155,18 @@ describe('notifications through a server process and the CLI', () => {
     db.close();
     server = await serveDataFolder(data, env, 'warn', port);
 
-    await waitFor('the silence notice', () => sink.mails.length === 2 && hooks.calls.length === 2);
-    const mail = sink.mails[1];
+    await waitFor('the silence notice', () => sink.mails.length === 1 && hooks.calls.length === 1);
+    const mail = sink.mails[0];
     assert.equal(mail.subject, 'Cumulus: laptop has not backed up for 4 days');
     assert.match(mail.text, /storage full: needs 2\.0 GB, 100 MB free/);
     assert.match(mail.text, /Reason codes: quota_exceeded/);
-    assert.match(String(hooks.calls[1].body.text), /laptop has not backed up for 4 days/);
+    assert.match(String(hooks.calls[0].body.text), /laptop has not backed up for 4 days/);
 
     const status = await cumulus(phone(), ['status']);
     assert.match(status.stdout, /Attention: {4}laptop has not backed up for 4 days: storage full/);
     const own = await cumulus(laptop(), ['status']);
     assert.doesNotMatch(own.stdout, /Attention:/, 'a device is not told about itself');
     await sleep(1000);
-    assert.equal(sink.mails.length, 2, 'one notice, not one per check');
+    assert.equal(sink.mails.length, 1, 'one notice, not one per check');
   });
 });
