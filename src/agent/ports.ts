@@ -6,6 +6,7 @@
  */
 
 import type { DoctorResult } from '../api/devices.ts';
+import type { SpaceForecast } from '../core/space-forecast.ts';
 
 /**
  * Clock is wall time plus a sleep. `now` may jump (the machine slept, NTP stepped); the
@@ -168,6 +169,8 @@ export interface AgentServer {
   shareDoctorResult(result: DoctorResult): Promise<void>;
   /** measureUpload sends `bytes` of throwaway data and returns the rate in bytes per second. */
   measureUpload(bytes: number): Promise<number>;
+  /** forecast says when the account's plan is full at its devices' recent rate, retention counted. */
+  forecast(): Promise<SpaceForecast>;
   /** silentDevices lists the account's devices that have not backed up for longer than the account allows. */
   silentDevices(): Promise<SilentDevice[]>;
 }

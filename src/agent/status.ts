@@ -4,6 +4,7 @@
  */
 
 import { describeReason } from '../api/reason-words.ts';
+import { describeForecast, type SpaceForecast } from '../core/space-forecast.ts';
 import { formatBytes } from '../core/units.ts';
 import type { AgentContext } from './context.ts';
 import { type DaemonHealth, daemonHealth } from './daemon.ts';
@@ -22,6 +23,8 @@ export interface StatusReport {
   nextDueAt: number | null;
   nextStep: string;
   storage: { usedBytes: number; quotaBytes: number; plan: string } | null;
+  /** When the plan is full at the account's recent rate, retention counted; null when the server did not say. */
+  forecast: SpaceForecast | null;
   recent: ReasonEntry[];
   /** The account's other devices the server found silent (the banner the console shows too). */
   silentDevices: SilentDevice[];
@@ -29,13 +32,14 @@ export interface StatusReport {
 
 export async function agentStatus(ctx: AgentContext, health?: DaemonHealth): Promise<StatusReport> {
   const now = ctx.clock.now();
-  const [state, backupSwitch, identity, agent, usage, silent] = await Promise.all([
+  const [state, backupSwitch, identity, agent, usage, silent, forecast] = await Promise.all([
     ctx.state.read(now),
     ctx.backupSwitch.read(),
     ctx.deviceState.read().catch(() => null),
     health ?? daemonHealth(ctx),
     ctx.server.usage().catch(() => null),
     ctx.server.silentDevices().catch(() => []),
+    ctx.server.forecast().catch(() => null),
   ]);
   const report: StatusReport = {
     backupEnabled: backupSwitch.enabled,
@@ -56,6 +60,7 @@ export async function agentStatus(ctx: AgentContext, health?: DaemonHealth): Pro
       quotaBytes: usage.plan.quotaBytes,
       plan: usage.plan.name,
     },
+    forecast,
     recent: state.reasons.slice(-10),
     silentDevices: silent.filter((device) => !device.current),
   };
@@ -95,6 +100,10 @@ export function renderStatus(r: StatusReport, now: number): string {
       `Storage:      ${formatBytes(r.storage.usedBytes)} of ${formatBytes(r.storage.quotaBytes)} (${r.storage.plan} plan)`,
     );
   }
+  if (r.forecast)
+    lines.push(
+      `${(r.forecast.warning ? 'Warning:' : 'Forecast:').padEnd(14)}${describeForecast(r.forecast)}`,
+    );
   for (const d of r.silentDevices) {
     const why = describeReason(d.reason);
     lines.push(

@@ -104,3 +104,27 @@ export const setRetention = endpoint({
   }),
   response: RetentionSettings,
 });
+
+/** Forecast is when the plan is full at the devices' recent rate, retention counted (docs/lifecycle.md). */
+export const Forecast = Type.Object({
+  usedBytes: Type.Integer({ minimum: 0 }),
+  quotaBytes: Type.Integer({ minimum: 0 }),
+  /** Bytes a day the account grows now. */
+  growthBytesPerDay: Type.Integer({ minimum: 0 }),
+  /** Whole days until full; null when not within ten years, or without history. */
+  daysUntilFull: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  /** True under 14 days. */
+  warning: Type.Boolean(),
+  /** False until some device has two backups within the last 14 days. */
+  enoughHistory: Type.Boolean(),
+});
+export type Forecast = Static<typeof Forecast>;
+
+export const getForecast = endpoint({
+  method: 'GET',
+  url: '/api/forecast',
+  summary: "When the account's plan is full at its devices' recent rate, counting what retention frees",
+  tag: 'lifecycle',
+  access: 'session',
+  response: Forecast,
+});

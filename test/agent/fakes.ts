@@ -3,6 +3,7 @@
  * that "uploads" numbered chunks on the fake clock (and never sends one twice), a sign-in
  * state, and a config folder with a simulated sensor profile.
  */
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import type {
 import { SimulatedSensors } from '../../src/agent/sensors/simulated.ts';
 import type { DoctorResult } from '../../src/api/devices.ts';
 import { CumulusError } from '../../src/core/errors.ts';
+import type { SpaceForecast } from '../../src/core/space-forecast.ts';
 
 export const GB = 1_000_000_000;
 
@@ -111,6 +113,9 @@ export class FakeServer implements AgentServer {
     return structuredClone({ backup: this.switch_, backupRequest: this.backupRequest });
   };
   silentDevices = () => this.#answer(this.silent_);
+  /** The account's space forecast; a new account has too little history to say. */
+  forecast_: SpaceForecast = { growthPerDay: 0, daysUntilFull: null, warning: false, enoughHistory: false };
+  forecast = () => this.#answer(this.forecast_);
 }
 
 /**

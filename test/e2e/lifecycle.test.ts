@@ -81,7 +81,15 @@ describe('pins through the CLI and a server process', () => {
     const DEFAULT =
       "Retention: every snapshot of the last 48 hours, one a day for 30 days, one a week for 26 weeks, one a month for 24 months, the newest always (the server's default)";
     assert.equal(ok(await cumulus(device, ['retention'])), `${DEFAULT}\n`);
-    assert.match(ok(await cumulus(device, ['storage'])), new RegExp(`\n${literal(DEFAULT)}\n`));
+    const storage = ok(await cumulus(device, ['storage']));
+    assert.match(
+      storage,
+      new RegExp(`\n${literal(DEFAULT)}\nForecast: at this rate the plan does not fill within 10 years\n$`),
+    );
+    assert.match(
+      ok(await cumulus(device, ['status'])),
+      /\nForecast: {5}at this rate the plan does not fill within 10 years\n/,
+    );
     assert.match(ok(await cumulus(device, ['settings', 'show'])), new RegExp(`\n${literal(DEFAULT)}\n`));
 
     assert.match(

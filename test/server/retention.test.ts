@@ -125,8 +125,40 @@ describe('default retention over a simulated year', () => {
     await account.collectGarbage();
     const usage = await account.store.usage();
     assert.ok(usage.totalPackBytes <= BOUND * 1.1, `${usage.totalPackBytes} B of packs`);
+    // At this rate the plan never fills: retention frees the churn as fast as it comes.
+    const forecast = await server.services.forecast.forecast(caller.accountId);
+    assert.equal(forecast.daysUntilFull, null, JSON.stringify(forecast));
+    assert.equal(forecast.warning, false);
     process.stdout.write(
       `# a year: ${snapshots.length} snapshots kept, ${most} B stored at most (bound ${BOUND} B, all kept ${everything} B)\n`,
+    );
+  });
+
+  it('forecasts when growing data fills the plan, and warns under 14 days', async () => {
+    const device = await newAccount(server, 'growing@example.com');
+    const repo = new RepositoryService(server.services);
+    const caller = callerOf(device.state);
+    const start = server.clock.now();
+    let kept: TestBlob[] = [];
+    for (let day = 0; day < 6; day++) {
+      server.clock.advance(start + day * DAY - server.clock.now());
+      kept = [
+        ...kept,
+        ...(await commitDay(repo, caller, server.clock.now(), { sizes: [100 * KiB] }, kept)).blobs,
+      ];
+    }
+    const used = await (await storeOf(server, caller.accountId)).usedBytes();
+    await setQuota(server, caller.accountId, used + 1000 * KiB);
+    const forecast = await server.services.forecast.forecast(caller.accountId);
+    assert.equal(forecast.enoughHistory, true);
+    assert.ok(
+      forecast.daysUntilFull !== null && forecast.daysUntilFull >= 9 && forecast.daysUntilFull <= 11,
+      JSON.stringify(forecast),
+    );
+    assert.equal(forecast.warning, true);
+    assert.ok(
+      Math.abs(forecast.growthBytesPerDay - 100 * KiB) < 2 * KiB,
+      `${forecast.growthBytesPerDay} B a day`,
     );
   });
 

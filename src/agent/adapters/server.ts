@@ -22,6 +22,7 @@ import {
   syncDevice,
   uploadTest,
 } from '../../api/devices.ts';
+import { getForecast } from '../../api/lifecycle.ts';
 import { listAlerts } from '../../api/notifications.ts';
 import { getPlan, listPlans } from '../../api/plans.ts';
 import { latestRelease } from '../../api/releases.ts';
@@ -163,6 +164,15 @@ export function accountServer(configDir: string, agentVersion: string): AgentSer
     },
     async measureUpload(bytes: number) {
       return measureUpload(await requireDeviceState(configDir), agentVersion, bytes);
+    },
+    async forecast() {
+      const forecast = await (await client()).call(getForecast, {});
+      return {
+        growthPerDay: forecast.growthBytesPerDay,
+        daysUntilFull: forecast.daysUntilFull,
+        warning: forecast.warning,
+        enoughHistory: forecast.enoughHistory,
+      };
     },
     async silentDevices(): Promise<SilentDevice[]> {
       const { alerts } = await (await client()).call(listAlerts, {});

@@ -16,6 +16,7 @@ import {
   namedStorageReport,
 } from '../../client/storage-report.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
+import { describeForecast } from '../../core/space-forecast.ts';
 import { formatBytes } from '../../core/units.ts';
 import { table } from '../format.ts';
 import { printJson } from '../repository-options.ts';
@@ -111,10 +112,13 @@ export function register(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const { state, client } = await signedIn();
       const report = await namedStorageReport(state, client);
+      const forecast = await client.call(lifecycle.getForecast, {});
       if (options.json)
-        return printJson({ ...report, retention: await client.call(lifecycle.getRetention, {}) });
+        return printJson({ ...report, retention: await client.call(lifecycle.getRetention, {}), forecast });
       printReport(report);
       for (const line of await retentionLines(client)) process.stdout.write(`${line}\n`);
+      const outlook = describeForecast({ ...forecast, growthPerDay: forecast.growthBytesPerDay });
+      process.stdout.write(`${forecast.warning ? 'Warning' : 'Forecast'}: ${outlook}\n`);
     });
   storage
     .command('delete-source <path>')

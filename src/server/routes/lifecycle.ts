@@ -16,4 +16,5 @@ export function lifecycleRoutes(app: FastifyInstance, s: Services): void {
   route(app, api.unpinDevice, ({ caller, input }) => done(s.pins.unpinDevice(caller, input.params.deviceId)));
   route(app, api.getRetention, ({ caller }) => s.retention.settings(caller));
   route(app, api.setRetention, ({ caller, input }) => s.retention.set(caller, input.body));
+  route(app, api.getForecast, ({ caller }) => s.forecast.forecast(caller.accountId));
 }

@@ -14,6 +14,7 @@ import { ApprovalsService } from './approvals.ts';
 import { AuditLog } from './audit.ts';
 import { type AuthHashCost, DEFAULT_AUTH_HASH_COST } from './credentials.ts';
 import { DevicesService } from './devices.ts';
+import { ForecastService } from './forecast.ts';
 import { IncidentsService } from './incidents.ts';
 import { InvitesService } from './invites.ts';
 import { LifecycleService } from './lifecycle.ts';
@@ -71,6 +72,7 @@ export interface Services {
   replicas: Replicas;
   pins: PinsService;
   retention: RetentionService;
+  forecast: ForecastService;
   /** Runs the maintenance jobs once started (startServer starts it; the admin CLI does not). */
   maintenance: MaintenanceScheduler;
   notifications: NotificationsService;
@@ -123,6 +125,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     everyMs: DEFAULT_RETENTION_EVERY_MS,
     run: async () => ({ numbers: { ...(await retention.applyAll()) } }),
   });
+  const forecast = new ForecastService({ db, clock, repositories, plans, retention });
   const status = new StatusService({
     db,
     clock,
@@ -183,6 +186,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     replicas,
     pins,
     retention,
+    forecast,
     maintenance,
     notifications,
     lifecycle,

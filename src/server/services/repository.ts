@@ -16,6 +16,7 @@ import { type AccountRepositories, type AccountStore, accountStoreOf } from './a
 import type { AccountsService } from './accounts.ts';
 import type { Caller } from './caller.ts';
 import type { DevicesService } from './devices.ts';
+import type { ForecastService } from './forecast.ts';
 import type { PinsService } from './pins.ts';
 import type { PlansService } from './plans.ts';
 import type { RetentionService } from './retention.ts';
@@ -42,6 +43,7 @@ export class RepositoryService {
   readonly #accounts: AccountsService;
   readonly #pins: PinsService;
   readonly #retention: RetentionService;
+  readonly #forecast: ForecastService;
   /** Bytes of uploads in progress per account: the quota check counts them before they land. */
   readonly #uploading = new Map<string, number>();
 
@@ -52,7 +54,9 @@ export class RepositoryService {
     accounts: AccountsService;
     pins: PinsService;
     retention: RetentionService;
+    forecast: ForecastService;
   }) {
+    this.#forecast = deps.forecast;
     this.#pins = deps.pins;
     this.#retention = deps.retention;
     this.#repositories = deps.repositories;
@@ -127,6 +131,7 @@ export class RepositoryService {
   async commit(caller: Caller, body: CommitBody): Promise<number> {
     const account = await this.#store(caller);
     const plan = await this.#plans.planOf(caller.accountId);
+    const before = await account.usedBytes();
     await account.store.commitSnapshot(
       {
         id: body.id,
@@ -142,6 +147,8 @@ export class RepositoryService {
       { maxReferencedBytes: plan.quotaBytes },
     );
     const used = await this.#recordUsage(caller, account);
+    const logical = body.sources.reduce((sum, s) => sum + s.logicalSize, 0);
+    await this.#forecast.recordCommit(caller.accountId, caller.deviceId, used - before, logical);
     // Thinning is the server's, in the background: the commit's answer does not wait for it.
     this.#retention.afterCommit(caller.accountId);
     return used;

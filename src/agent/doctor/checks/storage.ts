@@ -4,6 +4,7 @@
  * to exclude (with the bytes each saves), backed-up data to delete (with the bytes each
  * frees), and the smallest plan that holds it all.
  */
+import { describeForecast } from '../../../core/space-forecast.ts';
 import { formatBytes } from '../../../core/units.ts';
 import type { Plan, Prediction, Usage } from '../../ports.ts';
 import { blocked, blockerOf } from '../blocked.ts';
@@ -14,7 +15,27 @@ import { serverErrorVerdict } from './server-error.ts';
 
 const NEARLY_FULL = 0.9;
 
+/**
+ * checkStorage adds the server's space forecast to the evidence (last): it warns on its
+ * own when the plan fills within two weeks at this rate, and never blocks or fails.
+ */
 export async function checkStorage(facts: DoctorFacts): Promise<Verdict> {
+  const verdict = await checkStorageNow(facts);
+  if (verdict.status === 'skip') return verdict;
+  const forecast = await facts.deps.server.forecast().catch(() => undefined);
+  if (forecast === undefined) return verdict;
+  const evidence = [...verdict.evidence, `forecast: ${describeForecast(forecast)}`];
+  if (verdict.status === 'ok' && forecast.warning) {
+    return {
+      status: 'warn',
+      evidence,
+      fix: ['Make room before the plan fills up at this rate: see cumulus storage, or cumulus plan'],
+    };
+  }
+  return { ...verdict, evidence };
+}
+
+async function checkStorageNow(facts: DoctorFacts): Promise<Verdict> {
   const usage = await facts.usage();
   if (failed(usage)) return serverErrorVerdict(usage.error);
   const quota = usage.plan.quotaBytes;
