@@ -53,7 +53,7 @@ async function streamWorker(): Promise<ServiceWorker> {
     throw new Error(
       'this browser cannot stream a download to disk here (no service workers: a private window, or a page not served over HTTPS)',
     );
-  const registration = await navigator.serviceWorker.register(WORKER, { scope: SCOPE, type: 'module' });
+  const registration = await navigator.serviceWorker.register(WORKER, { scope: SCOPE });
   const worker = registration.active ?? registration.waiting ?? registration.installing;
   if (!worker) throw new Error('the download worker did not start');
   if (worker.state !== 'activated')

@@ -4,7 +4,9 @@
  * random ID (save.ts), then opens /stream/<ID> in a hidden frame; this worker answers that
  * request itself with the stream as an attachment, so the bytes go to the downloads folder
  * as they are restored and the request never reaches the server. Its scope is /stream/,
- * so it stands in front of nothing else. Built to /stream-worker.js (web/vite.config.ts).
+ * so it stands in front of nothing else. Built to /stream-worker.js (web/vite.config.ts)
+ * and registered as a classic script (it imports nothing), which every browser with
+ * service workers runs.
  */
 
 /** The few parts of the worker's global scope used here (the DOM lib has no ServiceWorker types). */
