@@ -85,6 +85,15 @@ describe('console: manage storage', () => {
     }
   });
 
+  it('shows the retention policy the server applies and the space forecast', async () => {
+    await page
+      .getByTestId('retention-policy')
+      .getByText(/Retention: every snapshot of the last 48 hours, one a day for 30 days/)
+      .waitFor();
+    const forecast = (await page.getByTestId('forecast').textContent()) ?? '';
+    assert.match(forecast, /^Forecast: not enough backups yet to say when the plan fills\.$/);
+  });
+
   it('deletes a source after a confirmation naming the exact bytes, and usage drops by exactly that', async () => {
     const before = await report();
     const pictures = before.devices[0].sources.find((s) => s.path === join(f.home, 'Pictures'))!;

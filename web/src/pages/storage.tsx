@@ -6,6 +6,7 @@
  * by opaque IDs: their paths come from the snapshots, decrypted here.
  */
 import { useState } from 'react';
+import { getForecast, getRetention } from '../../../src/api/lifecycle.ts';
 import { changePlan, getPlan, listPlans, type Plan } from '../../../src/api/plans.ts';
 import {
   deleteDeviceBackups,
@@ -13,7 +14,9 @@ import {
   getStorage,
   type StorageReport,
 } from '../../../src/api/repository.ts';
-import { messageOf } from '../api.ts';
+import { describeForecast } from '../../../src/core/space-forecast.ts';
+import { describePolicy } from '../../../src/core/tiered-retention.ts';
+import { type ApiClient, messageOf } from '../api.ts';
 import { ConfirmDialog } from '../confirm.tsx';
 import { formatBytes } from '../format.ts';
 import type { Session } from '../session.ts';
@@ -82,6 +85,7 @@ export function StoragePage(props: { session: Session }) {
         </p>
       )}
       {value && <UsageBar report={value.report} />}
+      <Lifecycle api={api} reload={value} />
       {value && value.report.devices.length === 0 && <p className="card">No backups yet.</p>}
       {value?.report.devices.map((device) => (
         <section
@@ -290,6 +294,35 @@ function PlanChooser(props: { session: Session; onChanged(): void }) {
         </button>
       </div>
       {message && <p role={message.ok ? 'status' : 'alert'}>{message.text}</p>}
+    </section>
+  );
+}
+
+/**
+ * Lifecycle is the line under the bar: the retention policy the server applies, and when
+ * the plan is full at this rate (a warning under 14 days). `cumulus retention set` edits it.
+ */
+function Lifecycle(props: { api: ApiClient; reload: unknown }) {
+  const { api } = props;
+  const lifecycle = useLoad(async () => {
+    const [retention, forecast] = await Promise.all([api.call(getRetention, {}), api.call(getForecast, {})]);
+    return { retention, forecast };
+  }, [api, props.reload]);
+  const value = lifecycle.value;
+  if (!value) return null;
+  const outlook = describeForecast({ ...value.forecast, growthPerDay: value.forecast.growthBytesPerDay });
+  return (
+    <section className="card" aria-labelledby="lifecycle-title" data-testid="lifecycle">
+      <h2 id="lifecycle-title">Kept backups</h2>
+      <p data-testid="retention-policy">
+        Retention: {describePolicy(value.retention.account)}
+        {value.retention.accountIsServerDefault ? " (the server's default)" : ''}.{' '}
+        <small>Change it with cumulus retention set.</small>
+      </p>
+      <p data-testid="forecast" role={value.forecast.warning ? 'alert' : undefined}>
+        {value.forecast.warning ? 'Warning: ' : 'Forecast: '}
+        {outlook}.
+      </p>
     </section>
   );
 }
