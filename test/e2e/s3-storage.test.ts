@@ -83,7 +83,8 @@ describe('a server process with its packs in S3', () => {
     const status = await runCumulus(['server', 'status', '--data', join(work, 'data')], serverEnv);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`Packs: s3://${s3.bucket}/${PREFIX} at ${s3.endpoint}`));
-    assert.match(status.stdout, /Blob storage: green/i);
+    // Amber is the probe finding the storage slow: on a loaded machine it can be; red would be a fault.
+    assert.match(status.stdout, /Blob storage: (green|amber \(blob storage is slow)/i);
     assert.doesNotMatch(status.stdout + status.stderr + server.output(), /S3RVER/);
   });
 });
