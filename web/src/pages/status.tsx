@@ -95,26 +95,28 @@ function Jobs(props: { jobs: MaintenanceJob[] }) {
   return (
     <>
       <h2>Scheduled maintenance jobs</h2>
-      <table className="maintenance">
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Last run</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Next run</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.jobs.map((job) => (
-            <tr key={job.name} data-job={job.name}>
-              <td>{job.name}</td>
-              <td>{job.lastRun ? formatTime(job.lastRun.startedAt) : '—'}</td>
-              <td>{describeRun(job)}</td>
-              <td>{job.nextRunAt ? formatTime(job.nextRunAt) : '—'}</td>
+      <div className="table-scroll">
+        <table className="maintenance">
+          <thead>
+            <tr>
+              <th scope="col">Job</th>
+              <th scope="col">Last run</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">Next run</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {props.jobs.map((job) => (
+              <tr key={job.name} data-job={job.name}>
+                <td>{job.name}</td>
+                <td>{job.lastRun ? formatTime(job.lastRun.startedAt) : '—'}</td>
+                <td>{describeRun(job)}</td>
+                <td>{job.nextRunAt ? formatTime(job.nextRunAt) : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }
