@@ -8,6 +8,7 @@ import { type FormEvent, useState } from 'react';
 import * as account from '../../../src/api/account.ts';
 import { beginTotp, changePassword, disableTotp, replaceRecoveryKey } from '../account-security.ts';
 import { Card, useAction } from '../action.tsx';
+import { CodeInput } from '../code-input.tsx';
 import { ConfirmDialog } from '../confirm.tsx';
 import { formatTime } from '../format.ts';
 import type { Session } from '../session.ts';
@@ -49,6 +50,38 @@ function PasswordInput(props: {
         onChange={(e) => props.onChange(e.target.value)}
       />
     </label>
+  );
+}
+
+/** CurrentPasswordForm asks for the current password before a change to a secret. */
+function CurrentPasswordForm(props: {
+  password: string;
+  onPassword(value: string): void;
+  submit: string;
+  action: ReturnType<typeof useAction>;
+  onSubmit(): void;
+}) {
+  return (
+    <form
+      className="form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        props.onSubmit();
+      }}
+    >
+      <PasswordInput
+        label="Current password"
+        autoComplete="current-password"
+        value={props.password}
+        onChange={props.onPassword}
+      />
+      <div className="buttons">
+        <button type="submit" disabled={props.action.busy}>
+          {props.submit}
+        </button>
+      </div>
+      {props.action.feedback}
+    </form>
   );
 }
 
@@ -106,8 +139,7 @@ function TotpSection(props: { session: Session; enabled: boolean; onChanged(): v
   const [confirming, setConfirming] = useState(false);
   const action = useAction();
 
-  const start = (event: FormEvent) => {
-    event.preventDefault();
+  const start = () => {
     if (props.enabled) {
       setConfirming(true);
       return;
@@ -163,17 +195,7 @@ function TotpSection(props: { session: Session; enabled: boolean; onChanged(): v
               </a>
             </dd>
           </dl>
-          <label>
-            Code from the app
-            <input
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              pattern="\s*[0-9]{3}\s*[0-9]{3}\s*"
-              required
-              value={code}
-              onChange={(e) => setCode(e.target.value)}
-            />
-          </label>
+          <CodeInput label="Code from the app" value={code} onChange={setCode} />
           <div className="buttons">
             <button type="submit" disabled={action.busy}>
               Turn on two-factor sign-in
@@ -185,20 +207,13 @@ function TotpSection(props: { session: Session; enabled: boolean; onChanged(): v
           {action.feedback}
         </form>
       ) : (
-        <form className="form" onSubmit={start}>
-          <PasswordInput
-            label="Current password"
-            autoComplete="current-password"
-            value={password}
-            onChange={setPassword}
-          />
-          <div className="buttons">
-            <button type="submit" disabled={action.busy}>
-              {props.enabled ? 'Turn off two-factor sign-in' : 'Set up an authenticator app'}
-            </button>
-          </div>
-          {action.feedback}
-        </form>
+        <CurrentPasswordForm
+          password={password}
+          onPassword={setPassword}
+          submit={props.enabled ? 'Turn off two-factor sign-in' : 'Set up an authenticator app'}
+          action={action}
+          onSubmit={start}
+        />
       )}
       {confirming && (
         <ConfirmDialog
@@ -252,26 +267,13 @@ function RecoverySection(props: { session: Session; exists: boolean; onChanged()
           </div>
         </div>
       ) : (
-        <form
-          className="form"
-          onSubmit={(event) => {
-            event.preventDefault();
-            setConfirming(true);
-          }}
-        >
-          <PasswordInput
-            label="Current password"
-            autoComplete="current-password"
-            value={password}
-            onChange={setPassword}
-          />
-          <div className="buttons">
-            <button type="submit" disabled={action.busy}>
-              Make a new recovery key
-            </button>
-          </div>
-          {action.feedback}
-        </form>
+        <CurrentPasswordForm
+          password={password}
+          onPassword={setPassword}
+          submit="Make a new recovery key"
+          action={action}
+          onSubmit={() => setConfirming(true)}
+        />
       )}
       {confirming && (
         <ConfirmDialog

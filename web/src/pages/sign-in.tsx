@@ -6,6 +6,7 @@
 import { type FormEvent, useState } from 'react';
 import type { ApprovalMethod, SecondFactor } from '../../../src/api/auth.ts';
 import { messageOf } from '../api.ts';
+import { CodeInput } from '../code-input.tsx';
 import { formatTime } from '../format.ts';
 import { browserDevice, type PendingSignIn, type Session, signIn } from '../session.ts';
 
@@ -161,17 +162,11 @@ function SecondFactorForm(props: {
             />
           </label>
         ) : (
-          <label>
-            {method === 'code' ? '6-digit code' : 'Code from the app'}
-            <input
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              pattern="\s*[0-9]{3}\s*[0-9]{3}\s*"
-              required
-              value={answer}
-              onChange={(e) => setAnswer(e.target.value)}
-            />
-          </label>
+          <CodeInput
+            label={method === 'code' ? '6-digit code' : 'Code from the app'}
+            value={answer}
+            onChange={setAnswer}
+          />
         )}
         <div className="buttons">
           <button type="submit" disabled={busy}>

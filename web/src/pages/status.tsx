@@ -1,13 +1,8 @@
 /** The System Status page: a light per component from the server's live probes, then incidents. Public. */
-import {
-  describeRun,
-  getStatus,
-  type Incident,
-  type Light,
-  type MaintenanceJob,
-} from '../../../src/api/status.ts';
+import { getStatus, type Incident, type Light, type MaintenanceJob } from '../../../src/api/status.ts';
 import type { ApiClient } from '../api.ts';
 import { formatTime } from '../format.ts';
+import { JobsTable } from '../jobs-table.tsx';
 import { useLoad } from '../use-load.ts';
 
 const LABEL: Record<Light, string> = { green: 'Operational', amber: 'Degraded', red: 'Outage' };
@@ -96,26 +91,7 @@ function Jobs(props: { jobs: MaintenanceJob[] }) {
     <>
       <h2>Scheduled maintenance jobs</h2>
       <div className="table-scroll">
-        <table className="maintenance">
-          <thead>
-            <tr>
-              <th scope="col">Job</th>
-              <th scope="col">Last run</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Next run</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.jobs.map((job) => (
-              <tr key={job.name} data-job={job.name}>
-                <td>{job.name}</td>
-                <td>{job.lastRun ? formatTime(job.lastRun.startedAt) : '—'}</td>
-                <td>{describeRun(job)}</td>
-                <td>{job.nextRunAt ? formatTime(job.nextRunAt) : '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <JobsTable jobs={props.jobs} />
       </div>
     </>
   );

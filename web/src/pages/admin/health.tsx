@@ -3,9 +3,9 @@
  * maintenance job's last run (outcome and counts) and next due time, refreshed every 30 s.
  */
 import * as admin from '../../../../src/api/admin.ts';
-import { describeRun } from '../../../../src/api/status.ts';
 import { Card } from '../../action.tsx';
 import { formatBytes, formatTime } from '../../format.ts';
+import { JobsTable } from '../../jobs-table.tsx';
 import type { Session } from '../../session.ts';
 import { useLoad } from '../../use-load.ts';
 
@@ -33,31 +33,7 @@ export function HealthPage(props: { session: Session }) {
             <dd>{formatTime(h.checkedAt)}</dd>
           </dl>
           <h3>Maintenance</h3>
-          <div>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Last run</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Next due</th>
-                </tr>
-              </thead>
-              <tbody>
-                {h.maintenance.map((job) => (
-                  <tr key={job.name} data-job={job.name}>
-                    <th scope="row">
-                      {job.name}
-                      {job.everyMinutes !== null && <small> (every {job.everyMinutes} min)</small>}
-                    </th>
-                    <td>{job.lastRun ? formatTime(job.lastRun.startedAt) : 'never'}</td>
-                    <td data-field="outcome">{describeRun(job)}</td>
-                    <td>{job.nextRunAt ? formatTime(job.nextRunAt) : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <JobsTable jobs={h.maintenance} />
         </>
       )}
     </Card>
