@@ -1,6 +1,8 @@
 /**
- * The lifecycle of an account's backups through the real `cumulus` command: pins on a
- * real server process.
+ * The lifecycle of an account's backups through the real `cumulus` command: pins, the
+ * retention policy and the forecast on a real server process; and, on a server whose clock
+ * a test moves, a few simulated days after which the server has thinned the backups by
+ * itself and kept the pinned one.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CliResult, runCumulus, type ServerProcess, startServerProcess } from '../helpers/cli.ts';
+import { createAccount, startTestServer, type TestServer } from '../server/helpers.ts';
 
 const PASSWORD = 'lifecycle password';
 
@@ -112,3 +115,58 @@ describe('pins through the CLI and a server process', () => {
 function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('a few simulated days through the CLI, on a server with a fake clock', () => {
+  let work: string;
+  let server: TestServer;
+  let device: string;
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'cumulus-days-'));
+    server = await startTestServer();
+    await createAccount(server, 'days@example.com', PASSWORD);
+    device = join(work, 'laptop');
+    ok(
+      await cumulus(device, ['login', server.url, '--email', 'days@example.com', '--device-name', 'laptop']),
+    );
+  });
+  after(async () => {
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("the server's retention job thins the snapshots once they are days old and keeps the pinned one, without forget", async () => {
+    const tree = await mkdtemp(join(work, 'home-'));
+    for (const version of ['one', 'two', 'three', 'four']) {
+      await writeFile(join(tree, 'notes.txt'), version);
+      ok(await cumulus(device, ['backup', tree]));
+    }
+    const made = JSON.parse(ok(await cumulus(device, ['snapshots', '--json']))) as { id: string }[];
+    assert.equal(made.length, 4);
+    ok(await cumulus(device, ['snapshots', 'pin', made[0].id.slice(0, 8)]));
+    // Three days on the server's clock: the four are one day's snapshots, past the first 48 hours.
+    server.clock.advance(3 * 86_400_000);
+    // The daily job, run now rather than waiting for the scheduler's real-time tick.
+    const run = await server.services.maintenance.runNow('retention');
+    assert.equal(run.outcome, 'ok');
+    assert.equal(run.numbers.snapshotsRemoved, 2);
+    const kept = JSON.parse(ok(await cumulus(device, ['snapshots', '--json']))) as {
+      id: string;
+      pinned: boolean;
+    }[];
+    assert.deepEqual(
+      kept.map((s) => [s.id, s.pinned]),
+      [
+        [made[0].id, true],
+        [made[3].id, false],
+      ],
+      "the pinned first one and the day's newest",
+    );
+    const restored = join(work, 'restored');
+    ok(await cumulus(device, ['restore', 'latest', '--target', restored]));
+    const status = ok(await cumulus(device, ['server', 'status', '--data', server.dataDir]));
+    assert.match(
+      status,
+      /\n {2}retention: last run \S+: ok: accounts 1, devices 1, snapshotsRemoved 2, freedBytes \d+/,
+    );
+  });
+});
