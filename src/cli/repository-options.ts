@@ -4,6 +4,7 @@
  * that unlocks it.
  */
 import type { Command } from 'commander';
+import { KDF_FLOOR_N } from '../api/common.ts';
 import { configDir, type DeviceState, loadDeviceState } from '../client/device-state.ts';
 import { cacheDir } from '../client/index-cache.ts';
 import { openRepository } from '../client/local-keyring.ts';
@@ -85,6 +86,14 @@ export function folderVault(vault: UnlockedRepository, what: string): UnlockedRe
  * kdfFromEnvironment returns the scrypt cost for new keys: the default unless
  * CUMULUS_KDF_COST is set (only tests and benchmarks lower it).
  */
+/**
+ * kdfFloor is the least scrypt cost this device accepts from a server when it stretches a
+ * password: KDF_FLOOR_N, or a test's lower CUMULUS_KDF_COST.
+ */
+export function kdfFloor(): number {
+  return Math.min(KDF_FLOOR_N, kdfFromEnvironment().N);
+}
+
 export function kdfFromEnvironment(): KdfParams {
   const cost = process.env.CUMULUS_KDF_COST;
   if (cost === undefined || cost === '') return DEFAULT_KDF;

@@ -32,14 +32,38 @@ describe('account', () => {
   });
   after(() => server.close());
 
+  it('a password change refuses to stretch the password with a cost below the floor, and changes nothing', async () => {
+    // The account was made at the tests' cheap cost: as if a hostile server served it.
+    await createAccount(server, 'floor@example.com', PASSWORD);
+    const first = (await firstDevice(server, 'floor@example.com', PASSWORD)).state;
+    await rejectsWith(
+      changePassword(clientOf(first), first, { current: PASSWORD, next: 'new password 3' }, TEST_KDF),
+      'invalid_input',
+    );
+    await rejectsWith(replaceRecoveryKey(clientOf(first), first, PASSWORD), 'invalid_input');
+    await approvedDevice(server, first, PASSWORD, 'still-the-old-password');
+  });
+
   it('a password change keeps the account key openable: the new password unwraps it, the old one no longer signs in', async () => {
     await createAccount(server, 'pat@example.com', PASSWORD);
     const first = (await firstDevice(server, 'pat@example.com', PASSWORD)).state;
     await rejectsWith(
-      changePassword(clientOf(first), first, { current: 'not it', next: 'new password 2' }, TEST_KDF),
+      changePassword(
+        clientOf(first),
+        first,
+        { current: 'not it', next: 'new password 2' },
+        TEST_KDF,
+        TEST_KDF.N,
+      ),
       'wrong_password',
     );
-    await changePassword(clientOf(first), first, { current: PASSWORD, next: 'new password 2' }, TEST_KDF);
+    await changePassword(
+      clientOf(first),
+      first,
+      { current: PASSWORD, next: 'new password 2' },
+      TEST_KDF,
+      TEST_KDF.N,
+    );
 
     await rejectsWith(
       signIn({ serverUrl: server.url, email: 'pat@example.com', password: PASSWORD, device: device('x') }),
@@ -57,7 +81,7 @@ describe('account', () => {
   it('a new recovery key replaces the old one', async () => {
     await createAccount(server, 'rob@example.com', PASSWORD);
     const first = await firstDevice(server, 'rob@example.com', PASSWORD);
-    const fresh = await replaceRecoveryKey(clientOf(first.state), first.state, PASSWORD);
+    const fresh = await replaceRecoveryKey(clientOf(first.state), first.state, PASSWORD, TEST_KDF.N);
     await clientOf(first.state).call(auth.logout, {});
 
     const withOld = await pendingSignIn(server, 'rob@example.com', PASSWORD, 'a');

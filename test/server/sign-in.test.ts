@@ -10,6 +10,7 @@ import * as account from '../../src/api/account.ts';
 import * as auth from '../../src/api/auth.ts';
 import { beginTotp } from '../../src/client/account-security.ts';
 import { signIn } from '../../src/client/sign-in.ts';
+import { TEST_KDF } from '../../src/core/keys.ts';
 import { APPROVAL_TTL_MS } from '../../src/server/services/approvals.ts';
 import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
 import {
@@ -150,7 +151,7 @@ describe('sign-in', () => {
   it('with TOTP enabled, a code from the app approves; the same code cannot be used twice', async () => {
     await createAccount(server, 'fay@example.com', PASSWORD);
     const first = await firstDevice(server, 'fay@example.com', PASSWORD);
-    const { secret } = await beginTotp(clientOf(first.state), first.state, PASSWORD);
+    const { secret } = await beginTotp(clientOf(first.state), first.state, PASSWORD, TEST_KDF.N);
     const app = new OTPAuth.TOTP({ secret, digits: 6, period: 30 });
     await clientOf(first.state).call(account.confirmTotp, {
       body: { code: app.generate({ timestamp: server.clock.now() }) },

@@ -9,7 +9,7 @@ import { clearDeviceState, configDir } from '../../client/device-state.ts';
 import { CumulusError } from '../../core/errors.ts';
 import { printable } from '../format.ts';
 import { promptHidden, readPassword } from '../password.ts';
-import { kdfFromEnvironment, printJson } from '../repository-options.ts';
+import { kdfFloor, kdfFromEnvironment, printJson } from '../repository-options.ts';
 import { readAnswer, signedIn } from '../signed-in.ts';
 
 /** readNewAccountPassword takes the new password from CUMULUS_NEW_PASSWORD, else asks twice. */
@@ -43,7 +43,7 @@ export function register(program: Command): void {
       const { state, client } = await signedIn();
       const current = await readPassword({}, 'Current password: ');
       const next = await readNewAccountPassword();
-      await changePassword(client, state, { current, next }, kdfFromEnvironment());
+      await changePassword(client, state, { current, next }, kdfFromEnvironment(), kdfFloor());
       process.stdout.write(
         'password changed; every device keeps working, and new devices sign in with the new password\n',
       );
@@ -54,7 +54,9 @@ export function register(program: Command): void {
     .description('make a new recovery key (the old one stops working)')
     .action(async () => {
       const { state, client } = await signedIn();
-      showRecoveryKey(await replaceRecoveryKey(client, state, await readPassword({}, 'Password: ')));
+      showRecoveryKey(
+        await replaceRecoveryKey(client, state, await readPassword({}, 'Password: '), kdfFloor()),
+      );
     });
 
   const totp = command
@@ -65,7 +67,12 @@ export function register(program: Command): void {
     .description('enrol an authenticator app: shows its secret, then asks for its first code')
     .action(async () => {
       const { state, client } = await signedIn();
-      const { secret, uri } = await beginTotp(client, state, await readPassword({}, 'Password: '));
+      const { secret, uri } = await beginTotp(
+        client,
+        state,
+        await readPassword({}, 'Password: '),
+        kdfFloor(),
+      );
       process.stderr.write(
         `Add this account to your authenticator app:\n  secret: ${secret}\n  or the link: ${uri}\n`,
       );
@@ -79,7 +86,7 @@ export function register(program: Command): void {
     .description('stop accepting authenticator codes')
     .action(async () => {
       const { state, client } = await signedIn();
-      await disableTotp(client, state, await readPassword({}, 'Password: '));
+      await disableTotp(client, state, await readPassword({}, 'Password: '), kdfFloor());
       process.stdout.write('authenticator app disabled\n');
     });
 

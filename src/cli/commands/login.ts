@@ -7,7 +7,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { ApprovalMethod, SecondFactor } from '../../api/auth.ts';
-import { KDF_FLOOR_N } from '../../api/common.ts';
 import { CLIENT_VERSION } from '../../client/account-client.ts';
 import { configDir, loadDeviceState, saveDeviceState } from '../../client/device-state.ts';
 import { KdfMemory } from '../../client/kdf-memory.ts';
@@ -15,7 +14,7 @@ import { plainHttpWarning } from '../../client/server-url.ts';
 import { acceptInvite, type PendingSignIn, type SignInResult, signIn } from '../../client/sign-in.ts';
 import { CumulusError, isCumulusError } from '../../core/errors.ts';
 import { readNewPassword, readPassword } from '../password.ts';
-import { kdfFromEnvironment, printJson } from '../repository-options.ts';
+import { kdfFloor, kdfFromEnvironment, printJson } from '../repository-options.ts';
 import { readAnswer } from '../signed-in.ts';
 
 interface LoginOptions {
@@ -119,7 +118,7 @@ export function register(program: Command): void {
       }
       const memory = new KdfMemory(configDir());
       // The floor, or the strongest cost this device signed in with before: a server asking less is refused.
-      const floor = Math.min(KDF_FLOOR_N, kdfFromEnvironment().N);
+      const floor = kdfFloor();
       const started = await signIn({
         serverUrl: url,
         email: options.email,
