@@ -6,7 +6,8 @@
  * prints one table per corpus and phase (min / median / max, ratios of medians to restic).
  * `--sweep-chunker` compares Cumulus chunker sizes instead; `--memory` runs the memory
  * benchmark; `--browser-restore` the console's in-browser restore of one big file
- * (bench/browser-restore.ts). `--help` lists every option.
+ * (bench/browser-restore.ts); `--scale-out` devices backing up at once through HAProxy to one
+ * or three replicas, embedded vs PostgreSQL + S3 (bench/scale-out.ts). `--help` lists every option.
  */
 import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -33,6 +34,7 @@ import {
   renderServerVsLocal,
   renderSweep,
 } from './report.ts';
+import { renderScaleOut, runScaleOut } from './scale-out.ts';
 import { renderDevices, runDevices, serverTool } from './server.ts';
 import { type Chunker, gnuTimeMissing, makeTool, type Tool, type ToolName, toolNames } from './tools.ts';
 import { parseSize } from './units.ts';
@@ -56,6 +58,11 @@ const usage = `Usage: npm run bench -- [options]
   --browser-restore     in-browser restore instead: the web console in headless Chromium
                         downloads one big file from a server process, --runs times
   --restore-size SIZE   size of that file (default 200M)
+  --scale-out           scale-out instead: --accounts × --per-account devices back up at once
+                        through HAProxy, embedded (1 replica) vs PostgreSQL + S3 (1 and 3
+                        replicas), --runs times alternating
+  --accounts N          accounts of the scale-out run (default 40)
+  --per-account N       devices per account in the scale-out run (default 5)
   --skip-server         leave out Cumulus through a server process (source corpus) and the
                         N-devices run
   --devices N           devices backing up at once in the N-devices run (default 20)
@@ -77,6 +84,9 @@ interface Options {
   sweep: boolean;
   memory: boolean;
   browserRestore: boolean;
+  scaleOut: boolean;
+  accounts: number;
+  perAccount: number;
   restoreBytes: number;
   bigBytes: number;
   files: number;
@@ -127,6 +137,9 @@ function parseOptions(argv: string[]): Options | undefined {
       memory: { type: 'boolean', default: false },
       'browser-restore': { type: 'boolean', default: false },
       'restore-size': { type: 'string', default: '200M' },
+      'scale-out': { type: 'boolean', default: false },
+      accounts: { type: 'string', default: '40' },
+      'per-account': { type: 'string', default: '5' },
       'big-size': { type: 'string', default: '5G' },
       files: { type: 'string', default: '1000000' },
       markdown: { type: 'boolean', default: false },
@@ -155,6 +168,9 @@ function parseOptions(argv: string[]): Options | undefined {
     sweep,
     memory: values.memory,
     browserRestore: values['browser-restore'],
+    scaleOut: values['scale-out'],
+    accounts: Math.round(positive(values.accounts, '--accounts')),
+    perAccount: Math.round(positive(values['per-account'], '--per-account')),
     restoreBytes: parseSize(values['restore-size']),
     bigBytes: parseSize(values['big-size']),
     files: Math.round(positive(values.files, '--files')),
@@ -319,6 +335,14 @@ async function main(): Promise<number> {
     out.push(
       heading('In-browser restore (web console, headless Chromium)', options.markdown),
       renderBrowserRestore(result, options.markdown),
+    );
+  } else if (options.scaleOut) {
+    const result = await runScaleOut(options);
+    ok = result.configurations.every((c) => c.runs.every((r) => r.errors === 0));
+    report.scaleOut = result;
+    out.push(
+      heading('Scale-out: devices backing up at once through HAProxy', options.markdown),
+      renderScaleOut(result, options.markdown),
     );
   } else {
     if (options.phases.includes('core') && !options.sweep) {
