@@ -29,7 +29,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 250, maxDelayMs: 8000 };
+/**
+ * DEFAULT_RETRY rides out about 45 s of failures per request: long enough for a load
+ * balancer to notice a dead replica and for a restarted server to come back, short
+ * enough that a server that is really gone fails the command within a minute.
+ */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 10, baseDelayMs: 250, maxDelayMs: 10_000 };
 
 export interface RemoteRepositoryOptions {
   serverUrl: string;

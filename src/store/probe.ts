@@ -8,7 +8,10 @@ export async function roundTrip(
   store: Pick<BlobStore, 'put' | 'get' | 'delete'>,
   where: string,
 ): Promise<void> {
-  const name = `probe/${randomBytes(8).toString('hex')}`;
+  // Directly under the store's root, not in a folder of probes: on storage that keeps keys
+  // as folders (s3rver, a folder store), one replica's delete of the last probe would
+  // remove the folder another replica is writing its probe into.
+  const name = `probe-${randomBytes(8).toString('hex')}`;
   const data = randomBytes(64);
   await store.put(name, data);
   try {

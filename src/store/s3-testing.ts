@@ -58,6 +58,9 @@ export async function startS3rver(): Promise<RunningS3> {
     bucket: TEST_BUCKET,
     env: envFor(endpoint),
     close: async () => {
+      // A client killed mid-request (a replica's SIGKILL in the scale-out test) leaves a
+      // connection that would hold close() open for good.
+      (server as unknown as { httpServer?: import('node:http').Server }).httpServer?.closeAllConnections();
       await server.close();
       await rm(directory, { recursive: true, force: true });
     },

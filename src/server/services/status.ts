@@ -28,6 +28,8 @@ import type { Replicas } from './replicas.ts';
 export interface ProbeResult {
   status: Light;
   detail: string;
+  /** The probe ran out of time rather than failing: the status page shows it red, readiness does not act on it. */
+  late?: boolean;
 }
 
 const GREEN: ProbeResult = { status: 'green', detail: '' };
@@ -60,7 +62,12 @@ async function timed(clock: Clock, probe: () => Promise<ProbeResult>, what: stri
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<ProbeResult>((resolve) => {
     timer = setTimeout(
-      () => resolve({ status: 'red', detail: `${what} did not answer within ${PROBE_TIMEOUT_MS / 1000} s` }),
+      () =>
+        resolve({
+          status: 'red',
+          detail: `${what} did not answer within ${PROBE_TIMEOUT_MS / 1000} s`,
+          late: true,
+        }),
       PROBE_TIMEOUT_MS,
     );
   });
@@ -93,6 +100,8 @@ export class StatusService {
   readonly #cacheMs: number;
   #probes: Promise<Probes> | undefined;
   #probesStartedAt = 0;
+  /** The last run of the probes that finished. */
+  #settled: Probes | undefined;
 
   constructor(deps: {
     db: Database;
@@ -168,11 +177,18 @@ export class StatusService {
 
   /**
    * readiness answers from the live probes alone (a declared incident does not take a
-   * replica out of a load balancer), and throws 'unavailable' when either is red.
+   * replica out of a load balancer), and throws 'unavailable' when either failed.
    */
   async readiness(): Promise<Readiness> {
-    const probes = await this.#probe();
-    const failing = [probes.database, probes.blobStorage].filter((p) => p.status === 'red');
+    // The last finished probes answer at once while a fresh run goes on behind them: a load
+    // balancer's check must not wait out a probe that is slow only because the replica is
+    // busy, or every busy replica leaves the pool at once.
+    const running = this.#probe();
+    const probes = this.#settled ?? (await running);
+    // Only a probe that failed takes the replica out. One that is merely late says the
+    // database or storage (shared by every replica) or this busy replica is slow, and
+    // taking every slow replica out at once would leave the balancer nothing to send to.
+    const failing = [probes.database, probes.blobStorage].filter((p) => p.status === 'red' && !p.late);
     if (failing.length > 0) {
       throw new CumulusError(
         'unavailable',
@@ -195,7 +211,10 @@ export class StatusService {
     const now = this.#clock.now();
     if (this.#probes === undefined || now - this.#probesStartedAt >= this.#cacheMs) {
       this.#probesStartedAt = now;
-      this.#probes = this.#runProbes(now);
+      this.#probes = this.#runProbes(now).then((probes) => {
+        this.#settled = probes;
+        return probes;
+      });
     }
     return this.#probes;
   }
