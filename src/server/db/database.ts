@@ -1,9 +1,11 @@
 /**
  * Database is the server's metadata port: a few async calls over SQL with `?`
- * placeholders, so SQLite (the embedded default) and PostgreSQL (later) can both sit
+ * placeholders, so SQLite (the embedded default) and PostgreSQL both sit
  * behind it. Statements use portable SQL; times are integer milliseconds since the epoch,
  * booleans 0/1.
  */
+import { CumulusError } from '../../core/errors.ts';
+
 export type SqlValue = string | number | bigint | null | Uint8Array;
 
 /** SqlExecutor runs statements, inside or outside a transaction. */
@@ -30,4 +32,15 @@ export interface Database extends SqlExecutor {
   /** sizeBytes is how much space the database takes where it is stored, for the admin's server health. */
   sizeBytes(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** newerSchemaError refuses a database a newer server migrated: this one cannot know its tables. */
+export function newerSchemaError(version: number): CumulusError {
+  return new CumulusError(
+    'conflict',
+    `the database was written by a newer Cumulus server (schema ${version})`,
+    {
+      hint: 'run that newer server version, or restore a backup of the database',
+    },
+  );
 }

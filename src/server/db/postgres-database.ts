@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import { CumulusError } from '../../core/errors.ts';
 import { inTransaction, openPostgresPool, toPositional } from '../../store/postgres.ts';
-import type { Database, SqlExecutor, SqlValue } from './database.ts';
+import { type Database, newerSchemaError, type SqlExecutor, type SqlValue } from './database.ts';
 
 /** The advisory lock key every server-database transaction holds (any fixed number; the store uses others). */
 const SERVER_LOCK = 7_301_411;
@@ -94,13 +94,7 @@ export class PostgresDatabase implements Database {
       });
     });
     if (current > steps.length) {
-      throw new CumulusError(
-        'conflict',
-        `the database was written by a newer Cumulus server (schema ${current})`,
-        {
-          hint: 'run that newer server version, or restore a backup of the database',
-        },
-      );
+      throw newerSchemaError(current);
     }
     // Each step in its own transaction; a replica that starts at the same time waits on the lock and skips it.
     for (let next = current; next < steps.length; next++) {

@@ -5,8 +5,7 @@
  * can never slip into it.
  */
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import { CumulusError } from '../../core/errors.ts';
-import type { Database, SqlExecutor, SqlValue } from './database.ts';
+import { type Database, newerSchemaError, type SqlExecutor, type SqlValue } from './database.ts';
 
 export class SqliteDatabase implements Database {
   readonly kind = 'sqlite';
@@ -72,13 +71,7 @@ export class SqliteDatabase implements Database {
   async migrate(steps: readonly string[]): Promise<number> {
     const { user_version: current } = (await this.get<{ user_version: number }>('PRAGMA user_version'))!;
     if (current > steps.length) {
-      throw new CumulusError(
-        'conflict',
-        `the database was written by a newer Cumulus server (schema ${current})`,
-        {
-          hint: 'run that newer server version, or restore a backup of the data folder',
-        },
-      );
+      throw newerSchemaError(current);
     }
     // Another process may have applied a step since: each is read again under the write lock.
     for (let version = current; version < steps.length; version++) {
