@@ -17,8 +17,7 @@ import { openFromDevice, sealForOwner } from '../../src/client/sealed-report.ts'
 import {
   approvedDevice,
   clientOf,
-  createAccount,
-  firstDevice,
+  ownerAndStranger,
   request,
   startTestServer,
   type TestServer,
@@ -45,11 +44,7 @@ describe("the console's backup switch and Back Up Now", () => {
 
   before(async () => {
     server = await startTestServer();
-    await createAccount(server, 'ann@example.com', PASSWORD);
-    laptop = (await firstDevice(server, 'ann@example.com', PASSWORD)).state;
-    phone = await approvedDevice(server, laptop, PASSWORD, 'phone');
-    await createAccount(server, 'bob@example.com', PASSWORD);
-    stranger = (await firstDevice(server, 'bob@example.com', PASSWORD, 'bob laptop')).state;
+    ({ laptop, phone, stranger } = await ownerAndStranger(server, PASSWORD));
   });
   after(() => server.close());
 

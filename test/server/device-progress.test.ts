@@ -14,15 +14,7 @@ import fc from 'fast-check';
 import * as devices from '../../src/api/devices.ts';
 import { type DeviceState, saveDeviceState } from '../../src/client/device-state.ts';
 import { cumulusAsync } from '../helpers/cli.ts';
-import {
-  approvedDevice,
-  clientOf,
-  createAccount,
-  firstDevice,
-  request,
-  startTestServer,
-  type TestServer,
-} from './helpers.ts';
+import { clientOf, ownerAndStranger, request, startTestServer, type TestServer } from './helpers.ts';
 
 const PASSWORD = 'progress test password';
 
@@ -64,11 +56,7 @@ describe('backup progress and the upload measurement', () => {
   let stranger: DeviceState;
   before(async () => {
     server = await startTestServer();
-    await createAccount(server, 'ann@example.com', PASSWORD);
-    laptop = (await firstDevice(server, 'ann@example.com', PASSWORD)).state;
-    phone = await approvedDevice(server, laptop, PASSWORD, 'phone');
-    await createAccount(server, 'bob@example.com', PASSWORD);
-    stranger = (await firstDevice(server, 'bob@example.com', PASSWORD, 'bob laptop')).state;
+    ({ laptop, phone, stranger } = await ownerAndStranger(server, PASSWORD));
   });
   after(() => server.close());
 

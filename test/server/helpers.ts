@@ -142,6 +142,22 @@ export async function approvedDevice(
   return (await pending.complete({ method: 'code', code: await codeFor(trusted, name) })).state;
 }
 
+/**
+ * ownerAndStranger signs in what most device tests need: two devices of one account
+ * (`laptop`, then `phone` approved by it) and a device of another account, `stranger`.
+ */
+export async function ownerAndStranger(
+  server: TestServer,
+  password: string,
+): Promise<{ laptop: DeviceState; phone: DeviceState; stranger: DeviceState }> {
+  await createAccount(server, 'ann@example.com', password);
+  const laptop = (await firstDevice(server, 'ann@example.com', password)).state;
+  const phone = await approvedDevice(server, laptop, password, 'phone');
+  await createAccount(server, 'bob@example.com', password);
+  const stranger = (await firstDevice(server, 'bob@example.com', password, 'bob laptop')).state;
+  return { laptop, phone, stranger };
+}
+
 /** Json is a parsed response body in raw-HTTP tests, where the point is to send what the schemas forbid. */
 // biome-ignore lint/suspicious/noExplicitAny: raw JSON answers are read field by field in tests
 export type Json = any;
