@@ -146,7 +146,7 @@ export function parseServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = p
   };
 }
 
-function isPostgresUrl(url: string): boolean {
+export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
 

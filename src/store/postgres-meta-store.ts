@@ -114,7 +114,7 @@ const POSTGRES: MetaDialect = {
 const schemas = new WeakMap<pg.Pool, Promise<void>>();
 
 /** ensureSchema creates (once per pool, once across replicas) the store's tables. */
-function ensureSchema(pool: pg.Pool): Promise<void> {
+export function ensureSchema(pool: pg.Pool): Promise<void> {
   let ready = schemas.get(pool);
   if (ready === undefined) {
     ready = inTransaction(pool, 'BEGIN', async (client) => {
@@ -140,6 +140,11 @@ function ensureSchema(pool: pg.Pool): Promise<void> {
     ready.catch(() => schemas.delete(pool));
   }
   return ready;
+}
+
+/** lockAccount takes `account`'s write lock for the rest of the client's transaction. */
+export async function lockAccount(client: pg.PoolClient, account: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ACCOUNT_LOCK_CLASS, account]);
 }
 
 const translations = new Map<string, { text: string; names: string[] }>();
@@ -211,10 +216,7 @@ class PostgresEngine implements MetaEngine {
     return this.#transaction(
       'BEGIN',
       async (client) => {
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-          ACCOUNT_LOCK_CLASS,
-          this.#account,
-        ]);
+        await lockAccount(client, this.#account);
         // A touch needs no wait for the disk (see touchBlobs); the data stays consistent.
         if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
       },

@@ -1,0 +1,319 @@
+/**
+ * migrateServer moves an embedded server (SQLite files and packs in its data folder) to
+ * PostgreSQL (`databaseUrl`), to S3-compatible storage (`blobs`), or both, and verifies
+ * every account where it landed. Run with the server stopped (it refuses otherwise); run
+ * it again after an interruption and it continues:
+ *
+ * - the server database is copied whole in one transaction (small: accounts, devices,
+ *   sessions, plans, the audit log), again on every run until the migration completes;
+ * - each account's index is copied in one transaction (postgres-import.ts) and recorded
+ *   with a fingerprint of the source index: a later run skips it while the fingerprint
+ *   matches, and copies it again if the embedded server ran in between;
+ * - each account's packs and snapshot tombstones are copied to the bucket in name order;
+ *   an object already there with the same size is not sent again;
+ * - then the account is verified against its source: the same usage, snapshots, packs,
+ *   blob IDs and per-device breakdown (which decodes every reference set, so a renumbering
+ *   error shows), and a keyless `check` of every pack where the server will read it (with
+ *   `--blobs` every byte is read back and hashed; otherwise each pack's size).
+ *
+ * Progress lives in the target database (table `embedded_import`); once every account
+ * verifies, the migration is marked complete and never runs over that database again (a
+ * server started on it since would lose its writes). Nothing in the data folder changes.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import type pg from 'pg';
+import { CumulusError } from '../../core/errors.ts';
+import { BLOB_TYPES } from '../../core/pack.ts';
+import type { MetaStore } from '../../store/meta-store.ts';
+import { openPostgresPool } from '../../store/postgres.ts';
+import { importSqliteIndex } from '../../store/postgres-import.ts';
+import { PostgresMetaStore } from '../../store/postgres-meta-store.ts';
+import { packIdOf, RepositoryStore } from '../../store/repository-store.ts';
+import type { S3Settings } from '../../store/s3-client.ts';
+import { SqliteMetaStore } from '../../store/sqlite-meta-store.ts';
+import type { BlobInfo, BlobStore } from '../../store/types.ts';
+import { systemClock } from '../clock.ts';
+import { copyServerDatabase, countRows, serverTables, type TableCount } from '../db/copy-database.ts';
+import type { Database, SqlExecutor } from '../db/database.ts';
+import { MIGRATIONS } from '../db/migrations.ts';
+import { PostgresDatabase } from '../db/postgres-database.ts';
+import { SqliteDatabase } from '../db/sqlite-database.ts';
+import { accountsRoot } from './account-repositories.ts';
+import { openBlobStores } from './blob-stores.ts';
+import { openMetaStores } from './meta-stores.ts';
+import { Replicas } from './replicas.ts';
+
+/** Where to move an embedded server: its database, its packs, or both. */
+export interface MigrationTarget {
+  /** postgres:// URL of an empty database (or one an interrupted migration began). */
+  databaseUrl?: string;
+  blobs?: S3Settings;
+}
+
+export interface AccountMigration {
+  accountId: string;
+  /** With a database URL: what the account's index copy wrote, or copied: false when an earlier run did. */
+  index?: { copied: boolean; packs: number; blobs: number; snapshots: number };
+  /** With a bucket: objects (packs and tombstones) in the account's folder, copied now or already there. */
+  objects: number;
+  copied: number;
+  skipped: number;
+  bytesCopied: number;
+  /** Packs the index names, each checked where the server will read it. */
+  packsVerified: number;
+  /** What does not match the source: an index difference, a pack missing or damaged, a tombstone missing. */
+  problems: string[];
+}
+
+export interface ServerMigration {
+  /** With a database URL: each copied table's rows in the source (the target was checked to hold as many). */
+  tables: TableCount[];
+  accounts: AccountMigration[];
+  /** Server-level differences (a table whose row count differs). */
+  problems: string[];
+}
+
+const TOMBSTONE = /^forgotten\/[0-9a-f]{64}$/;
+
+/** isMigrated says which objects of an account's folder are its repository's: packs and tombstones. */
+function isMigrated(name: string): boolean {
+  return packIdOf(name) !== undefined || TOMBSTONE.test(name);
+}
+
+async function objectsOf(store: BlobStore): Promise<Map<string, BlobInfo>> {
+  const objects = new Map<string, BlobInfo>();
+  for (const prefix of ['packs/', 'forgotten/']) {
+    for await (const object of store.list(prefix))
+      if (isMigrated(object.name)) objects.set(object.name, object);
+  }
+  return objects;
+}
+
+/** Progress is the migration's record in the target database: what is copied, and whether it is complete. */
+class Progress {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async open(): Promise<void> {
+    await this.#db.run(
+      'CREATE TABLE IF NOT EXISTS embedded_import (item TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, done_at BIGINT NOT NULL)',
+    );
+  }
+
+  async get(item: string): Promise<string | undefined> {
+    const row = await this.#db.get<{ fingerprint: string }>(
+      'SELECT fingerprint FROM embedded_import WHERE item = ?',
+      [item],
+    );
+    return row?.fingerprint;
+  }
+
+  async set(item: string, fingerprint: string, tx: SqlExecutor = this.#db): Promise<void> {
+    await tx.run(
+      `INSERT INTO embedded_import (item, fingerprint, done_at) VALUES (?, ?, ?)
+        ON CONFLICT (item) DO UPDATE SET fingerprint = excluded.fingerprint, done_at = excluded.done_at`,
+      [item, fingerprint, Date.now()],
+    );
+  }
+}
+
+/** snapshotsOf lists snapshots in one order, their sources too, to compare two stores. */
+async function snapshotsOf(meta: MetaStore) {
+  return (await meta.listSnapshots())
+    .map((s) => ({ ...s, sources: [...s.sources].sort((a, b) => a.id.localeCompare(b.id)) }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** blobDigest names the set of blob IDs of each type in one line. */
+async function blobDigest(meta: MetaStore): Promise<string[]> {
+  const digests: string[] = [];
+  for (const type of BLOB_TYPES) {
+    const ids = (await meta.listBlobIds(type)).sort();
+    digests.push(`${type}:${ids.length}:${createHash('sha256').update(ids.join('')).digest('hex')}`);
+  }
+  return digests;
+}
+
+/** fingerprint changes with any backup, forget or collection of the index. */
+async function fingerprint(meta: MetaStore): Promise<string> {
+  const facts = {
+    usage: await meta.usage(),
+    generation: (await meta.blobsSince(Number.MAX_SAFE_INTEGER, 1)).generation,
+    snapshots: await snapshotsOf(meta),
+  };
+  return createHash('sha256').update(JSON.stringify(facts)).digest('hex');
+}
+
+/** indexDifferences compares what a server reads from two indexes of one repository. */
+async function indexDifferences(source: MetaStore, target: MetaStore): Promise<string[]> {
+  const problems: string[] = [];
+  const packs = async (meta: MetaStore) => (await meta.listPacks()).map((p) => `${p.id}:${p.size}`).sort();
+  const breakdown = async (meta: MetaStore) => {
+    const b = await meta.storageBreakdown();
+    return { ...b, devices: [...b.devices].sort((x, y) => x.device.localeCompare(y.device)) };
+  };
+  const checks: [string, (meta: MetaStore) => Promise<unknown>][] = [
+    ['usage', (meta) => meta.usage()],
+    ['snapshots', snapshotsOf],
+    ['packs', packs],
+    ['blob IDs', blobDigest],
+    ['per-device breakdown', breakdown],
+  ];
+  for (const [what, read] of checks) {
+    if (!isDeepStrictEqual(await read(source), await read(target)))
+      problems.push(`the ${what} differ from the embedded index`);
+  }
+  return problems;
+}
+
+async function refuseRunning(db: Database, where: string): Promise<void> {
+  const running = await new Replicas(db, systemClock).list();
+  if (running.length > 0) {
+    throw new CumulusError('conflict', `${running.length} server process(es) run on ${where}`, {
+      hint: `stop them (${running.map((r) => `${r.host} pid ${r.pid}`).join(', ')}), then migrate`,
+    });
+  }
+}
+
+/** copyDatabase brings the PostgreSQL database to the schema, checks that it may be migrated into, and copies the server database. */
+async function copyDatabase(
+  source: Database,
+  target: PostgresDatabase,
+): Promise<{ progress: Progress; tables: TableCount[]; problems: string[] }> {
+  await target.migrate(MIGRATIONS);
+  await refuseRunning(target, 'the target database');
+  const progress = new Progress(target);
+  await progress.open();
+  if ((await progress.get('complete')) !== undefined) {
+    throw new CumulusError('conflict', 'this database already holds a completed migration', {
+      hint: 'start the server with CUMULUS_DATABASE_URL; to migrate again, use an empty database',
+    });
+  }
+  const accounts = await target.get<{ n: number }>('SELECT count(*) AS n FROM accounts');
+  if ((await progress.get('server')) === undefined && Number(accounts!.n) > 0) {
+    throw new CumulusError('conflict', "the target database already holds a server's accounts", {
+      hint: 'migrate into an empty database',
+    });
+  }
+  const tables = await serverTables(source);
+  await copyServerDatabase(source, target, tables, (tx) => progress.set('server', 'copied', tx));
+  const before = await countRows(source, tables);
+  const after = await countRows(target, tables);
+  const problems = before
+    .filter((count, i) => count.rows !== after[i].rows)
+    .map((count, i) => `table ${count.table}: ${count.rows} row(s) embedded, ${after[i].rows} copied`);
+  return { progress, tables: before, problems };
+}
+
+/**
+ * migrateServer migrates and verifies every account, one after another, and reports each
+ * as it is done (`onAccount`). A failed copy throws (run it again to continue).
+ */
+export async function migrateServer(
+  dataDir: string,
+  target: MigrationTarget,
+  onAccount: (report: AccountMigration) => void = () => {},
+): Promise<ServerMigration> {
+  const root = accountsRoot(dataDir);
+  const sourceDb = new SqliteDatabase(join(dataDir, 'server.sqlite'));
+  let pool: pg.Pool | undefined;
+  const folders = openBlobStores({ kind: 'folder' }, root);
+  const bucket = target.blobs && openBlobStores({ kind: 's3', settings: target.blobs }, root);
+  try {
+    await sourceDb.migrate(MIGRATIONS);
+    // Backups written while copying would be missed: no server may run on the embedded data.
+    await refuseRunning(sourceDb, 'this data');
+    const migration: ServerMigration = { tables: [], accounts: [], problems: [] };
+    let progress: Progress | undefined;
+    if (target.databaseUrl !== undefined) {
+      pool = openPostgresPool(target.databaseUrl);
+      const copied = await copyDatabase(sourceDb, new PostgresDatabase(pool));
+      progress = copied.progress;
+      migration.tables = copied.tables;
+      migration.problems = copied.problems;
+    }
+    for (const accountId of await openMetaStores(undefined, root).accounts()) {
+      const dir = join(root, accountId);
+      const report: AccountMigration = {
+        accountId,
+        objects: 0,
+        copied: 0,
+        skipped: 0,
+        bytesCopied: 0,
+        packsVerified: 0,
+        problems: [],
+      };
+      const source = new SqliteMetaStore(join(dir, 'index.sqlite'));
+      let index: MetaStore = source;
+      try {
+        if (pool !== undefined && progress !== undefined) {
+          index = new PostgresMetaStore(pool, accountId);
+          const print = await fingerprint(source);
+          if ((await progress.get(`account:${accountId}`)) === print) {
+            const usage = await index.usage();
+            report.index = {
+              copied: false,
+              packs: usage.packs,
+              blobs: usage.blobs,
+              snapshots: usage.snapshots,
+            };
+          } else {
+            const counts = await importSqliteIndex(pool, accountId, join(dir, 'index.sqlite'));
+            await progress.set(`account:${accountId}`, print);
+            report.index = { copied: true, ...counts };
+          }
+          report.problems.push(...(await indexDifferences(source, index)));
+        }
+        const from = folders.forAccount(accountId, dir);
+        let packs = from;
+        if (bucket !== undefined) {
+          packs = bucket.forAccount(accountId, dir);
+          await copyObjects(from, packs, report);
+        }
+        const store = new RepositoryStore(index, packs);
+        for (const check of await store.checkPacks({ readData: bucket !== undefined })) {
+          report.packsVerified++;
+          if (!check.ok) report.problems.push(`pack ${check.packId}: ${check.problem}`);
+        }
+      } finally {
+        await source.close();
+      }
+      migration.accounts.push(report);
+      onAccount(report);
+    }
+    const ok = migration.problems.length === 0 && migration.accounts.every((a) => a.problems.length === 0);
+    if (ok && progress !== undefined) await progress.set('complete', 'verified');
+    return migration;
+  } finally {
+    bucket?.close();
+    folders.close();
+    await pool?.end();
+    await sourceDb.close();
+  }
+}
+
+/** copyObjects copies an account's packs and tombstones that the bucket lacks, in name order, one in memory at a time. */
+async function copyObjects(from: BlobStore, to: BlobStore, report: AccountMigration): Promise<void> {
+  const source = await objectsOf(from);
+  const there = await objectsOf(to);
+  report.objects = source.size;
+  for (const name of [...source.keys()].sort()) {
+    const object = source.get(name)!;
+    if (there.get(name)?.size === object.size) {
+      report.skipped++;
+      continue;
+    }
+    await to.put(name, await from.get(name));
+    report.copied++;
+    report.bytesCopied += object.size;
+  }
+  const copiedTombstones = [...(await objectsOf(to)).keys()].filter((n) => TOMBSTONE.test(n)).length;
+  const tombstones = [...source.keys()].filter((n) => TOMBSTONE.test(n)).length;
+  if (copiedTombstones < tombstones)
+    report.problems.push(`${tombstones - copiedTombstones} snapshot tombstone(s) missing`);
+}
