@@ -2,9 +2,9 @@
  * `cumulus server migrate --to postgres://… --blobs s3://…` on a populated embedded server,
  * on default settings: two accounts, three devices (one with 20,000 small files), backups
  * made, changed and forgotten with the real CLI through a real server process. The
- * migration is killed with SIGKILL after its first account and run again: it continues
- * (the first account is not copied again) and verifies every account. Run once more it
- * refuses (a server may have written since). The server, restarted on PostgreSQL and the
+ * migration is refused into a database another server uses; killed with SIGKILL after its
+ * first account and run again, it continues (the first account is not copied again) and
+ * verifies every account. Run once more it refuses (a server may have written since). The server, restarted on PostgreSQL and the
  * bucket with the embedded files moved away, serves every device as before: the same
  * snapshots and usage, identical restores, and a new backup.
  */
@@ -138,6 +138,20 @@ describe('cumulus server migrate --to postgres:// --blobs s3://', { skip }, () =
     const databaseUrl = await postgres.database();
     const blobs = `s3://${s3.bucket}/migrated`;
     const migrate = ['server', 'migrate', '--data', data(), '--to', databaseUrl, '--blobs', blobs];
+
+    // A database another server already uses is not migrated into.
+    const inUse = await postgres.database();
+    const other = await runCumulus(
+      ['server', 'admin', 'create', '--data', join(work, 'other'), '--email', 'x@example.com'],
+      {
+        CUMULUS_DATABASE_URL: inUse,
+        CUMULUS_PASSWORD: 'other admin',
+      },
+    );
+    assert.equal(other.code, 0, other.stderr);
+    const refused = await runCumulus(['server', 'migrate', '--data', data(), '--to', inUse], s3.env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /already holds a server's accounts/);
 
     // Killed once the first account is done.
     const killed = cumulusAsync(migrate, s3.env);
