@@ -57,8 +57,10 @@ async function migrate(options: MigrateOptions, command: Command): Promise<void>
     });
   }
   const blobs = options.blobs === undefined ? undefined : s3Settings(options.blobs, process.env);
-  const { dataDir } = parseServerConfig({ data: command.optsWithGlobals().data });
-  const migration = await migrateServer(dataDir, { databaseUrl: options.to, blobs }, (report) => {
+  // The server as it runs now: its data folder, and CUMULUS_DATABASE_URL and CUMULUS_BLOB_STORE if set.
+  const { dataDir, databaseUrl, blobStore } = parseServerConfig({ data: command.optsWithGlobals().data });
+  const source = { dataDir, databaseUrl, blobs: blobStore };
+  const migration = await migrateServer(source, { databaseUrl: options.to, blobs }, (report) => {
     if (options.json) return;
     process.stdout.write(`${describe(report)}\n`);
     for (const problem of report.problems) process.stdout.write(`  ${problem}\n`);

@@ -16,6 +16,10 @@
  *   error shows), and a keyless `check` of every pack where the server will read it (with
  *   `--blobs` every byte is read back and hashed; otherwise each pack's size).
  *
+ * The source is the server as it runs now (its data folder, and CUMULUS_DATABASE_URL and
+ * CUMULUS_BLOB_STORE if set): a server already on PostgreSQL can still move its packs, and
+ * one whose packs are already in a bucket its database (they are checked where they are).
+ *
  * Progress lives in the target database (table `embedded_import`); once every account
  * verifies, the migration is marked complete and never runs over that database again (a
  * server started on it since would lose its writes). Nothing in the data folder changes.
@@ -32,7 +36,6 @@ import { importSqliteIndex } from '../../store/postgres-import.ts';
 import { PostgresMetaStore } from '../../store/postgres-meta-store.ts';
 import { packIdOf, RepositoryStore } from '../../store/repository-store.ts';
 import type { S3Settings } from '../../store/s3-client.ts';
-import { SqliteMetaStore } from '../../store/sqlite-meta-store.ts';
 import type { BlobInfo, BlobStore } from '../../store/types.ts';
 import { systemClock } from '../clock.ts';
 import { copyServerDatabase, countRows, serverTables, type TableCount } from '../db/copy-database.ts';
@@ -41,9 +44,17 @@ import { MIGRATIONS } from '../db/migrations.ts';
 import { PostgresDatabase } from '../db/postgres-database.ts';
 import { SqliteDatabase } from '../db/sqlite-database.ts';
 import { accountsRoot } from './account-repositories.ts';
-import { openBlobStores } from './blob-stores.ts';
+import { type BlobStoreConfig, openBlobStores } from './blob-stores.ts';
 import { openMetaStores } from './meta-stores.ts';
 import { Replicas } from './replicas.ts';
+
+/** The server to move: its data folder, and where it keeps its database and packs now. */
+export interface MigrationSource {
+  dataDir: string;
+  /** Set when the server already runs on PostgreSQL: then only its packs can move. */
+  databaseUrl?: string;
+  blobs: BlobStoreConfig;
+}
 
 /** Where to move an embedded server: its database, its packs, or both. */
 export interface MigrationTarget {
@@ -134,7 +145,9 @@ async function blobDigest(meta: MetaStore): Promise<string[]> {
   const digests: string[] = [];
   for (const type of BLOB_TYPES) {
     const ids = (await meta.listBlobIds(type)).sort();
-    digests.push(`${type}:${ids.length}:${createHash('sha256').update(ids.join('')).digest('hex')}`);
+    const hash = createHash('sha256');
+    for (const id of ids) hash.update(id);
+    digests.push(`${type}:${ids.length}:${hash.digest('hex')}`);
   }
   return digests;
 }
@@ -215,18 +228,24 @@ async function copyDatabase(
  * as it is done (`onAccount`). A failed copy throws (run it again to continue).
  */
 export async function migrateServer(
-  dataDir: string,
+  source: MigrationSource,
   target: MigrationTarget,
   onAccount: (report: AccountMigration) => void = () => {},
 ): Promise<ServerMigration> {
-  const root = accountsRoot(dataDir);
-  const sourceDb = new SqliteDatabase(join(dataDir, 'server.sqlite'));
+  refuseNothingToDo(source, target);
+  const root = accountsRoot(source.dataDir);
+  const sourcePool = source.databaseUrl === undefined ? undefined : openPostgresPool(source.databaseUrl);
+  const sourceDb =
+    sourcePool === undefined
+      ? new SqliteDatabase(join(source.dataDir, 'server.sqlite'))
+      : new PostgresDatabase(sourcePool);
+  const sourceMetas = openMetaStores(sourcePool, root);
   let pool: pg.Pool | undefined;
-  const folders = openBlobStores({ kind: 'folder' }, root);
+  const packsFrom = openBlobStores(source.blobs, root);
   const bucket = target.blobs && openBlobStores({ kind: 's3', settings: target.blobs }, root);
   try {
     await sourceDb.migrate(MIGRATIONS);
-    // Backups written while copying would be missed: no server may run on the embedded data.
+    // Backups written while copying would be missed: no server may run on the data.
     await refuseRunning(sourceDb, 'this data');
     const migration: ServerMigration = { tables: [], accounts: [], problems: [] };
     let progress: Progress | undefined;
@@ -237,7 +256,7 @@ export async function migrateServer(
       migration.tables = copied.tables;
       migration.problems = copied.problems;
     }
-    for (const accountId of await openMetaStores(undefined, root).accounts()) {
+    for (const accountId of await sourceMetas.accounts()) {
       const dir = join(root, accountId);
       const report: AccountMigration = {
         accountId,
@@ -248,12 +267,12 @@ export async function migrateServer(
         packsVerified: 0,
         problems: [],
       };
-      const source = new SqliteMetaStore(join(dir, 'index.sqlite'));
-      let index: MetaStore = source;
+      const sourceIndex = sourceMetas.forAccount(accountId, dir);
+      let index = sourceIndex;
       try {
         if (pool !== undefined && progress !== undefined) {
           index = new PostgresMetaStore(pool, accountId);
-          const print = await fingerprint(source);
+          const print = await fingerprint(sourceIndex);
           if ((await progress.get(`account:${accountId}`)) === print) {
             const usage = await index.usage();
             report.index = {
@@ -267,11 +286,11 @@ export async function migrateServer(
             await progress.set(`account:${accountId}`, print);
             report.index = { copied: true, ...counts };
           }
-          report.problems.push(...(await indexDifferences(source, index)));
+          report.problems.push(...(await indexDifferences(sourceIndex, index)));
         }
-        const from = folders.forAccount(accountId, dir);
-        let packs = from;
+        let packs = packsFrom.forAccount(accountId, dir);
         if (bucket !== undefined) {
+          const from = packs;
           packs = bucket.forAccount(accountId, dir);
           await copyObjects(from, packs, report);
         }
@@ -281,7 +300,7 @@ export async function migrateServer(
           if (!check.ok) report.problems.push(`pack ${check.packId}: ${check.problem}`);
         }
       } finally {
-        await source.close();
+        await sourceIndex.close();
       }
       migration.accounts.push(report);
       onAccount(report);
@@ -291,9 +310,36 @@ export async function migrateServer(
     return migration;
   } finally {
     bucket?.close();
-    folders.close();
+    packsFrom.close();
     await pool?.end();
     await sourceDb.close();
+    await sourcePool?.end();
+  }
+}
+
+/** refuseNothingToDo refuses a move to where the data already is. */
+function refuseNothingToDo(source: MigrationSource, target: MigrationTarget): void {
+  if (target.databaseUrl !== undefined && source.databaseUrl !== undefined) {
+    throw new CumulusError(
+      'usage',
+      'this server already keeps its database in PostgreSQL (CUMULUS_DATABASE_URL)',
+      {
+        hint: 'migrate --to moves an embedded server: unset CUMULUS_DATABASE_URL to name the SQLite data, or drop --to',
+      },
+    );
+  }
+  const from = source.blobs.kind === 's3' ? source.blobs.settings : undefined;
+  const to = target.blobs;
+  if (
+    from !== undefined &&
+    to !== undefined &&
+    from.bucket === to.bucket &&
+    from.prefix === to.prefix &&
+    from.endpoint === to.endpoint
+  ) {
+    throw new CumulusError('usage', 'the packs are already there (CUMULUS_BLOB_STORE names the same place)', {
+      hint: 'name another bucket or prefix with --blobs, or drop it',
+    });
   }
 }
 
