@@ -30,6 +30,8 @@ export interface ImportedIndex {
 
 /** Rows per statement: bounds the arrays each statement sends. */
 const BATCH = 10_000;
+/** Blob rows of reference sets per statement (8 bytes each while decoded). */
+const REFS_PER_STATEMENT = 2_000_000;
 
 type Row = Record<string, unknown>;
 
@@ -56,9 +58,9 @@ class RowMap {
   }
 }
 
-/** pages reads a SQLite table in row order, BATCH rows at a time. */
-function* pages(db: DatabaseSync, sql: string): Generator<Row[]> {
-  const statement = db.prepare(`${sql} WHERE row > ? ORDER BY row LIMIT ${BATCH}`);
+/** pages reads a SQLite table in row order, `size` rows at a time. */
+function* pages(db: DatabaseSync, sql: string, size = BATCH): Generator<Row[]> {
+  const statement = db.prepare(`${sql} WHERE row > ? ORDER BY row LIMIT ${size}`);
   let after = -1;
   for (;;) {
     const rows = statement.all(after) as Row[];
@@ -66,6 +68,10 @@ function* pages(db: DatabaseSync, sql: string): Generator<Row[]> {
     yield rows;
     after = Number(rows.at(-1)!.row);
   }
+}
+
+function* eachRow(db: DatabaseSync, sql: string, size: number): Generator<Row> {
+  for (const page of pages(db, sql, size)) yield* page;
 }
 
 /**
@@ -197,32 +203,34 @@ async function copy(client: pg.PoolClient, source: DatabaseSync, account: string
     counts.snapshots += rows.length;
   }
 
-  // A reference set's bytes depend on the row numbers, so its hash is computed again; a
-  // page holds fewer sets than rows elsewhere, since one set may name millions of blobs.
+  // A reference set's bytes depend on the row numbers, so its hash is computed again. One
+  // set may name millions of blobs: a statement carries sets up to REFS_PER_STATEMENT rows.
   const refsetRows = new RowMap();
-  const refsets = source.prepare('SELECT row, data FROM refsets WHERE row > ? ORDER BY row LIMIT 100');
-  for (let after = -1; ; ) {
-    const rows = refsets.all(after) as Row[];
-    if (rows.length === 0) break;
-    const renumbered = rows.map((r) => {
-      const data = encodeRefset(
-        sortedUniqueRows(decodeRefset(r.data as Uint8Array).map((b) => blobRows.get(b))),
-      );
-      return { row: r.row, data, hash: refsetHash(data).toString('hex') };
-    });
+  let pending: Row[] = [];
+  let pendingRefs = 0;
+  const flush = async () => {
     await insertMapped(
       client,
       `INSERT INTO refsets (account, hash, data)
         SELECT $1, decode(r.hash, 'hex'), r.data FROM unnest($2::text[], $3::bytea[]) AS r(hash, data)
         RETURNING row, encode(hash, 'hex') AS key`,
-      [account, renumbered.map((r) => r.hash), renumbered.map((r) => r.data)],
-      renumbered,
+      [account, pending.map((r) => r.hash), pending.map((r) => r.data)],
+      pending,
       (r) => r.hash as string,
       refsetRows,
     );
-    counts.refsets += rows.length;
-    after = Number(rows.at(-1)!.row);
+    counts.refsets += pending.length;
+    pending = [];
+    pendingRefs = 0;
+  };
+  for (const row of eachRow(source, 'SELECT row, data FROM refsets', 10)) {
+    const blobs = decodeRefset(row.data as Uint8Array).map((b) => blobRows.get(b));
+    const data = encodeRefset(sortedUniqueRows(blobs));
+    pending.push({ row: row.row, data, hash: refsetHash(data).toString('hex') });
+    pendingRefs += blobs.length;
+    if (pendingRefs >= REFS_PER_STATEMENT) await flush();
   }
+  if (pending.length > 0) await flush();
 
   // snapshot_sources has no row of its own (WITHOUT ROWID): paged by its key.
   const sources = source.prepare(
