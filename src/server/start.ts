@@ -23,6 +23,7 @@ import {
   StoreAccountRepositories,
 } from './services/account-repositories.ts';
 import { type BlobStoreConfig, openBlobStores } from './services/blob-stores.ts';
+import { refuseUnfinishedImport } from './services/import-progress.ts';
 import { buildServices, type ServiceOptions, type Services } from './services/index.ts';
 import { type AccountMetaStores, openMetaStores } from './services/meta-stores.ts';
 import { DEFAULT_DELIVERY, type DeliveryPolicy } from './services/notifications.ts';
@@ -106,6 +107,7 @@ export async function openServerData(config: DataConfig, options: StartOptions =
   const smtp = config.notifications?.smtp;
   const mailer = smtp ? new SmtpMailer(smtp, policy.timeoutMs) : null;
   try {
+    await refuseUnfinishedImport(db);
     const services = await buildServices({
       db,
       clock,

@@ -4,7 +4,8 @@
  * made, changed and forgotten with the real CLI through a real server process. The
  * migration is refused into a database another server uses; killed with SIGKILL after its
  * first account and run again, it continues (the first account is not copied again) and
- * verifies every account. Run once more it refuses (a server may have written since). The server, restarted on PostgreSQL and the
+ * verifies every account (a server started in between refuses the unfinished database). Run
+ * once more it refuses (a server may have written since). The server, restarted on PostgreSQL and the
  * bucket with the embedded files moved away, serves every device as before: the same
  * snapshots and usage, identical restores, and a new backup.
  */
@@ -168,6 +169,11 @@ describe('cumulus server migrate --to postgres:// --blobs s3://', { skip }, () =
     });
     const firstAccount = /^account ([0-9a-f]{32})/m.exec(printed)![1];
 
+    const newServer = { ...s3.env, CUMULUS_DATABASE_URL: databaseUrl, CUMULUS_BLOB_STORE: blobs };
+    const early = await runCumulus(['server', '--data', data(), '--port', '0'], newServer);
+    assert.notEqual(early.code, 0, 'a server on a half-copied database would show accounts empty');
+    assert.match(early.stderr, /migration from an embedded server into this database is unfinished/);
+
     const done = json(await runCumulus([...migrate, '--json'], s3.env));
     assert.equal(done.ok, true, JSON.stringify(done));
     assert.equal(done.accounts.length, 2);
@@ -189,12 +195,7 @@ describe('cumulus server migrate --to postgres:// --blobs s3://', { skip }, () =
     // Nothing of the embedded server is read any more.
     await rename(join(data(), 'server.sqlite'), join(work, 'old-server.sqlite'));
     await rename(join(data(), 'accounts'), join(work, 'old-accounts'));
-    server = await serveDataFolder(
-      data(),
-      { ...s3.env, CUMULUS_DATABASE_URL: databaseUrl, CUMULUS_BLOB_STORE: blobs },
-      'warn',
-      port,
-    );
+    server = await serveDataFolder(data(), newServer, 'warn', port);
     for (const device of [laptop, phone, desk]) {
       const was = before.get(device.name)!;
       assert.deepEqual(json(await run(device, ['snapshots', '--json'])), was.snapshots, device.name);

@@ -33,6 +33,7 @@ function describe(r: AccountMigration): string {
     parts.push(`${r.copied} object(s) copied (${formatBytes(r.bytesCopied)}), ${r.skipped} already there`);
   parts.push(`${r.packsVerified} pack(s) verified`);
   if (r.problems.length > 0) parts.push(`${r.problems.length} problem(s)`);
+  if (r.inherited.length > 0) parts.push(`${r.inherited.length} damaged pack(s) carried over`);
   return `account ${r.accountId}: ${parts.join(', ')}`;
 }
 
@@ -64,6 +65,8 @@ async function migrate(options: MigrateOptions, command: Command): Promise<void>
     if (options.json) return;
     process.stdout.write(`${describe(report)}\n`);
     for (const problem of report.problems) process.stdout.write(`  ${problem}\n`);
+    for (const damage of report.inherited)
+      process.stdout.write(`  already in the embedded server: ${damage}\n`);
   });
   const failed = migration.accounts.filter((r) => r.problems.length > 0);
   const ok = failed.length === 0 && migration.problems.length === 0;

@@ -1,11 +1,13 @@
 /**
  * migrateServer from the other places a server may already keep its data: on PostgreSQL
  * with packs in the folder (only the packs move), and on SQLite with packs already in a
- * bucket (only the database moves, the packs are verified where they are). The embedded
- * default to both is the end-to-end test (test/e2e/server-migrate-postgres.test.ts).
+ * bucket (only the database moves, the packs are verified where they are); a pack the
+ * embedded server lost already is carried over as it is; a server will not start on an
+ * unfinished migration. The embedded default to both is the end-to-end test
+ * (test/e2e/server-migrate-postgres.test.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,8 +21,10 @@ import { isCumulusError } from '../../core/errors.ts';
 import { openPostgresPool } from '../../store/postgres.ts';
 import { type RunningS3, settingsFor, startS3rver } from '../../store/s3-testing.ts';
 import { commitOf, makePack, readSealed, type TestBlob } from '../../store/testing.ts';
+import { PostgresDatabase } from '../db/postgres-database.ts';
 import { accountsRoot, StoreAccountRepositories } from './account-repositories.ts';
 import { type BlobStoreConfig, openBlobStores } from './blob-stores.ts';
+import { ImportProgress, refuseUnfinishedImport } from './import-progress.ts';
 import { openMetaStores } from './meta-stores.ts';
 import { migrateServer } from './server-migration.ts';
 
@@ -87,7 +91,7 @@ async function readBack(
   }
 }
 
-describe('migrateServer from a server that already moved part of its data', { skip }, () => {
+describe('migrateServer: partly moved servers, damage carried over, unfinished migrations', { skip }, () => {
   test('on PostgreSQL with packs in the folder: the packs move to a bucket and are verified there', async () => {
     const dataDir = join(work, 'pg-folder');
     const databaseUrl = await postgres.database();
@@ -126,5 +130,49 @@ describe('migrateServer from a server that already moved part of its data', { sk
     await readBack(dataDir, { databaseUrl, blobs }, blob);
 
     await assert.rejects(migrateServer({ dataDir, blobs }, { blobs: blobs.settings }), /already there/);
+  });
+
+  test('a pack the embedded server has lost already is reported as carried over, and the migration completes', async () => {
+    const dataDir = join(work, 'damaged');
+    const folder = { kind: 'folder' } as const;
+    await backUp(dataDir, { blobs: folder });
+    const packs = join(accountsRoot(dataDir), ACCOUNT, 'packs');
+    const [lost] = (await readdir(packs, { recursive: true }))
+      .filter((name) => /[0-9a-f]{64}$/.test(name))
+      .sort();
+    await rm(join(packs, lost));
+    const databaseUrl = await postgres.database();
+    const migration = await migrateServer(
+      { dataDir, blobs: folder },
+      { databaseUrl, blobs: settingsFor(s3, 'damaged') },
+    );
+    const [report] = migration.accounts;
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.inherited.length, 1);
+    assert.match(report.inherited[0], /missing/);
+    const db = new PostgresDatabase(databaseUrl);
+    try {
+      await refuseUnfinishedImport(db); // complete: a server may start
+    } finally {
+      await db.close();
+    }
+  });
+
+  test('a server refuses to start on a database whose migration is unfinished', async () => {
+    const db = new PostgresDatabase(await postgres.database());
+    try {
+      await refuseUnfinishedImport(db); // never migrated into: fine
+      const progress = new ImportProgress(db);
+      await progress.open();
+      await progress.set('server', 'copied');
+      await assert.rejects(
+        refuseUnfinishedImport(db),
+        /migration from an embedded server into this database is unfinished/,
+      );
+      await progress.markComplete();
+      await refuseUnfinishedImport(db);
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -39,12 +39,13 @@ import type { S3Settings } from '../../store/s3-client.ts';
 import type { BlobInfo, BlobStore } from '../../store/types.ts';
 import { systemClock } from '../clock.ts';
 import { copyServerDatabase, countRows, serverTables, type TableCount } from '../db/copy-database.ts';
-import type { Database, SqlExecutor } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 import { MIGRATIONS } from '../db/migrations.ts';
 import { PostgresDatabase } from '../db/postgres-database.ts';
 import { SqliteDatabase } from '../db/sqlite-database.ts';
 import { accountsRoot } from './account-repositories.ts';
 import { type BlobStoreConfig, openBlobStores } from './blob-stores.ts';
+import { ImportProgress } from './import-progress.ts';
 import { openMetaStores } from './meta-stores.ts';
 import { Replicas } from './replicas.ts';
 
@@ -76,6 +77,11 @@ export interface AccountMigration {
   packsVerified: number;
   /** What does not match the source: an index difference, a pack missing or damaged, a tombstone missing. */
   problems: string[];
+  /**
+   * Packs missing or damaged in the embedded server already (its own check finds the same):
+   * the migration copies the repository as it is, damage included, and does not fail for it.
+   */
+  inherited: string[];
 }
 
 export interface ServerMigration {
@@ -100,37 +106,6 @@ async function objectsOf(store: BlobStore): Promise<Map<string, BlobInfo>> {
       if (isMigrated(object.name)) objects.set(object.name, object);
   }
   return objects;
-}
-
-/** Progress is the migration's record in the target database: what is copied, and whether it is complete. */
-class Progress {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
-  async open(): Promise<void> {
-    await this.#db.run(
-      'CREATE TABLE IF NOT EXISTS embedded_import (item TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, done_at BIGINT NOT NULL)',
-    );
-  }
-
-  async get(item: string): Promise<string | undefined> {
-    const row = await this.#db.get<{ fingerprint: string }>(
-      'SELECT fingerprint FROM embedded_import WHERE item = ?',
-      [item],
-    );
-    return row?.fingerprint;
-  }
-
-  async set(item: string, fingerprint: string, tx: SqlExecutor = this.#db): Promise<void> {
-    await tx.run(
-      `INSERT INTO embedded_import (item, fingerprint, done_at) VALUES (?, ?, ?)
-        ON CONFLICT (item) DO UPDATE SET fingerprint = excluded.fingerprint, done_at = excluded.done_at`,
-      [item, fingerprint, Date.now()],
-    );
-  }
 }
 
 /** snapshotsOf lists snapshots in one order, their sources too, to compare two stores. */
@@ -197,12 +172,12 @@ async function refuseRunning(db: Database, where: string): Promise<void> {
 async function copyDatabase(
   source: Database,
   target: PostgresDatabase,
-): Promise<{ progress: Progress; tables: TableCount[]; problems: string[] }> {
+): Promise<{ progress: ImportProgress; tables: TableCount[]; problems: string[] }> {
   await target.migrate(MIGRATIONS);
   await refuseRunning(target, 'the target database');
-  const progress = new Progress(target);
+  const progress = new ImportProgress(target);
   await progress.open();
-  if ((await progress.get('complete')) !== undefined) {
+  if (await progress.complete()) {
     throw new CumulusError('conflict', 'this database already holds a completed migration', {
       hint: 'start the server with CUMULUS_DATABASE_URL; to migrate again, use an empty database',
     });
@@ -248,7 +223,7 @@ export async function migrateServer(
     // Backups written while copying would be missed: no server may run on the data.
     await refuseRunning(sourceDb, 'this data');
     const migration: ServerMigration = { tables: [], accounts: [], problems: [] };
-    let progress: Progress | undefined;
+    let progress: ImportProgress | undefined;
     if (target.databaseUrl !== undefined) {
       pool = openPostgresPool(target.databaseUrl);
       const copied = await copyDatabase(sourceDb, new PostgresDatabase(pool));
@@ -266,6 +241,7 @@ export async function migrateServer(
         bytesCopied: 0,
         packsVerified: 0,
         problems: [],
+        inherited: [],
       };
       const sourceIndex = sourceMetas.forAccount(accountId, dir);
       let index = sourceIndex;
@@ -294,10 +270,23 @@ export async function migrateServer(
           packs = bucket.forAccount(accountId, dir);
           await copyObjects(from, packs, report);
         }
-        const store = new RepositoryStore(index, packs);
-        for (const check of await store.checkPacks({ readData: bucket !== undefined })) {
+        const readData = bucket !== undefined;
+        const failed = new Map<string, string>();
+        for (const check of await new RepositoryStore(index, packs).checkPacks({ readData })) {
           report.packsVerified++;
-          if (!check.ok) report.problems.push(`pack ${check.packId}: ${check.problem}`);
+          if (!check.ok) failed.set(check.packId, check.problem!);
+        }
+        if (failed.size > 0) {
+          // Damage the embedded server has too was carried over, not made by the migration.
+          const before = await new RepositoryStore(
+            sourceIndex,
+            packsFrom.forAccount(accountId, dir),
+          ).checkPacks({
+            readData,
+          });
+          const damaged = new Set(before.filter((c) => !c.ok).map((c) => c.packId));
+          for (const [packId, problem] of failed)
+            (damaged.has(packId) ? report.inherited : report.problems).push(`pack ${packId}: ${problem}`);
         }
       } finally {
         await sourceIndex.close();
@@ -306,7 +295,7 @@ export async function migrateServer(
       onAccount(report);
     }
     const ok = migration.problems.length === 0 && migration.accounts.every((a) => a.problems.length === 0);
-    if (ok && progress !== undefined) await progress.set('complete', 'verified');
+    if (ok && progress !== undefined) await progress.markComplete();
     return migration;
   } finally {
     bucket?.close();
