@@ -5,7 +5,7 @@
  * listen; start.ts does.
  */
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -13,6 +13,7 @@ import type { RateLimits } from './config.ts';
 import { type ConnectionLimits, installConnectionLimits, nodeServerOptions } from './http/connections.ts';
 import { serveConsole } from './http/console.ts';
 import { errorHandler, rateLimitError } from './http/errors.ts';
+import { countedStore } from './http/rate-limit-store.ts';
 import { installAccessHooks, type RouteOptions } from './http/route.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -25,6 +26,7 @@ import { releaseRoutes } from './routes/releases.ts';
 import { repositoryRoutes } from './routes/repository.ts';
 import { statusRoutes } from './routes/status.ts';
 import type { Services } from './services/index.ts';
+import { RequestCounts } from './services/request-counts.ts';
 import { addressKey } from './services/throttle.ts';
 
 export interface AppOptions {
@@ -75,6 +77,24 @@ function byAddress(request: FastifyRequest): string {
   return `address:${addressKey(request.ip)}`;
 }
 
+/**
+ * sharedCounts counts the request limits in the database when replicas can share it
+ * (PostgreSQL), so all of them spend one budget; the embedded server is one process,
+ * whose own memory counts exactly and costs a request nothing (ARCHITECTURE.md).
+ */
+function sharedCounts(app: FastifyInstance, services: Services): { store?: FastifyRateLimitStoreCtor } {
+  if (services.db.kind !== 'postgres') return {};
+  const counts = new RequestCounts(services.db, {
+    onOutage: (error) =>
+      app.log.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        'rate limits are counted in this process alone until the database answers again',
+      ),
+    onRecovery: () => app.log.info('rate limits are counted in the database again'),
+  });
+  return { store: countedStore(counts) };
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { services } = options;
   const logger =
@@ -104,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const limits = options.rateLimit;
   await app.register(rateLimit, {
+    ...sharedCounts(app, services),
     // The limit runs after the access hook (route hooks follow the app's), so a signed-in
     // device is counted by its session: a household's devices behind one address do not
     // share one budget, and a device keeps its own wherever it goes.
@@ -134,7 +155,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installAccessHooks(app, services);
   installConnectionLimits(app, options.connections);
   const secretRoutes: RouteOptions = {
-    secretLimit: app.rateLimit({ max: limits.secretPerMinute, timeWindow: 60_000, keyGenerator: byAddress }),
+    secretLimit: app.rateLimit({
+      groupId: 'secret',
+      max: limits.secretPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: byAddress,
+    }),
   };
   authRoutes(app, services, secretRoutes);
   accountRoutes(app, services, secretRoutes);

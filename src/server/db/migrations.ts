@@ -278,4 +278,14 @@ export const MIGRATIONS: readonly string[] = [
     received_at INTEGER NOT NULL
   );
   `,
+  // Per-request rate limits, counted in the database so every replica spends one budget. A key
+  // is a limit's scope and a session ID or an address (never a token); expired rows are swept.
+  `
+  CREATE TABLE request_counts (
+    key TEXT PRIMARY KEY,
+    hits INTEGER NOT NULL,
+    reset_at INTEGER NOT NULL
+  );
+  CREATE INDEX request_counts_by_reset ON request_counts(reset_at);
+  `,
 ];
