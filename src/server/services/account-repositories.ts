@@ -60,7 +60,7 @@ const EMPTY: AccountRepository = {
   deleteDeviceBackups: async () => {},
 };
 
-/** PendingAccountRepositories stands in until the repository API lands: every account is empty. */
+/** PendingAccountRepositories answers as if every account were empty: tests of the account server that need no repository use it. */
 export class PendingAccountRepositories implements AccountRepositories {
   readonly #root: string;
 
