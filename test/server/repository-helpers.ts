@@ -2,6 +2,7 @@
  * Helpers for repository API tests: signed-in devices with their vaults over real HTTP,
  * small trees of pseudo-random files, and plan quotas set the way an admin sets them.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { backup } from '../../src/client/archiver/archiver.ts';
 import type { DeviceState } from '../../src/client/device-state.ts';
 import { openRemoteVault } from '../../src/client/remote-vault.ts';
 import type { UnlockedRepository } from '../../src/client/unlocked-repository.ts';
+import { PackBuilder } from '../../src/core/pack.ts';
 import { type AccountStore, accountStoreOf } from '../../src/server/services/account-repositories.ts';
 import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
 import { pseudoRandom, writeTree } from '../helpers/trees.ts';
@@ -68,4 +70,12 @@ export async function setQuota(server: TestServer, accountId: string, bytes: num
 
 export function storeOf(server: TestServer, accountId: string): Promise<AccountStore> {
   return accountStoreOf(server.services.repositories, accountId);
+}
+
+/** onePack builds a pack of one data blob of `size` random bytes (sealed bytes are opaque to the server). */
+export function onePack(size: number) {
+  const builder = new PackBuilder();
+  const id = randomBytes(32).toString('hex');
+  builder.add('data', id, randomBytes(size));
+  return { ...builder.finish(), blobId: id };
 }

@@ -4,29 +4,20 @@
  * win. Usage warnings are recorded as commits fill the plan.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as plans from '../../src/api/plans.ts';
 import type { CumulusError } from '../../src/core/errors.ts';
-import { PackBuilder } from '../../src/core/pack.ts';
 import { clientOf, rejectsMatching, request, startTestServer, type TestServer } from './helpers.ts';
 import {
   backUp,
   newAccount,
+  onePack,
   randomTree,
   secondDevice,
   setQuota,
   storeOf,
   type TestDevice,
 } from './repository-helpers.ts';
-
-/** onePack builds a pack of one data blob of `size` random bytes (sealed bytes are opaque to the server). */
-function onePack(size: number) {
-  const builder = new PackBuilder();
-  const id = randomBytes(32).toString('hex');
-  builder.add('data', id, randomBytes(size));
-  return { ...builder.finish(), blobId: id };
-}
 
 describe('quota', () => {
   let server: TestServer;

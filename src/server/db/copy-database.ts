@@ -3,14 +3,14 @@
  * at the same schema version, every table in one transaction, replacing the rows the
  * target held: a copy cut off midway leaves nothing, and running it again starts over.
  * The tables are read from SQLite's catalog in the order they were made, so a table comes
- * after those its foreign keys name; the replica heartbeats and leases are the stopped
- * processes' and stay behind. Identity columns (`INTEGER PRIMARY KEY`) are copied as they
+ * after those its foreign keys name; the replica heartbeats and leases, request counts
+ * and upload claims are the stopped processes' and stay behind. Identity columns (`INTEGER PRIMARY KEY`) are copied as they
  * are and their sequences moved past the largest copied value.
  */
 import type { Database, SqlExecutor, SqlValue } from './database.ts';
 
 /** Tables that describe running processes, not data: a new server writes its own. */
-const PROCESS_TABLES = new Set(['replicas', 'leases']);
+const PROCESS_TABLES = new Set(['replicas', 'leases', 'request_counts', 'upload_claims']);
 
 /** PostgreSQL takes at most 65,535 parameters per statement. */
 const MAX_PARAMETERS = 30_000;

@@ -288,4 +288,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX request_counts_by_reset ON request_counts(reset_at);
   `,
+  // Quota claimed by uploads in progress (services/upload-claims.ts), seen by every replica; a
+  // claim expires, so one a killed replica left behind does not hold the account's quota.
+  `
+  CREATE TABLE upload_claims (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX upload_claims_by_account ON upload_claims(account_id);
+  CREATE INDEX upload_claims_by_expiry ON upload_claims(expires_at);
+  `,
 ];

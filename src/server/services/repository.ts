@@ -2,16 +2,19 @@
  * RepositoryService is the per-account repository API and Manage Storage over the keyless
  * store: every call takes the caller first and acts on the caller's account only, so
  * another account's IDs are not found. Quota: an upload is refused before it writes when
- * the bytes the account stores (every pack, committed or not, until collected) + uploads
- * in progress + the pack exceed the plan; a commit is checked again inside the store's
- * write transaction (referenced bytes), so two devices racing for the last bytes cannot
- * both win. Usage warnings are recorded after each commit and delete.
+ * the bytes the account stores (every pack, committed or not, until collected) + the
+ * uploads in progress on any replica (claims in the server database, upload-claims.ts) +
+ * the pack exceed the plan; a commit is checked again inside the store's write
+ * transaction (referenced bytes), so two devices racing for the last bytes cannot both
+ * win. Usage warnings are recorded after each commit and delete.
  */
 import type { RepositoryConfig } from '../../api/common.ts';
 import type { SnapshotCommit as CommitBody, SnapshotRecordOut, StorageReport } from '../../api/repository.ts';
 import { blobFrame, decodeIds, encodeIds, INDEX_PAGE, MAX_READ_ANSWER_BYTES } from '../../api/repository.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { DeviceUsage, UsageReport } from '../../store/types.ts';
+import type { Clock } from '../clock.ts';
+import type { Database } from '../db/database.ts';
 import { type AccountRepositories, type AccountStore, accountStoreOf } from './account-repositories.ts';
 import type { AccountsService } from './accounts.ts';
 import type { Caller } from './caller.ts';
@@ -20,6 +23,7 @@ import type { ForecastService } from './forecast.ts';
 import type { PinsService } from './pins.ts';
 import type { PlansService } from './plans.ts';
 import type { RetentionService } from './retention.ts';
+import { UploadClaims } from './upload-claims.ts';
 
 /** HEARTBEAT_SECONDS is how often a client should renew its write session (it lapses after 10 minutes). */
 export const HEARTBEAT_SECONDS = 60;
@@ -44,10 +48,11 @@ export class RepositoryService {
   readonly #pins: PinsService;
   readonly #retention: RetentionService;
   readonly #forecast: ForecastService;
-  /** Bytes of uploads in progress per account: the quota check counts them before they land. */
-  readonly #uploading = new Map<string, number>();
+  readonly #claims: UploadClaims;
 
   constructor(deps: {
+    db: Database;
+    clock: Clock;
     repositories: AccountRepositories;
     plans: PlansService;
     devices: DevicesService;
@@ -56,6 +61,7 @@ export class RepositoryService {
     retention: RetentionService;
     forecast: ForecastService;
   }) {
+    this.#claims = new UploadClaims(deps.db, deps.clock);
     this.#forecast = deps.forecast;
     this.#pins = deps.pins;
     this.#retention = deps.retention;
@@ -114,16 +120,15 @@ export class RepositoryService {
     const { store } = await this.#store(caller);
     if (await store.hasPack(packId)) return 0;
     const quota = (await this.#plans.planOf(caller.accountId)).quotaBytes;
-    const uploading = this.#uploading.get(caller.accountId) ?? 0;
-    const claimed = (await store.storedBytes()) + uploading;
-    if (claimed + pack.length > quota) throw quotaExceeded(claimed, quota, pack.length);
-    this.#uploading.set(caller.accountId, uploading + pack.length);
+    const claim = await this.#claims.claim(caller.accountId, pack.length);
     try {
+      // Read after the claim is made: upload-claims.ts says why that order is exact.
+      const claimed = (await store.storedBytes()) + claim.ahead;
+      if (claimed + pack.length > quota) throw quotaExceeded(claimed, quota, pack.length);
       return (await store.addPack(pack, packId)).bytes;
     } finally {
-      const left = (this.#uploading.get(caller.accountId) ?? 0) - pack.length;
-      if (left > 0) this.#uploading.set(caller.accountId, left);
-      else this.#uploading.delete(caller.accountId);
+      // A claim that cannot be released now still expires; the answer does not wait on it.
+      await this.#claims.release(claim).catch(() => {});
     }
   }
 
