@@ -11,7 +11,13 @@ import * as api from '../../src/api/repository.ts';
 import { PackBuilder } from '../../src/core/pack.ts';
 import { DEFAULT_SERVER_GRACE_MS } from '../../src/server/services/account-repositories.ts';
 import { clientOf, rejectsWith, request, startTestServer, type TestServer } from './helpers.ts';
-import { newAccount, setQuota, storeOf, type TestDevice } from './repository-helpers.ts';
+import {
+  newAccount,
+  setQuota,
+  storeOf,
+  type TestDevice,
+  uploadPack as upload,
+} from './repository-helpers.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -26,14 +32,6 @@ function packOf(blobs: Blob[]) {
 
 function blob(size: number): Blob {
   return { id: randomBytes(32).toString('hex'), size };
-}
-
-async function upload(server: TestServer, device: TestDevice, pack: { id: string; bytes: Uint8Array }) {
-  return request(server.url, 'PUT', `/api/repo/packs/${pack.id}`, {
-    token: device.state.token,
-    body: pack.bytes as unknown as string,
-    headers: { 'content-type': 'application/octet-stream' },
-  });
 }
 
 async function until(what: string, condition: () => Promise<boolean>): Promise<void> {

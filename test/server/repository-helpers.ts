@@ -14,7 +14,7 @@ import { PackBuilder } from '../../src/core/pack.ts';
 import { type AccountStore, accountStoreOf } from '../../src/server/services/account-repositories.ts';
 import { LOCAL_ADMIN } from '../../src/server/services/caller.ts';
 import { pseudoRandom, writeTree } from '../helpers/trees.ts';
-import { approvedDevice, createAccount, firstDevice, type TestServer } from './helpers.ts';
+import { approvedDevice, createAccount, firstDevice, request, type TestServer } from './helpers.ts';
 
 export const PASSWORD = 'repository test password';
 /** FAST_RETRY keeps retries short in tests that do not restart the server. */
@@ -78,4 +78,13 @@ export function onePack(size: number) {
   const id = randomBytes(32).toString('hex');
   builder.add('data', id, randomBytes(size));
   return { ...builder.finish(), blobId: id };
+}
+
+/** uploadPack sends a pack as raw HTTP with the device's token, and returns the answer whatever it is. */
+export function uploadPack(server: TestServer, device: TestDevice, pack: { id: string; bytes: Uint8Array }) {
+  return request(server.url, 'PUT', `/api/repo/packs/${pack.id}`, {
+    token: device.state.token,
+    body: pack.bytes as unknown as string,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
 }

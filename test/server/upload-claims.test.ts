@@ -10,18 +10,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLAIM_MS, UploadClaims } from '../../src/server/services/upload-claims.ts';
 import { findPostgres, NO_POSTGRES, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { request, startTestServer, type TestServer } from './helpers.ts';
-import { newAccount, onePack, setQuota, storeOf, type TestDevice } from './repository-helpers.ts';
+import { startTestServer, type TestServer } from './helpers.ts';
+import {
+  newAccount,
+  onePack,
+  setQuota,
+  storeOf,
+  type TestDevice,
+  uploadPack as upload,
+} from './repository-helpers.ts';
 
 const PACK_BYTES = 200_000;
-
-function upload(server: TestServer, device: TestDevice, pack: { id: string; bytes: Uint8Array }) {
-  return request(server.url, 'PUT', `/api/repo/packs/${pack.id}`, {
-    token: device.state.token,
-    body: pack.bytes as unknown as string,
-    headers: { 'content-type': 'application/octet-stream' },
-  });
-}
 
 describe('upload claims shared by two replicas on one PostgreSQL', {
   skip: findPostgres() === undefined ? NO_POSTGRES : undefined,
