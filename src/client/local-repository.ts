@@ -101,8 +101,8 @@ export class LocalRepository implements Repository, Maintenance, IndexRebuild {
     return this.#store.listSnapshots();
   }
 
-  commitSnapshot(commit: SnapshotCommit): Promise<void> {
-    return this.#store.commitSnapshot(commit);
+  async commitSnapshot(commit: SnapshotCommit): Promise<void> {
+    await this.#store.commitSnapshot(commit);
   }
 
   async forgetSnapshots(ids: string[]): Promise<void> {

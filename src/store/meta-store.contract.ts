@@ -217,7 +217,17 @@ export function metaStoreContract(name: string, make: MakeMetaStore, options: { 
       const s2 = snapshotBlob(10);
       const s3 = snapshotBlob(10);
       await add(data, s1.pack, s2.pack, s3.pack);
-      await store.commitSnapshot(commitOf(s1.blob, { [SOURCE_X]: [a, b] }), { maxReferencedBytes: 3010 });
+      const first = commitOf(s1.blob, { [SOURCE_X]: [a, b] });
+      assert.deepEqual(await store.commitSnapshot(first, { maxReferencedBytes: 3010 }), {
+        referencedBytes: 3010,
+        addedBytes: 3010,
+      });
+      // The same snapshot again adds nothing; without a quota nothing is counted.
+      assert.deepEqual(await store.commitSnapshot(first, { maxReferencedBytes: 3010 }), {
+        referencedBytes: 3010,
+        addedBytes: 0,
+      });
+      assert.equal(await store.commitSnapshot(first), undefined);
       await assert.rejects(
         store.commitSnapshot(commitOf(s2.blob, { [SOURCE_X]: [a, b, c] }), { maxReferencedBytes: 5000 }),
         (e) => {
@@ -229,7 +239,10 @@ export function metaStoreContract(name: string, make: MakeMetaStore, options: { 
       assert.equal((await store.listSnapshots()).length, 1);
       assert.equal((await store.usage()).referencedBytes, 3010);
       // Blobs already referenced cost nothing again: only the new snapshot blob counts.
-      await store.commitSnapshot(commitOf(s3.blob, { [SOURCE_Y]: [b, a] }), { maxReferencedBytes: 3020 });
+      assert.deepEqual(
+        await store.commitSnapshot(commitOf(s3.blob, { [SOURCE_Y]: [b, a] }), { maxReferencedBytes: 3020 }),
+        { referencedBytes: 3020, addedBytes: 10 },
+      );
       assert.equal((await store.usage()).referencedBytes, 3020);
     });
 

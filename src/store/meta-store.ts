@@ -16,6 +16,7 @@ import type {
   BlobLocation,
   IndexDelta,
   LockInfo,
+  QuotaOutcome,
   SnapshotCommit,
   SnapshotRecord,
   StorageBreakdown,
@@ -82,9 +83,13 @@ export interface MetaStore {
    * commitSnapshot stores a snapshot and its sources' references after checking that every
    * referenced blob (and the snapshot blob) is indexed → CumulusError 'blob_missing', and
    * that referenced bytes stay within `maxReferencedBytes` → 'quota_exceeded'. A snapshot
-   * already stored is left as it is. Nothing is written when it throws.
+   * already stored is left as it is. Nothing is written when it throws. With a quota it
+   * returns the referenced bytes it checked (without one it counts nothing: undefined).
    */
-  commitSnapshot(commit: SnapshotCommit, maxReferencedBytes: number | undefined): Promise<void>;
+  commitSnapshot(
+    commit: SnapshotCommit,
+    maxReferencedBytes: number | undefined,
+  ): Promise<QuotaOutcome | undefined>;
   listSnapshots(): Promise<SnapshotRecord[]>;
   /** deleteSnapshots removes snapshots (unknown ids are ignored) and returns the bytes no longer referenced. */
   deleteSnapshots(ids: readonly string[]): Promise<{ freedBytes: number }>;

@@ -5,8 +5,8 @@ import { findPostgres, NO_POSTGRES, startPostgres, type TestPostgres } from '../
 import { isCumulusError } from '../core/errors.ts';
 import { MemoryBlobStore } from './memory-blob-store.ts';
 import { metaStoreContract } from './meta-store.contract.ts';
-import { openPostgresPool } from './postgres.ts';
-import { PostgresMetaStore } from './postgres-meta-store.ts';
+import { inTransaction, openPostgresPool } from './postgres.ts';
+import { lockAccount, PostgresMetaStore } from './postgres-meta-store.ts';
 import { decodeRefset } from './refset.ts';
 import { RepositoryStore } from './repository-store.ts';
 import { commitOf, makePack, randomId } from './testing.ts';
@@ -96,5 +96,38 @@ describe('PostgreSQL: accounts share the tables, not their rows', { skip }, () =
       [[...rows]],
     );
     assert.equal(bytes.rows[0].sum, usage.referencedBytes);
+  });
+
+  test("an account's writes waiting on its lock held elsewhere leave the pool to other accounts", {
+    timeout: 60_000,
+  }, async () => {
+    const busy = account();
+    const other = account();
+    const small = openPostgresPool(url, { max: 2 });
+    pools.push(small);
+    const pack = makePack([100]);
+    // Another replica holds the busy account's lock until released.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = () => {};
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const elsewhere = inTransaction(pools[0] ?? pool(), 'BEGIN', async (client) => {
+      await lockAccount(client, busy);
+      locked();
+      await released;
+    });
+    await holding;
+    const waiting = [1, 2, 3].map(() =>
+      new RepositoryStore(new PostgresMetaStore(small, busy), new MemoryBlobStore()).addPack(
+        pack.bytes,
+        pack.id,
+      ),
+    );
+    const store = new RepositoryStore(new PostgresMetaStore(small, other), new MemoryBlobStore());
+    assert.deepEqual(await store.addPack(pack.bytes, pack.id), { newBlobs: 1, bytes: pack.bytes.length });
+    release();
+    await elsewhere;
+    const added = await Promise.all(waiting);
+    assert.equal(added.filter((a) => a.newBlobs === 1).length, 1, 'the busy account indexed the pack once');
   });
 });

@@ -7,12 +7,14 @@
  * takes the account's advisory lock (`pg_advisory_xact_lock`), so the writes of one account
  * never interleave, on any server replica: the quota check of a commit and its write, a
  * touch and a gc's delete of the same blob, are serialised; blob rows are numbered in the
- * order the writes commit (blobsSince's cursor). Reads run in one REPEATABLE READ snapshot.
- * Accounts do not wait for each other.
+ * order the writes commit (blobsSince's cursor). Within one process the writes of an
+ * account also wait for each other before they take a connection, so at most one
+ * connection per replica waits on an account's lock. Reads run in one REPEATABLE READ
+ * snapshot. Accounts do not wait for each other.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { CumulusError } from '../core/errors.ts';
-import { inTransaction, toNumbered } from './postgres.ts';
+import { inTransaction, lockingBegin, toNumbered } from './postgres.ts';
 import {
   type MetaDialect,
   type MetaEngine,
@@ -101,6 +103,11 @@ const SCHEMA_VERSION = 1;
 const SCHEMA_LOCK = 7_301_412;
 const ACCOUNT_LOCK_CLASS = 7_301;
 
+/** accountWriteBegin opens a transaction holding the account's lock (lockAccount's, in the same round trip). */
+function accountWriteBegin(account: string): string {
+  return lockingBegin(ACCOUNT_LOCK_CLASS, `hashtext(${pg.escapeLiteral(account)})`);
+}
+
 const POSTGRES: MetaDialect = {
   jsonRows: (param, alias) => `json_array_elements_text(CAST(${param} AS json)) AS ${alias}(value)`,
   jsonTuples: (param, alias) => `json_array_elements(CAST(${param} AS json)) AS ${alias}(value)`,
@@ -117,8 +124,7 @@ const schemas = new WeakMap<pg.Pool, Promise<void>>();
 export function ensureSchema(pool: pg.Pool): Promise<void> {
   let ready = schemas.get(pool);
   if (ready === undefined) {
-    ready = inTransaction(pool, 'BEGIN', async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+    ready = inTransaction(pool, lockingBegin(SCHEMA_LOCK), async (client) => {
       await client.query('CREATE TABLE IF NOT EXISTS store_schema (version BIGINT NOT NULL)');
       const { rows } = await client.query<{ version: number }>('SELECT version FROM store_schema');
       const version = rows[0]?.version ?? 0;
@@ -149,15 +155,37 @@ export async function lockAccount(client: pg.PoolClient, account: string): Promi
 
 const translations = new Map<string, { text: string; names: string[] }>();
 
+/**
+ * The last write of each account this process queued, per pool. The writes of one account
+ * wait here for each other before they take a connection: a connection waiting on the
+ * account's advisory lock is one the other accounts' requests cannot use, and with a few
+ * devices of one account writing at once they would soon hold the whole pool.
+ */
+const lastWrites = new WeakMap<pg.Pool, Map<string, Promise<unknown>>>();
+
+function afterPreviousWrite<T>(pool: pg.Pool, account: string, write: () => Promise<T>): Promise<T> {
+  const queue = lastWrites.get(pool) ?? new Map<string, Promise<unknown>>();
+  lastWrites.set(pool, queue);
+  const result = (queue.get(account) ?? Promise.resolve()).then(write);
+  const settled = result.catch(() => {});
+  queue.set(account, settled);
+  void settled.then(() => {
+    if (queue.get(account) === settled) queue.delete(account);
+  });
+  return result;
+}
+
 class PostgresEngine implements MetaEngine {
   readonly dialect = POSTGRES;
   readonly #pool: pg.Pool;
   readonly #account: string;
+  readonly #writeBegin: string;
   #ready: Promise<void> | undefined;
 
   constructor(pool: pg.Pool, account: string) {
     this.#pool = pool;
     this.#account = account;
+    this.#writeBegin = accountWriteBegin(account);
   }
 
   /** #opened creates the tables and this account's generation on first use. */
@@ -173,9 +201,11 @@ class PostgresEngine implements MetaEngine {
     return this.#ready;
   }
 
-  async #drive<T>(client: pg.PoolClient, work: Work<T>): Promise<T> {
+  /** #drive runs a method body's statements on `client` (or, for one statement, the pool). */
+  async #drive<T>(client: pg.PoolClient | pg.Pool, work: Work<T>, oneStatement = false): Promise<T> {
     let step = work.next();
-    while (!step.done) {
+    for (let ran = 0; !step.done; ran++) {
+      if (oneStatement && ran === 1) throw new Error('a read said to run one statement ran a second');
       const { kind, sql, params } = step.value;
       let translated = translations.get(sql);
       if (translated === undefined) {
@@ -200,32 +230,25 @@ class PostgresEngine implements MetaEngine {
       : value;
   }
 
-  async #transaction<T>(
-    begin: string,
-    prepare: (client: pg.PoolClient) => Promise<void>,
-    work: () => Work<T>,
-  ): Promise<T> {
+  async #transaction<T>(begin: string, work: () => Work<T>): Promise<T> {
     await this.#opened();
-    return inTransaction(this.#pool, begin, async (client) => {
-      await prepare(client);
-      return this.#drive(client, work());
-    });
+    return inTransaction(this.#pool, begin, (client) => this.#drive(client, work()));
   }
 
   write<T>(work: () => Work<T>, options: { durable?: boolean } = {}): Promise<T> {
-    return this.#transaction(
-      'BEGIN',
-      async (client) => {
-        await lockAccount(client, this.#account);
-        // A touch needs no wait for the disk (see touchBlobs); the data stays consistent.
-        if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
-      },
-      work,
-    );
+    // A touch needs no wait for the disk (see touchBlobs); the data stays consistent.
+    const begin =
+      options.durable === false
+        ? `${this.#writeBegin}; SET LOCAL synchronous_commit = off`
+        : this.#writeBegin;
+    return afterPreviousWrite(this.#pool, this.#account, () => this.#transaction(begin, work));
   }
 
-  read<T>(work: () => Work<T>): Promise<T> {
-    return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY', async () => {}, work);
+  async read<T>(work: () => Work<T>, options: { oneStatement?: boolean } = {}): Promise<T> {
+    if (!options.oneStatement)
+      return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY', work);
+    await this.#opened();
+    return this.#drive(this.#pool, work(), true);
   }
 
   /** The pool is the server's, shared by every account: it closes it. */

@@ -58,8 +58,18 @@ export function toNumbered(sql: string): { text: string; names: string[] } {
 }
 
 /**
- * inTransaction runs `work` on one connection of the pool between `begin` (BEGIN, or BEGIN
- * with an isolation level) and COMMIT, and rolls back if it throws.
+ * lockingBegin is the text that opens a transaction and takes a transaction-scoped advisory
+ * lock in one round trip (a query without parameters may hold several statements). The keys
+ * are integers or SQL text built with pg.escapeLiteral.
+ */
+export function lockingBegin(...keys: (number | string)[]): string {
+  return `BEGIN; SELECT pg_advisory_xact_lock(${keys.join(', ')})`;
+}
+
+/**
+ * inTransaction runs `work` on one connection of the pool between `begin` (BEGIN, BEGIN
+ * with an isolation level, or lockingBegin's) and COMMIT, and rolls back if it throws. A
+ * connection that cannot even roll back is closed instead of going back to the pool.
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
@@ -67,17 +77,16 @@ export async function inTransaction<T>(
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query(begin);
-    try {
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    }
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+    throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

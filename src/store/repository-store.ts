@@ -30,6 +30,7 @@ import type {
   GcReport,
   IndexDelta,
   LockInfo,
+  QuotaOutcome,
   SnapshotCommit,
   SnapshotRecord,
   StorageBreakdown,
@@ -299,11 +300,20 @@ export class RepositoryStore {
   /**
    * commitSnapshot stores a snapshot once every blob it references is in the store. With
    * maxReferencedBytes, a commit that would take referenced bytes past it is refused
-   * ('quota_exceeded') and nothing is written; the check and the write are one transaction.
+   * ('quota_exceeded') and nothing is written; the check and the write are one transaction,
+   * and the referenced bytes it counted come back (MetaStore.commitSnapshot).
    */
-  async commitSnapshot(commit: SnapshotCommit, options: { maxReferencedBytes?: number } = {}): Promise<void> {
+  commitSnapshot(commit: SnapshotCommit, options: { maxReferencedBytes: number }): Promise<QuotaOutcome>;
+  commitSnapshot(
+    commit: SnapshotCommit,
+    options?: { maxReferencedBytes?: number },
+  ): Promise<QuotaOutcome | undefined>;
+  async commitSnapshot(
+    commit: SnapshotCommit,
+    options: { maxReferencedBytes?: number } = {},
+  ): Promise<QuotaOutcome | undefined> {
     checkCommit(commit);
-    await this.#meta.commitSnapshot(commit, options.maxReferencedBytes);
+    return this.#meta.commitSnapshot(commit, options.maxReferencedBytes);
   }
 
   listSnapshots(): Promise<SnapshotRecord[]> {

@@ -29,6 +29,7 @@ import type {
   BlobLocation,
   IndexDelta,
   LockInfo,
+  QuotaOutcome,
   SnapshotCommit,
   SnapshotRecord,
   StorageBreakdown,
@@ -73,8 +74,12 @@ export interface MetaEngine {
    * start. `durable: false` lets the commit skip waiting for the disk (a touch only).
    */
   write<T>(work: () => Work<T>, options?: { durable?: boolean }): Promise<T>;
-  /** read runs `work` in one transaction that sees one state. */
-  read<T>(work: () => Work<T>): Promise<T>;
+  /**
+   * read runs `work` in one transaction that sees one state. `oneStatement`: the work runs
+   * a single statement, which sees one state by itself, so the engine may skip the
+   * transaction (a round trip each way fewer on PostgreSQL).
+   */
+  read<T>(work: () => Work<T>, options?: { oneStatement?: boolean }): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -160,6 +165,9 @@ function toLocation(row: LocationRow): BlobLocation {
   };
 }
 
+/** The option of a read that runs one statement (MetaEngine.read). */
+const ONE_STATEMENT = { oneStatement: true };
+
 /** Blobs touched at `now`: a touch never moves a blob's time backwards. */
 const TOUCHED = 'touched_at = CASE WHEN touched_at < :now THEN :now ELSE touched_at END';
 
@@ -206,7 +214,7 @@ export class SqlMetaStore implements MetaStore {
     const sql = `SELECT 1 AS found FROM packs WHERE ${this.#d.mine()} AND id = :id`;
     return this.#engine.read(function* () {
       return (yield* get(sql, { id: bin(id) })) !== undefined;
-    });
+    }, ONE_STATEMENT);
   }
 
   listPacks(): Promise<PackRecord[]> {
@@ -214,7 +222,7 @@ export class SqlMetaStore implements MetaStore {
     return this.#engine.read(function* () {
       const packs = yield* all<{ id: Uint8Array; size: number; created_at: number }>(sql);
       return packs.map((p) => ({ id: hex(p.id), size: p.size, createdAt: p.created_at }));
-    });
+    }, ONE_STATEMENT);
   }
 
   packContents(packId: string): Promise<BlobLocation[]> {
@@ -222,7 +230,7 @@ export class SqlMetaStore implements MetaStore {
       WHERE ${this.#d.mine('p')} AND p.id = :id ORDER BY b."offset"`;
     return this.#engine.read(function* () {
       return (yield* all<LocationRow>(sql, { id: bin(packId) })).map(toLocation);
-    });
+    }, ONE_STATEMENT);
   }
 
   async touchBlobs(ids: readonly string[], now: number): Promise<Set<string>> {
@@ -262,7 +270,7 @@ export class SqlMetaStore implements MetaStore {
     const sql = `SELECT id FROM blobs WHERE ${this.#d.mine()} AND type = :type`;
     return this.#engine.read(function* () {
       return (yield* all<{ id: Uint8Array }>(sql, { type: BLOB_TYPES.indexOf(type) })).map((r) => hex(r.id));
-    });
+    }, ONE_STATEMENT);
   }
 
   /** #resolve maps blob IDs to sorted, unique row numbers, or throws 'blob_missing'. */
@@ -326,7 +334,10 @@ export class SqlMetaStore implements MetaStore {
     return freed;
   }
 
-  commitSnapshot(commit: SnapshotCommit, maxReferencedBytes: number | undefined): Promise<void> {
+  commitSnapshot(
+    commit: SnapshotCommit,
+    maxReferencedBytes: number | undefined,
+  ): Promise<QuotaOutcome | undefined> {
     const d = this.#d;
     const store = this;
     const known = `SELECT 1 AS found FROM snapshots WHERE ${d.mine()} AND id = :id`;
@@ -339,7 +350,10 @@ export class SqlMetaStore implements MetaStore {
     const insertSource = `INSERT INTO snapshot_sources (${d.keyed('snapshot, source, tree, logical_size, refset')})
       VALUES (${d.keyedValues(':snapshot, :source, :tree, :size, :refset')})`;
     return this.#engine.write(function* () {
-      if ((yield* get(known, { id: bin(commit.id) })) !== undefined) return;
+      if ((yield* get(known, { id: bin(commit.id) })) !== undefined) {
+        if (maxReferencedBytes === undefined) return undefined;
+        return { referencedBytes: (yield* get<{ bytes: number }>(referencedBytes))!.bytes, addedBytes: 0 };
+      }
       const [snapshotBlob] = yield* store.#resolve([commit.id]);
       const fresh = new Map<string, { hash: Buffer; data: Buffer; rows: number[] }>();
       const sources: { source: SnapshotCommit['sources'][number]; hash: Buffer; known?: number }[] = [];
@@ -352,6 +366,7 @@ export class SqlMetaStore implements MetaStore {
         sources.push({ source, hash, known: found?.row });
       }
 
+      let outcome: QuotaOutcome | undefined;
       if (maxReferencedBytes !== undefined) {
         const newly = sortedUniqueRows([snapshotBlob, ...[...fresh.values()].flatMap((f) => f.rows)]);
         let needed = 0;
@@ -370,6 +385,8 @@ export class SqlMetaStore implements MetaStore {
             },
           );
         }
+        // The rows counted in `needed` are the only ones this commit takes from 0 references.
+        outcome = { referencedBytes: usage + needed, addedBytes: needed };
       }
 
       const refsetRows = new Map<string, number>();
@@ -396,6 +413,7 @@ export class SqlMetaStore implements MetaStore {
           refset: known ?? refsetRows.get(hash.toString('hex'))!,
         });
       }
+      return outcome;
     });
   }
 
@@ -514,7 +532,7 @@ export class SqlMetaStore implements MetaStore {
         (SELECT count(*) FROM snapshots WHERE ${d.mine()}) AS snapshots`;
     return this.#engine.read(function* () {
       return { ...(yield* get<UsageReport>(sql))! };
-    });
+    }, ONE_STATEMENT);
   }
 
   storageBreakdown(): Promise<StorageBreakdown> {
@@ -610,7 +628,7 @@ export class SqlMetaStore implements MetaStore {
         startedAt: l.started_at,
         heartbeatAt: l.heartbeat_at,
       }));
-    });
+    }, ONE_STATEMENT);
   }
 
   gcPlan(cutoff: number, repackThreshold: number): Promise<GcPlan> {
@@ -771,7 +789,7 @@ export class SqlMetaStore implements MetaStore {
         size: p.size,
         condemnedAt: p.condemned_at,
       }));
-    });
+    }, ONE_STATEMENT);
   }
 
   async forgetCondemned(ids: readonly string[]): Promise<void> {

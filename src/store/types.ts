@@ -76,6 +76,14 @@ export interface SnapshotCommit {
   device?: string;
 }
 
+/** QuotaOutcome is what a commit checked against a quota found, inside its transaction. */
+export interface QuotaOutcome {
+  /** Stored bytes the repository's snapshots reference once the commit is in. */
+  referencedBytes: number;
+  /** Of those, the bytes this commit made referenced (0 for a snapshot already stored). */
+  addedBytes: number;
+}
+
 export interface SourceRecord {
   id: string;
   tree: string;

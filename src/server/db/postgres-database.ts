@@ -11,7 +11,7 @@
  */
 import type pg from 'pg';
 import { CumulusError } from '../../core/errors.ts';
-import { inTransaction, openPostgresPool, toPositional } from '../../store/postgres.ts';
+import { inTransaction, lockingBegin, openPostgresPool, toPositional } from '../../store/postgres.ts';
 import { type Database, newerSchemaError, type SqlExecutor, type SqlValue } from './database.ts';
 
 /** The advisory lock key every server-database transaction holds (any fixed number; the store uses others). */
@@ -73,10 +73,7 @@ export class PostgresDatabase implements Database {
   }
 
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return inTransaction(this.#pool, 'BEGIN', async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [SERVER_LOCK]);
-      return work(executor(client));
-    });
+    return inTransaction(this.#pool, lockingBegin(SERVER_LOCK), (client) => work(executor(client)));
   }
 
   async migrate(steps: readonly string[]): Promise<number> {

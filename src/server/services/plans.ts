@@ -180,6 +180,12 @@ export class PlansService {
    */
   async recordUsage(accountId: string, usedBytes: number, quotaBytes: number): Promise<void> {
     const level = warningLevel(usedBytes, quotaBytes);
+    // Most calls (every commit) leave the level as it is: one read, not a server-wide transaction.
+    const current = await this.#db.get<{ warning_level: number }>(
+      'SELECT warning_level FROM accounts WHERE id = ?',
+      [accountId],
+    );
+    if (!current || current.warning_level === level) return;
     await this.#db.transaction(async (tx) => {
       const row = await tx.get<{ warning_level: number }>('SELECT warning_level FROM accounts WHERE id = ?', [
         accountId,

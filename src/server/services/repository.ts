@@ -132,12 +132,14 @@ export class RepositoryService {
     }
   }
 
-  /** commit stores a snapshot of the calling device; the quota is checked in the same transaction. */
+  /**
+   * commit stores a snapshot of the calling device; the quota is checked in the same
+   * transaction, which also counts the usage recorded after it (no second look).
+   */
   async commit(caller: Caller, body: CommitBody): Promise<number> {
     const account = await this.#store(caller);
     const plan = await this.#plans.planOf(caller.accountId);
-    const before = await account.usedBytes();
-    await account.store.commitSnapshot(
+    const { referencedBytes, addedBytes } = await account.store.commitSnapshot(
       {
         id: body.id,
         time: body.time,
@@ -151,12 +153,12 @@ export class RepositoryService {
       },
       { maxReferencedBytes: plan.quotaBytes },
     );
-    const used = await this.#recordUsage(caller, account);
+    await this.#plans.recordUsage(caller.accountId, referencedBytes, plan.quotaBytes);
     const logical = body.sources.reduce((sum, s) => sum + s.logicalSize, 0);
-    await this.#forecast.recordCommit(caller.accountId, caller.deviceId, used - before, logical);
+    await this.#forecast.recordCommit(caller.accountId, caller.deviceId, addedBytes, logical);
     // Thinning is the server's, in the background: the commit's answer does not wait for it.
     this.#retention.afterCommit(caller.accountId);
-    return used;
+    return referencedBytes;
   }
 
   async #recordUsage(caller: Caller, account: AccountStore): Promise<number> {
