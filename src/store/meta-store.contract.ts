@@ -556,6 +556,56 @@ export function metaStoreContract(name: string, make: MakeMetaStore, options: { 
       await remote.release();
     });
 
+    test('one gc at a time: a run waits for the prune lock another process holds, and takes over a stale one', async (t) => {
+      const { store, add, clock, meta } = await setup(t, make);
+      const garbage = makePack([100]);
+      await add(garbage);
+      clock.advance(DEFAULT_GRACE_MS + MINUTE);
+      const lock = (id: string, kind: 'backup' | 'prune') => ({
+        id,
+        host: 'elsewhere',
+        pid: 1,
+        kind,
+        startedAt: clock.now,
+        heartbeatAt: clock.now,
+      });
+      // The claim itself: one prune lock at a time; a writer's lock is no obstacle.
+      await meta.addLock(lock('writer', 'backup'));
+      assert.equal(await meta.claimLock(lock('first', 'prune'), []), true);
+      assert.equal(await meta.claimLock(lock('second', 'prune'), []), false);
+      // A lock seen stale but renewed since is not taken over.
+      const seen = (await meta.listLocks()).find((l) => l.id === 'first')!;
+      await meta.heartbeatLock('first', clock.now + 1);
+      assert.equal(await meta.claimLock(lock('second', 'prune'), [seen]), false);
+
+      // Another process's gc holds the lock: this one waits until it is released.
+      let finished = false;
+      const waiting = store.gc().then((report) => {
+        finished = true;
+        return report;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(finished, false, 'waits while the other run holds the lock');
+      assert.ok(await store.locate(garbage.blobs[0].id), 'and collected nothing meanwhile');
+      await meta.removeLock('first');
+      assert.equal((await waiting).deletedPacks, 1);
+      assert.deepEqual(
+        (await meta.listLocks()).map((l) => l.id),
+        ['writer'],
+        'its own lock is gone with the run',
+      );
+
+      // A lock whose process stopped beating is stale: the next run takes it over.
+      await meta.addLock(lock('dead', 'prune'));
+      clock.advance(STALE_LOCK_MS + 1);
+      await meta.heartbeatLock('writer', clock.now);
+      await store.gc();
+      assert.deepEqual(
+        (await meta.listLocks()).map((l) => l.id),
+        ['writer'],
+      );
+    });
+
     test('blobsSince pages through the blobs in the order indexed; gc and a rebuild start a new generation', async (t) => {
       const { store, add, clock } = await setup(t, make);
       const first = makePack([10, 20, 30]);

@@ -111,6 +111,12 @@ export interface MetaStore {
   heartbeatLock(id: string, now: number): Promise<void>;
   removeLock(id: string): Promise<void>;
   listLocks(): Promise<LockInfo[]>;
+  /**
+   * claimLock adds `lock` unless another lock of its kind is left once the `stale` ones (as
+   * the caller saw them; one renewed since stays) are removed, and says whether it did: a
+   * lease that one process at a time holds, across every process sharing the store.
+   */
+  claimLock(lock: LockInfo, stale: readonly LockInfo[]): Promise<boolean>;
 
   /**
    * gcPlan finds the garbage by pack: packs holding unreferenced blobs touched before

@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CumulusError, isCumulusError } from '../core/errors.ts';
 import {
   type BlobType,
@@ -42,6 +43,8 @@ export const DEFAULT_REPACK_THRESHOLD = 0.5;
 /** A lock whose heartbeat is older than this is stale. */
 export const STALE_LOCK_MS = 10 * 60_000;
 const HEARTBEAT_MS = 60_000;
+/** How often a gc waiting for another one's lock asks again. */
+const COLLECTOR_RETRY_MS = 250;
 /** Batch size of ID lists sent to the MetaStore in one call. */
 const ID_BATCH = 50_000;
 /** Bytes read at once when hashing a pack, and read first when looking for its table. */
@@ -389,7 +392,11 @@ export class RepositoryStore {
    * dead process goes stale (see STALE_LOCK_MS). It is openLease with its own heartbeat.
    */
   async beginWrite(owner: { host: string; pid: number; kind: LockInfo['kind'] }): Promise<WriteLock> {
-    const info = await this.openLease(owner);
+    return this.#heartbeating(await this.openLease(owner));
+  }
+
+  /** #heartbeating keeps a lock of this process fresh until it is released. */
+  #heartbeating(info: LockInfo): WriteLock {
     const timer = setInterval(() => {
       // A failed heartbeat only lets the lock go stale early; the next one retries.
       this.#meta.heartbeatLock(info.id, this.#clock()).catch(() => {});
@@ -412,15 +419,28 @@ export class RepositoryStore {
    * been renewed for STALE_LOCK_MS.
    */
   async openLease(owner: { host: string; pid: number; kind: LockInfo['kind'] }): Promise<LockInfo> {
-    const now = this.#clock();
-    const info: LockInfo = {
-      id: randomBytes(16).toString('hex'),
-      ...owner,
-      startedAt: now,
-      heartbeatAt: now,
-    };
+    const info = this.#newLock(owner);
     await this.#meta.addLock(info);
     return info;
+  }
+
+  #newLock(owner: { host: string; pid: number; kind: LockInfo['kind'] }): LockInfo {
+    const now = this.#clock();
+    return { id: randomBytes(16).toString('hex'), ...owner, startedAt: now, heartbeatAt: now };
+  }
+
+  /**
+   * #claimCollector takes the repository's one 'prune' lock, waiting while another gc (of
+   * this or any other process sharing the MetaStore) holds it; a lock its process left
+   * behind is taken over once stale.
+   */
+  async #claimCollector(): Promise<WriteLock> {
+    for (;;) {
+      const stale = (await this.listLocks()).filter((l) => l.kind === 'prune' && l.stale);
+      const info = this.#newLock({ host: this.#host, pid: process.pid, kind: 'prune' });
+      if (await this.#meta.claimLock(info, stale)) return this.#heartbeating(info);
+      await sleep(COLLECTOR_RETRY_MS);
+    }
   }
 
   /** renewLease keeps a lease fresh; one that is over (released or stale) is 'not_found'. */
@@ -469,8 +489,25 @@ export class RepositoryStore {
    * so the client uploads them again. A later gc deletes the file once it was condemned
    * more than the grace ago and before every live writer began (`purgedPacks`). Objects
    * are never renamed or overwritten with other bytes, which S3-style storage needs.
+   *
+   * One gc at a time per repository, across processes (server replicas sharing one
+   * PostgreSQL, two commands on one local repository): a run holds the 'prune' lock and
+   * another waits for it. Two runs at once would each act on a plan the other is changing:
+   * one deletes as an orphan the pack the other's repack is about to index, or forgets the
+   * condemnation of a pack the other just dropped. A dry run changes nothing and waits for
+   * nobody.
    */
   async gc(options: GcOptions = {}): Promise<GcReport> {
+    if (options.dryRun) return this.#collect(options);
+    const lock = await this.#claimCollector();
+    try {
+      return await this.#collect(options);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #collect(options: GcOptions): Promise<GcReport> {
     const now = this.#clock();
     const grace = options.graceMs ?? DEFAULT_GRACE_MS;
     const threshold = options.repackThreshold ?? DEFAULT_REPACK_THRESHOLD;

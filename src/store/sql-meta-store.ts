@@ -581,18 +581,37 @@ export class SqlMetaStore implements MetaStore {
   }
 
   addLock(lock: LockInfo): Promise<void> {
+    const store = this;
+    return this.#engine.write(function* () {
+      yield* store.#insertLock(lock);
+    });
+  }
+
+  *#insertLock(lock: LockInfo): Work<void> {
     const d = this.#d;
     const sql = `INSERT INTO locks (${d.keyed('id, host, pid, kind, started_at, heartbeat_at')})
       VALUES (${d.keyedValues(':id, :host, :pid, :kind, :started, :heartbeat')})`;
+    yield* run(sql, {
+      id: lock.id,
+      host: lock.host,
+      pid: lock.pid,
+      kind: lock.kind,
+      started: lock.startedAt,
+      heartbeat: lock.heartbeatAt,
+    });
+  }
+
+  claimLock(lock: LockInfo, stale: readonly LockInfo[]): Promise<boolean> {
+    const d = this.#d;
+    const store = this;
+    const removeStale = `DELETE FROM locks WHERE ${d.mine()} AND id = :id AND kind = :kind AND heartbeat_at = :heartbeat`;
+    const held = `SELECT 1 AS held FROM locks WHERE ${d.mine()} AND kind = :kind LIMIT 1`;
     return this.#engine.write(function* () {
-      yield* run(sql, {
-        id: lock.id,
-        host: lock.host,
-        pid: lock.pid,
-        kind: lock.kind,
-        started: lock.startedAt,
-        heartbeat: lock.heartbeatAt,
-      });
+      for (const old of stale)
+        yield* run(removeStale, { id: old.id, kind: lock.kind, heartbeat: old.heartbeatAt });
+      if ((yield* get(held, { kind: lock.kind })) !== undefined) return false;
+      yield* store.#insertLock(lock);
+      return true;
     });
   }
 
