@@ -21,9 +21,12 @@ export interface Database extends SqlExecutor {
   /**
    * transaction runs `work` atomically: every statement it issues through `tx` commits
    * together, or none does if it throws. Statements outside wait until it ends, so keep
-   * slow work (password hashing, network) out of it.
+   * slow work (password hashing, network) out of it. Two transactions never interleave,
+   * but one with a `scope` waits only for those of the same scope (on PostgreSQL; SQLite
+   * has one writer): give a scope only to work whose reads and writes no transaction of
+   * another scope, or none, depends on (one account's upload claims).
    */
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options?: { scope?: string }): Promise<T>;
   /**
    * migrate applies the steps not applied yet, in order, each in its own transaction, and
    * returns the schema version reached (the number of steps).

@@ -45,3 +45,35 @@ test('a database it cannot open is named as a setting to fix, without the passwo
     await db.close();
   }
 });
+
+test('a transaction of one scope does not wait for one of another scope, or for an unscoped one', {
+  skip: installed ? undefined : NO_POSTGRES,
+  timeout: 60_000,
+}, async () => {
+  const db = new PostgresDatabase(await cluster!.database());
+  try {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered = () => {};
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const holding = (scope?: string) =>
+      db.transaction(
+        async () => {
+          entered();
+          await gate;
+        },
+        scope === undefined ? {} : { scope },
+      );
+    const first = holding('a');
+    await inside;
+    const unscoped = holding();
+    assert.equal(
+      await db.transaction(async (tx) => (await tx.get<{ n: number }>('SELECT 1 AS n'))!.n, { scope: 'b' }),
+      1,
+    );
+    release();
+    await Promise.all([first, unscoped]);
+  } finally {
+    await db.close();
+  }
+});

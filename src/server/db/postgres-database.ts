@@ -7,15 +7,18 @@
  *
  * Transactions keep the port's promise across processes and replicas: each takes one
  * transaction-scoped advisory lock first, so two transactions never interleave, as with
- * SQLite's single writer. A statement outside a transaction is atomic on its own.
+ * SQLite's single writer; a scoped one takes its scope's lock instead. A statement outside
+ * a transaction is atomic on its own.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { CumulusError } from '../../core/errors.ts';
 import { inTransaction, lockingBegin, openPostgresPool, toPositional } from '../../store/postgres.ts';
 import { type Database, newerSchemaError, type SqlExecutor, type SqlValue } from './database.ts';
 
 /** The advisory lock key every server-database transaction holds (any fixed number; the store uses others). */
 const SERVER_LOCK = 7_301_411;
+/** The class of the two-key locks of scoped transactions (two-key locks never meet SERVER_LOCK). */
+const SCOPE_LOCK_CLASS = 7_302;
 
 /** postgresStep maps one migration step written for SQLite to PostgreSQL. */
 export function postgresStep(sql: string): string {
@@ -72,8 +75,12 @@ export class PostgresDatabase implements Database {
     return this.#direct.run(sql, params);
   }
 
-  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return inTransaction(this.#pool, lockingBegin(SERVER_LOCK), (client) => work(executor(client)));
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>, options: { scope?: string } = {}): Promise<T> {
+    const begin =
+      options.scope === undefined
+        ? lockingBegin(SERVER_LOCK)
+        : lockingBegin(SCOPE_LOCK_CLASS, `hashtext(${pg.escapeLiteral(options.scope)})`);
+    return inTransaction(this.#pool, begin, (client) => work(executor(client)));
   }
 
   async migrate(steps: readonly string[]): Promise<number> {

@@ -106,14 +106,18 @@ export class SessionsService {
     }
     const versionChanged = agentVersion !== undefined && agentVersion !== row.agent_version;
     if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS || versionChanged) {
-      await this.#db.transaction(async (tx) => {
-        await tx.run('UPDATE sessions SET last_used_at = ? WHERE id = ?', [now, row.id]);
-        await tx.run('UPDATE devices SET last_seen_at = ?, agent_version = ? WHERE id = ?', [
-          now,
-          versionChanged ? agentVersion : row.agent_version,
-          row.device_id,
-        ]);
-      });
+      // Two plain writes that decide nothing: they need not wait for other devices' transactions.
+      await this.#db.transaction(
+        async (tx) => {
+          await tx.run('UPDATE sessions SET last_used_at = ? WHERE id = ?', [now, row.id]);
+          await tx.run('UPDATE devices SET last_seen_at = ?, agent_version = ? WHERE id = ?', [
+            now,
+            versionChanged ? agentVersion : row.agent_version,
+            row.device_id,
+          ]);
+        },
+        { scope: `device:${row.device_id}` },
+      );
     }
     return { accountId: row.account_id, deviceId: row.device_id, sessionId: row.id, role: row.role, ip };
   }

@@ -2,9 +2,10 @@
  * UploadClaims holds the quota that uploads in progress have claimed, in the server
  * database, so replicas sharing it see each other's uploads before their packs land.
  *
- * A claim is made in one server-database transaction (on PostgreSQL they are serialised by
- * an advisory lock, so claims have one order across replicas): it sweeps expired claims,
- * adds up the account's live claims made before it (`ahead`) and inserts its own. The
+ * A claim is made in one server-database transaction (on PostgreSQL the claims of an
+ * account are serialised by that account's advisory lock, so they have one order across
+ * replicas): it sweeps expired claims, adds up the account's live claims made before it
+ * (`ahead`) and inserts its own. The
  * caller then reads the bytes the account stores (its own store, another connection, so
  * not inside that transaction: a transaction waiting there for a second pool connection
  * while others hold the pool waiting for the lock could wait forever) and admits the
@@ -45,20 +46,25 @@ export class UploadClaims {
   claim(accountId: string, bytes: number): Promise<Claim> {
     const now = this.#clock.now();
     const id = newId();
-    return this.#db.transaction(async (tx) => {
-      await tx.run('DELETE FROM upload_claims WHERE expires_at <= ?', [now]);
-      const row = await tx.get<{ ahead: number | null }>(
-        'SELECT sum(bytes) AS ahead FROM upload_claims WHERE account_id = ?',
-        [accountId],
-      );
-      await tx.run('INSERT INTO upload_claims (id, account_id, bytes, expires_at) VALUES (?, ?, ?, ?)', [
-        id,
-        accountId,
-        bytes,
-        now + CLAIM_MS,
-      ]);
-      return { id, ahead: Number(row?.ahead ?? 0) };
-    });
+    // Only claims of the same account need one order: uploads of other accounts do not wait.
+    // (The sweep deletes expired claims of any account; whoever deletes one first, it is gone.)
+    return this.#db.transaction(
+      async (tx) => {
+        await tx.run('DELETE FROM upload_claims WHERE expires_at <= ?', [now]);
+        const row = await tx.get<{ ahead: number | null }>(
+          'SELECT sum(bytes) AS ahead FROM upload_claims WHERE account_id = ?',
+          [accountId],
+        );
+        await tx.run('INSERT INTO upload_claims (id, account_id, bytes, expires_at) VALUES (?, ?, ?, ?)', [
+          id,
+          accountId,
+          bytes,
+          now + CLAIM_MS,
+        ]);
+        return { id, ahead: Number(row?.ahead ?? 0) };
+      },
+      { scope: `upload-claims:${accountId}` },
+    );
   }
 
   /** release ends a claim: its upload was stored, or refused, or failed. */
