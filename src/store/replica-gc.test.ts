@@ -110,7 +110,7 @@ async function replicas() {
 }
 
 interface Totals {
-  /** gc runs by replica. */
+  /** gc runs by replica that ended while the writers were still writing. */
   runs: [number, number];
   repacked: number;
   deleted: number;
@@ -118,8 +118,7 @@ interface Totals {
   errors: unknown[];
 }
 
-function addReport(totals: Totals, replica: number, report: GcReport): void {
-  totals.runs[replica]++;
+function addReport(totals: Totals, report: GcReport): void {
   totals.repacked += report.repackedPacks;
   totals.deleted += report.deletedPacks;
   totals.purged += report.purgedPacks;
@@ -137,7 +136,8 @@ async function scenario(): Promise<Totals> {
     const collector = async (store: RepositoryStore, replica: number) => {
       while (writing) {
         try {
-          addReport(totals, replica, await store.gc(GC));
+          addReport(totals, await store.gc(GC));
+          if (writing) totals.runs[replica]++;
         } catch (error) {
           totals.errors.push(error);
           return;
@@ -200,9 +200,9 @@ async function scenario(): Promise<Totals> {
 
     // With no session open, gc condemns the last garbage; once the grace has passed, it
     // purges it: what is left is exactly what the index names.
-    for (const [i, store] of stores.entries()) addReport(totals, i, await store.gc(GC));
+    for (const store of stores) addReport(totals, await store.gc(GC));
     for (const r of opened) r.clock.advance(DEFAULT_GRACE_MS + 60_000);
-    for (const [i, store] of stores.entries()) addReport(totals, i, await store.gc());
+    for (const store of stores) addReport(totals, await store.gc());
     const files: string[] = [];
     for await (const { name } of opened[0].blobs.store.list('packs/')) files.push(packIdOf(name) ?? name);
     const indexed = (await stores[1].checkPacks({ readData: false })).map((c) => c.packId);
@@ -225,10 +225,10 @@ describe('two replicas collecting one account at once', { skip }, () => {
       for (const i of [0, 1]) all.runs[i] += totals.runs[i];
       for (const key of ['repacked', 'deleted', 'purged'] as const) all[key] += totals[key];
     }
-    // The scenario did what it is for: both replicas collected, packs were repacked,
-    // dropped and their objects purged.
+    // The scenario did what it is for: both replicas collected during the writes, packs
+    // were repacked, dropped and their objects purged.
     assert.ok(
-      all.runs.every((n) => n > 2) && all.repacked > 0 && all.deleted > 0 && all.purged > 0,
+      all.runs.every((n) => n > 0) && all.repacked > 0 && all.deleted > 0 && all.purged > 0,
       JSON.stringify(all),
     );
     const { drop, slowDown, internalError, truncate } = servers.faulty().counts;
