@@ -54,6 +54,10 @@ backend replicas
   http-check expect status 200
   default-server inter 1s fall 3 rise 2
 ${backends.map((b, i) => `  server replica${i + 1} 127.0.0.1:${b} check`).join('\n')}
+  # When every check fails at once (replicas too busy to answer, not down), send anyway:
+  # a client retries what a dead replica refuses, a balancer with no server refuses all.
+  option allbackups
+${backends.map((b, i) => `  server any${i + 1} 127.0.0.1:${b} backup`).join('\n')}
 `;
 }
 
