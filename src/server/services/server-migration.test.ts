@@ -19,6 +19,7 @@ import {
 } from '../../../test/helpers/postgres.ts';
 import { isCumulusError } from '../../core/errors.ts';
 import { openPostgresPool } from '../../store/postgres.ts';
+import type { RepositoryStore } from '../../store/repository-store.ts';
 import { type RunningS3, settingsFor, startS3rver } from '../../store/s3-testing.ts';
 import { commitOf, makePack, readSealed, type TestBlob } from '../../store/testing.ts';
 import { PostgresDatabase } from '../db/postgres-database.ts';
@@ -44,11 +45,14 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** backUp stores one snapshot of a few blobs in the account, as a server would, and returns a data blob. */
-async function backUp(
+type Where = { databaseUrl?: string; blobs: BlobStoreConfig };
+
+/** withAccount opens the account's repository where a server keeps it (`where`) and runs `work` on it. */
+async function withAccount<T>(
   dataDir: string,
-  where: { databaseUrl?: string; blobs: BlobStoreConfig },
-): Promise<TestBlob> {
+  where: Where,
+  work: (store: RepositoryStore) => Promise<T>,
+): Promise<T> {
   const pool = where.databaseUrl === undefined ? undefined : openPostgresPool(where.databaseUrl);
   const root = accountsRoot(dataDir);
   const repositories = new StoreAccountRepositories(dataDir, {
@@ -56,39 +60,31 @@ async function backUp(
     metas: openMetaStores(pool, root),
   });
   try {
-    const { store } = await repositories.forAccount(ACCOUNT);
-    const data = makePack([3000, 4000, { length: 50, type: 'tree' }]);
-    const snapshot = makePack([{ length: 40, type: 'snapshot' }]);
-    await store.addPack(data.bytes, data.id);
-    await store.addPack(snapshot.bytes, snapshot.id);
-    await store.commitSnapshot(commitOf(snapshot.blobs[0], { ['dd'.repeat(16)]: data.blobs }));
-    return data.blobs[0];
+    return await work((await repositories.forAccount(ACCOUNT)).store);
   } finally {
     await repositories.close();
     await pool?.end();
   }
 }
 
-/** readBack reads the blob through a repository where the migrated server keeps its data. */
-async function readBack(
-  dataDir: string,
-  where: { databaseUrl?: string; blobs: BlobStoreConfig },
-  blob: TestBlob,
-) {
-  const pool = where.databaseUrl === undefined ? undefined : openPostgresPool(where.databaseUrl);
-  const root = accountsRoot(dataDir);
-  const repositories = new StoreAccountRepositories(dataDir, {
-    blobs: openBlobStores(where.blobs, root),
-    metas: openMetaStores(pool, root),
+/** backUp stores one snapshot of a few blobs in the account, as a server would, and returns a data blob. */
+function backUp(dataDir: string, where: Where): Promise<TestBlob> {
+  return withAccount(dataDir, where, async (store) => {
+    const data = makePack([3000, 4000, { length: 50, type: 'tree' }]);
+    const snapshot = makePack([{ length: 40, type: 'snapshot' }]);
+    await store.addPack(data.bytes, data.id);
+    await store.addPack(snapshot.bytes, snapshot.id);
+    await store.commitSnapshot(commitOf(snapshot.blobs[0], { ['dd'.repeat(16)]: data.blobs }));
+    return data.blobs[0];
   });
-  try {
-    const { store } = await repositories.forAccount(ACCOUNT);
+}
+
+/** readBack reads the blob through a repository where the migrated server keeps its data. */
+function readBack(dataDir: string, where: Where, blob: TestBlob): Promise<void> {
+  return withAccount(dataDir, where, async (store) => {
     assert.deepEqual(await readSealed(store, blob.id), blob.sealed);
     assert.equal((await store.usage()).snapshots, 1);
-  } finally {
-    await repositories.close();
-    await pool?.end();
-  }
+  });
 }
 
 describe('migrateServer: partly moved servers, damage carried over, unfinished migrations', { skip }, () => {
