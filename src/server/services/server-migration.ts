@@ -192,9 +192,11 @@ async function copyDatabase(
   await copyServerDatabase(source, target, tables, (tx) => progress.set('server', 'copied', tx));
   const before = await countRows(source, tables);
   const after = await countRows(target, tables);
-  const problems = before
-    .filter((count, i) => count.rows !== after[i].rows)
-    .map((count, i) => `table ${count.table}: ${count.rows} row(s) embedded, ${after[i].rows} copied`);
+  const problems = before.flatMap((count, i) =>
+    count.rows === after[i].rows
+      ? []
+      : [`table ${count.table}: ${count.rows} row(s) embedded, ${after[i].rows} copied`],
+  );
   return { progress, tables: before, problems };
 }
 
