@@ -42,10 +42,10 @@ describe('console: account and security', () => {
 
   const region = (name: string) => page.getByRole('region', { name });
 
-  /** accountRow is the server's row of the account: what a change did or did not touch. */
-  const accountRow = async () => {
+  /** accountRecord is the server's record of the account: what a change did or did not touch. */
+  const accountRecord = async () => {
     const { accounts } = f.server.services;
-    return accounts.row(await accounts.idByEmail(EMAIL));
+    return accounts.record(await accounts.idByEmail(EMAIL));
   };
 
   /** signInWith signs a browser in with a password and a second factor other than a device's code. */
@@ -120,7 +120,7 @@ describe('console: account and security', () => {
     await card.getByLabel('Code from the app').fill(wrong);
     await card.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
     await card.getByRole('alert').waitFor();
-    assert.equal((await accountRow()).totp_secret, null, 'a wrong first code leaves TOTP off');
+    assert.equal((await accountRecord()).totpSecret, null, 'a wrong first code leaves TOTP off');
 
     await card.getByLabel('Code from the app').fill(codeAt(0));
     await card.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
@@ -158,7 +158,7 @@ describe('console: account and security', () => {
 
   it('refuses a wrong current password, changing nothing, then changes it: the CLI signs in with the new one only', async () => {
     const card = region('Password');
-    const unchanged = await accountRow();
+    const unchanged = await accountRecord();
     await card.getByLabel('Current password').fill('not the password');
     await card.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
     await card.getByLabel('New password again').fill(NEW_PASSWORD);
@@ -167,10 +167,10 @@ describe('console: account and security', () => {
       .getByRole('alert')
       .getByText(/password does not open the account key/)
       .waitFor();
-    const untouched = await accountRow();
+    const untouched = await accountRecord();
     assert.deepEqual(
-      [untouched.kdf, untouched.auth_hash, untouched.wrapped_key],
-      [unchanged.kdf, unchanged.auth_hash, unchanged.wrapped_key],
+      [untouched.kdf, untouched.authHash, untouched.wrappedKey],
+      [unchanged.kdf, unchanged.authHash, unchanged.wrappedKey],
     );
     const before = await cliLogin('still-old', PASSWORD);
     assert.equal(before.code, 0, `the old password still works: ${before.stderr}`);
@@ -183,10 +183,10 @@ describe('console: account and security', () => {
       .getByRole('status')
       .getByText(/Password changed/)
       .waitFor();
-    const changed = await accountRow();
-    assert.notEqual(changed.auth_hash, unchanged.auth_hash);
-    assert.notEqual(changed.wrapped_key, unchanged.wrapped_key);
-    assert.equal(JSON.parse(changed.kdf).N, 2 ** 17, 'the new password is stretched at the default cost');
+    const changed = await accountRecord();
+    assert.notEqual(changed.authHash, unchanged.authHash);
+    assert.notEqual(changed.wrappedKey, unchanged.wrappedKey);
+    assert.equal(changed.kdf.N, 2 ** 17, 'the new password is stretched at the default cost');
 
     const old = await cliLogin('old-password', PASSWORD);
     assert.notEqual(old.code, 0);

@@ -14,6 +14,7 @@ import { DEFAULT_KDF } from '../../core/keys.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database, SqlExecutor } from '../db/database.ts';
+import type { AccountRecord, AccountRecords } from './account-records.ts';
 import type { AccountRepositories } from './account-repositories.ts';
 import type { AuditLog } from './audit.ts';
 import type { Actor, Caller } from './caller.ts';
@@ -21,25 +22,6 @@ import { deviceActor } from './caller.ts';
 import { type AuthHashCost, hashSecret, newId, verifySecret } from './credentials.ts';
 import type { PlansService } from './plans.ts';
 import type { AttemptGuard } from './throttle.ts';
-
-export interface AccountRow {
-  id: string;
-  email: string;
-  role: Role;
-  plan_id: string;
-  disabled_at: number | null;
-  kdf: string;
-  auth_hash: string;
-  repository_config: string | null;
-  wrapped_key: string | null;
-  recovery_hash: string | null;
-  recovery_wrapped_key: string | null;
-  totp_secret: string | null;
-  totp_pending_secret: string | null;
-  totp_last_step: number | null;
-  warning_level: number;
-  created_at: number;
-}
 
 /** normalizeEmail is how emails are compared and stored: trimmed, lower case. */
 export function normalizeEmail(email: string): string {
@@ -58,16 +40,16 @@ export function accountDisabled(): CumulusError {
   });
 }
 
-export function toAccount(row: AccountRow): Account {
+function toAccount(record: AccountRecord): Account {
   return {
-    id: row.id,
-    email: row.email,
-    role: row.role,
-    planId: row.plan_id,
-    totpEnabled: row.totp_secret !== null,
-    keysReady: row.wrapped_key !== null,
-    hasRecoveryKey: row.recovery_hash !== null,
-    createdAt: iso(row.created_at),
+    id: record.id,
+    email: record.email,
+    role: record.role,
+    planId: record.planId,
+    totpEnabled: record.totpSecret !== null,
+    keysReady: record.wrappedKey !== null,
+    hasRecoveryKey: record.recoveryHash !== null,
+    createdAt: iso(record.createdAt),
   };
 }
 
@@ -81,6 +63,7 @@ export interface NewAccount {
 
 export class AccountsService {
   readonly #db: Database;
+  readonly #records: AccountRecords;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #plans: PlansService;
@@ -91,6 +74,7 @@ export class AccountsService {
 
   constructor(deps: {
     db: Database;
+    records: AccountRecords;
     clock: Clock;
     audit: AuditLog;
     plans: PlansService;
@@ -99,6 +83,7 @@ export class AccountsService {
     hashCost: AuthHashCost;
   }) {
     this.#db = deps.db;
+    this.#records = deps.records;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#plans = deps.plans;
@@ -120,13 +105,18 @@ export class AccountsService {
     const id = newId();
     await this.#db.transaction(async (tx) => {
       await within?.(tx);
-      if (await tx.get('SELECT id FROM accounts WHERE email = ?', [email])) {
+      if ((await this.#records.idByEmail(tx, email)) !== undefined) {
         throw new CumulusError('conflict', `an account with the email ${email} exists already`);
       }
-      await tx.run(
-        'INSERT INTO accounts (id, email, role, plan_id, kdf, auth_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [id, email, input.role ?? 'user', planId, JSON.stringify(input.kdf), authHash, this.#clock.now()],
-      );
+      await this.#records.insert(tx, {
+        id,
+        email,
+        role: input.role ?? 'user',
+        planId,
+        kdf: input.kdf,
+        authHash,
+        createdAt: this.#clock.now(),
+      });
       await this.#audit.record(
         {
           event: 'account_created',
@@ -137,28 +127,26 @@ export class AccountsService {
         tx,
       );
     });
-    return toAccount(await this.row(id));
+    return toAccount(await this.record(id));
   }
 
-  /** row returns an account's row; an unknown ID → 'not_found'. */
-  async row(id: string): Promise<AccountRow> {
-    const row = await this.#db.get<AccountRow>('SELECT * FROM accounts WHERE id = ?', [id]);
-    if (!row) throw new CumulusError('not_found', 'no such account');
-    return row;
+  /** record returns an account's record; an unknown ID → 'not_found'. */
+  async record(id: string): Promise<AccountRecord> {
+    const record = await this.#records.byId(id);
+    if (!record) throw new CumulusError('not_found', 'no such account');
+    return record;
   }
 
   /** idByEmail finds an account by email, for the admin CLI. */
   async idByEmail(email: string): Promise<string> {
-    const row = await this.#db.get<{ id: string }>('SELECT id FROM accounts WHERE email = ?', [
-      normalizeEmail(email),
-    ]);
-    if (!row)
+    const id = await this.#records.idByEmail(this.#db, normalizeEmail(email));
+    if (id === undefined)
       throw new CumulusError('not_found', `there is no account with the email ${normalizeEmail(email)}`);
-    return row.id;
+    return id;
   }
 
   async get(caller: Caller): Promise<Account> {
-    return toAccount(await this.row(caller.accountId));
+    return toAccount(await this.record(caller.accountId));
   }
 
   /** session describes the caller's session, with the server's time. */
@@ -170,13 +158,13 @@ export class AccountsService {
     role: Role;
     serverTime: string;
   }> {
-    const row = await this.row(caller.accountId);
+    const { email } = await this.record(caller.accountId);
     const { accountId, deviceId, sessionId, role } = caller;
-    return { accountId, deviceId, sessionId, role, email: row.email, serverTime: iso(this.#clock.now()) };
+    return { accountId, deviceId, sessionId, role, email, serverTime: iso(this.#clock.now()) };
   }
 
   async countAdmins(): Promise<number> {
-    return (await this.#db.get<{ n: number }>("SELECT count(*) AS n FROM accounts WHERE role = 'admin'"))!.n;
+    return this.#records.countAdmins();
   }
 
   /**
@@ -185,8 +173,8 @@ export class AccountsService {
    */
   async kdfFor(email: string): Promise<KdfParams> {
     const normalized = normalizeEmail(email);
-    const row = await this.#db.get<{ kdf: string }>('SELECT kdf FROM accounts WHERE email = ?', [normalized]);
-    if (row) return JSON.parse(row.kdf) as KdfParams;
+    const kdf = await this.#records.kdfByEmail(normalized);
+    if (kdf) return kdf;
     const salt = createHmac('sha256', await this.#serverSecret())
       .update(`prelogin:${normalized}`)
       .digest('base64');
@@ -198,15 +186,15 @@ export class AccountsService {
    * account and per address. Wrong email and wrong password look the same. A disabled
    * account is refused only after the password was right.
    */
-  async signInWithPassword(email: string, authKey: string, ip: string): Promise<AccountRow> {
+  async signInWithPassword(email: string, authKey: string, ip: string): Promise<AccountRecord> {
     const normalized = normalizeEmail(email);
     const attempt = await this.#guard.begin('password', normalized, ip);
-    const row = await this.#db.get<AccountRow>('SELECT * FROM accounts WHERE email = ?', [normalized]);
-    const ok = row ? await verifySecret(authKey, row.auth_hash) : await this.#decoyVerify(authKey);
-    if (!row || !ok) {
+    const record = await this.#records.byEmail(normalized);
+    const ok = record ? await verifySecret(authKey, record.authHash) : await this.#decoyVerify(authKey);
+    if (!record || !ok) {
       await this.#audit.record({
         event: 'sign_in_failed',
-        accountId: row?.id ?? null,
+        accountId: record?.id ?? null,
         actor: 'anonymous',
         ip,
         details: { email: normalized, reason: 'password' },
@@ -214,23 +202,19 @@ export class AccountsService {
       throw wrongPassword();
     }
     await attempt.succeeded();
-    if (row.disabled_at !== null) throw accountDisabled();
-    return row;
+    if (record.disabledAt !== null) throw accountDisabled();
+    return record;
   }
 
   /** requireEnabled throws 'forbidden' for a disabled account, inside the caller's transaction. */
   async requireEnabled(tx: SqlExecutor, accountId: string): Promise<void> {
-    const row = await tx.get<{ disabled_at: number | null }>(
-      'SELECT disabled_at FROM accounts WHERE id = ?',
-      [accountId],
-    );
-    if ((row?.disabled_at ?? null) !== null) throw accountDisabled();
+    if (((await this.#records.disabledAt(tx, accountId)) ?? null) !== null) throw accountDisabled();
   }
 
   /** confirmPassword re-checks the password of a signed-in caller before a sensitive change. */
-  async confirmPassword(caller: Caller, authKey: string): Promise<AccountRow> {
-    const row = await this.row(caller.accountId);
-    return this.signInWithPassword(row.email, authKey, caller.ip);
+  async confirmPassword(caller: Caller, authKey: string): Promise<AccountRecord> {
+    const { email } = await this.record(caller.accountId);
+    return this.signInWithPassword(email, authKey, caller.ip);
   }
 
   /** #decoyVerify spends the same time as a real check, so an unknown email is not faster. */
@@ -251,20 +235,23 @@ export class AccountsService {
   }
 
   /** keysOf returns the account's sealed keys, or null before the first device made them. */
-  keysOf(row: AccountRow, options: { withRecovery: boolean } = { withRecovery: false }): AccountKeys | null {
-    if (row.wrapped_key === null || row.repository_config === null) return null;
+  keysOf(
+    record: AccountRecord,
+    options: { withRecovery: boolean } = { withRecovery: false },
+  ): AccountKeys | null {
+    if (record.wrappedKey === null || record.repositoryConfig === null) return null;
     return {
-      repositoryConfig: JSON.parse(row.repository_config) as RepositoryConfig,
-      wrappedKey: row.wrapped_key,
-      ...(options.withRecovery && row.recovery_wrapped_key !== null
-        ? { recoveryWrappedKey: row.recovery_wrapped_key }
+      repositoryConfig: record.repositoryConfig,
+      wrappedKey: record.wrappedKey,
+      ...(options.withRecovery && record.recoveryWrappedKey !== null
+        ? { recoveryWrappedKey: record.recoveryWrappedKey }
         : {}),
     };
   }
 
   async getKeys(caller: Caller): Promise<{ keys: AccountKeys | null; kdf: KdfParams }> {
-    const row = await this.row(caller.accountId);
-    return { keys: this.keysOf(row), kdf: JSON.parse(row.kdf) as KdfParams };
+    const record = await this.record(caller.accountId);
+    return { keys: this.keysOf(record), kdf: record.kdf };
   }
 
   /** setUpKeys stores the first device's new account key (wrapped twice) and repository config, once. */
@@ -279,18 +266,13 @@ export class AccountsService {
     validateChunkerParams(input.repositoryConfig.chunker);
     const recoveryHash = await hashSecret(input.recovery.authKey, this.#hashCost);
     await this.#db.transaction(async (tx) => {
-      const { changes } = await tx.run(
-        `UPDATE accounts SET repository_config = ?, wrapped_key = ?, recovery_hash = ?, recovery_wrapped_key = ?
-         WHERE id = ? AND wrapped_key IS NULL`,
-        [
-          JSON.stringify(input.repositoryConfig),
-          input.wrappedKey,
-          recoveryHash,
-          input.recovery.wrappedKey,
-          caller.accountId,
-        ],
-      );
-      if (changes === 0) {
+      const stored = await this.#records.setKeysOnce(tx, caller.accountId, {
+        repositoryConfig: input.repositoryConfig,
+        wrappedKey: input.wrappedKey,
+        recoveryHash,
+        recoveryWrappedKey: input.recovery.wrappedKey,
+      });
+      if (!stored) {
         throw new CumulusError('conflict', 'this account has its keys already', {
           hint: 'another device created them first: fetch them with GET /api/account/keys',
         });
@@ -311,23 +293,27 @@ export class AccountsService {
     caller: Caller,
     input: { currentAuthKey: string; kdf: KdfParams; authKey: string; wrappedKey: string },
   ): Promise<void> {
-    const row = await this.confirmPassword(caller, input.currentAuthKey);
-    if (row.wrapped_key === null) {
+    const record = await this.confirmPassword(caller, input.currentAuthKey);
+    if (record.wrappedKey === null) {
       throw new CumulusError('conflict', 'this account has no key yet', {
         hint: 'sign in on a device first',
       });
     }
     const authHash = await hashSecret(input.authKey, this.#hashCost);
     await this.#db.transaction(async (tx) => {
-      const { changes } = await tx.run(
-        'UPDATE accounts SET kdf = ?, auth_hash = ?, wrapped_key = ? WHERE id = ? AND auth_hash = ?',
-        [JSON.stringify(input.kdf), authHash, input.wrappedKey, row.id, row.auth_hash],
-      );
-      if (changes === 0)
+      const replaced = await this.#records.replacePassword(tx, record.id, record.authHash, {
+        kdf: input.kdf,
+        authHash,
+        wrappedKey: input.wrappedKey,
+      });
+      if (!replaced)
         throw new CumulusError('conflict', 'the password was changed meanwhile', {
           hint: 'sign in again with the new password',
         });
-      await this.#audit.record({ event: 'password_changed', accountId: row.id, ...deviceActor(caller) }, tx);
+      await this.#audit.record(
+        { event: 'password_changed', accountId: record.id, ...deviceActor(caller) },
+        tx,
+      );
     });
   }
 
@@ -335,38 +321,31 @@ export class AccountsService {
     caller: Caller,
     input: { authKey: string; recovery: { authKey: string; wrappedKey: string } },
   ): Promise<void> {
-    const row = await this.confirmPassword(caller, input.authKey);
-    if (row.wrapped_key === null)
+    const record = await this.confirmPassword(caller, input.authKey);
+    if (record.wrappedKey === null)
       throw new CumulusError('conflict', 'this account has no key yet', {
         hint: 'sign in on a device first',
       });
     const recoveryHash = await hashSecret(input.recovery.authKey, this.#hashCost);
     await this.#db.transaction(async (tx) => {
-      await tx.run('UPDATE accounts SET recovery_hash = ?, recovery_wrapped_key = ? WHERE id = ?', [
-        recoveryHash,
-        input.recovery.wrappedKey,
-        row.id,
-      ]);
+      await this.#records.setRecovery(tx, record.id, recoveryHash, input.recovery.wrappedKey);
       await this.#audit.record(
-        { event: 'recovery_key_replaced', accountId: row.id, ...deviceActor(caller) },
+        { event: 'recovery_key_replaced', accountId: record.id, ...deviceActor(caller) },
         tx,
       );
     });
   }
 
   /** recoveryKeyMatches checks the auth half of a recovery key. */
-  async recoveryKeyMatches(row: AccountRow, recoveryAuthKey: string): Promise<boolean> {
-    return row.recovery_hash !== null && (await verifySecret(recoveryAuthKey, row.recovery_hash));
+  async recoveryKeyMatches(record: AccountRecord, recoveryAuthKey: string): Promise<boolean> {
+    return record.recoveryHash !== null && (await verifySecret(recoveryAuthKey, record.recoveryHash));
   }
 
   /** setDisabled disables or enables an account; the caller revokes its sessions. */
   async setDisabled(actor: Actor, accountId: string, disabled: boolean): Promise<void> {
     await this.#db.transaction(async (tx) => {
-      const { changes } = await tx.run('UPDATE accounts SET disabled_at = ? WHERE id = ?', [
-        disabled ? this.#clock.now() : null,
-        accountId,
-      ]);
-      if (changes === 0) throw new CumulusError('not_found', 'no such account');
+      const found = await this.#records.setDisabledAt(tx, accountId, disabled ? this.#clock.now() : null);
+      if (!found) throw new CumulusError('not_found', 'no such account');
       await this.#audit.record(
         { event: disabled ? 'account_disabled' : 'account_enabled', accountId, ...actor },
         tx,
@@ -376,22 +355,19 @@ export class AccountsService {
 
   /** adminView lists accounts with device counts and usage, for the admin. */
   async adminView(accountId?: string): Promise<AdminUser[]> {
-    const rows = await this.#db.all<AccountRow & { devices: number }>(
-      `SELECT accounts.*, (SELECT count(*) FROM devices WHERE devices.account_id = accounts.id AND removed_at IS NULL) AS devices
-       FROM accounts WHERE (? IS NULL OR id = ?) ORDER BY email`,
-      [accountId ?? null, accountId ?? null],
-    );
-    if (accountId !== undefined && rows.length === 0) throw new CumulusError('not_found', 'no such account');
+    const records = await this.#records.listWithDeviceCounts(accountId);
+    if (accountId !== undefined && records.length === 0)
+      throw new CumulusError('not_found', 'no such account');
     return Promise.all(
-      rows.map(async (row) => ({
-        id: row.id,
-        email: row.email,
-        role: row.role,
-        planId: row.plan_id,
-        disabled: row.disabled_at !== null,
-        devices: row.devices,
-        usedBytes: await (await this.#repositories.forAccount(row.id)).usedBytes(),
-        createdAt: iso(row.created_at),
+      records.map(async (record) => ({
+        id: record.id,
+        email: record.email,
+        role: record.role,
+        planId: record.planId,
+        disabled: record.disabledAt !== null,
+        devices: record.devices,
+        usedBytes: await (await this.#repositories.forAccount(record.id)).usedBytes(),
+        createdAt: iso(record.createdAt),
       })),
     );
   }

@@ -7,6 +7,7 @@ import type { Database } from '../db/database.ts';
 import { MIGRATIONS } from '../db/migrations.ts';
 import { AddressGuard } from '../notify/address-guard.ts';
 import type { Mailer } from '../notify/mailer.ts';
+import { AccountRecords } from './account-records.ts';
 import { type AccountRepositories, DEFAULT_COLLECT_EVERY_MS } from './account-repositories.ts';
 import { AccountsService } from './accounts.ts';
 import { AdminService } from './admin.ts';
@@ -88,10 +89,12 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
   await db.migrate(MIGRATIONS);
   const guard = new AttemptGuard(db, clock, options.throttle ?? { account: ACCOUNT_POLICY, ip: IP_POLICY });
   const audit = new AuditLog(db, clock);
-  const plans = new PlansService(db, clock, audit, repositories);
+  const records = new AccountRecords(db);
+  const plans = new PlansService(db, records, clock, audit, repositories);
   await plans.ensureDefaults();
   const accounts = new AccountsService({
     db,
+    records,
     clock,
     audit,
     plans,
@@ -99,12 +102,12 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
     guard,
     hashCost: options.authHashCost ?? DEFAULT_AUTH_HASH_COST,
   });
-  const invites = new InvitesService({ db, clock, audit, accounts, plans });
+  const invites = new InvitesService({ db, records, clock, audit, accounts, plans });
   const sessions = new SessionsService(db, clock, audit);
   const devices = new DevicesService({ db, clock, audit, sessions, repositories });
   const approvals = new ApprovalsService(db, clock, audit);
   const pins = new PinsService({ db, clock, repositories, devices });
-  const totp = new TotpService({ db, clock, audit, accounts, guard });
+  const totp = new TotpService({ db, records, clock, audit, accounts, guard });
   const signIn = new SignInService({ db, audit, accounts, approvals, devices, sessions, totp, guard });
   const incidents = new IncidentsService(db, clock, audit);
   const replicas = new Replicas(db, clock, options.replicaTiming);
@@ -128,6 +131,7 @@ export async function buildServices(options: ServiceOptions): Promise<Services> 
   const forecast = new ForecastService({ db, clock, repositories, plans, retention });
   const status = new StatusService({
     db,
+    records,
     clock,
     repositories,
     incidents,

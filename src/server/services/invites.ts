@@ -12,6 +12,7 @@ import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database } from '../db/database.ts';
+import type { AccountRecords } from './account-records.ts';
 import { type AccountsService, normalizeEmail } from './accounts.ts';
 import type { AuditLog } from './audit.ts';
 import type { Actor } from './caller.ts';
@@ -39,6 +40,7 @@ function unknownInvite(): CumulusError {
 
 export class InvitesService {
   readonly #db: Database;
+  readonly #records: AccountRecords;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #accounts: AccountsService;
@@ -46,12 +48,14 @@ export class InvitesService {
 
   constructor(deps: {
     db: Database;
+    records: AccountRecords;
     clock: Clock;
     audit: AuditLog;
     accounts: AccountsService;
     plans: PlansService;
   }) {
     this.#db = deps.db;
+    this.#records = deps.records;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#accounts = deps.accounts;
@@ -69,7 +73,7 @@ export class InvitesService {
     const expiresAt = now + INVITE_TTL_MS;
     const role = input.role ?? 'user';
     await this.#db.transaction(async (tx) => {
-      if (await tx.get('SELECT id FROM accounts WHERE email = ?', [email]))
+      if ((await this.#records.idByEmail(tx, email)) !== undefined)
         throw new CumulusError('conflict', `an account with the email ${email} exists already`);
       await tx.run(
         'UPDATE invites SET expires_at = ? WHERE email = ? AND used_at IS NULL AND expires_at > ?',

@@ -147,7 +147,7 @@ export class NotificationsService {
   async get(caller: Caller): Promise<NotificationSettings> {
     const [row, account, webhooks] = await Promise.all([
       this.#settingsRow(caller.accountId),
-      this.#accounts.row(caller.accountId),
+      this.#accounts.record(caller.accountId),
       this.#webhookRows(caller.accountId),
     ]);
     return {
@@ -294,7 +294,7 @@ export class NotificationsService {
   }
 
   async #sendEmail(accountId: string, notice: Notice): Promise<DeliveryResult> {
-    const { email } = await this.#accounts.row(accountId);
+    const { email } = await this.#accounts.record(accountId);
     const { title, message } = wordsOf(notice);
     const text = `${message}\n\n--\nCumulus sends this to the address of your account. Change what you are told with \`cumulus notifications\`.\n`;
     const mailer = this.#mailer!;

@@ -7,6 +7,7 @@ import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database } from '../db/database.ts';
+import type { AccountRecords } from './account-records.ts';
 import type { AccountRepositories } from './account-repositories.ts';
 import type { AuditLog } from './audit.ts';
 import type { Actor, Caller } from './caller.ts';
@@ -56,12 +57,20 @@ function formatGb(bytes: number): string {
 
 export class PlansService {
   readonly #db: Database;
+  readonly #records: AccountRecords;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #repositories: AccountRepositories;
 
-  constructor(db: Database, clock: Clock, audit: AuditLog, repositories: AccountRepositories) {
+  constructor(
+    db: Database,
+    records: AccountRecords,
+    clock: Clock,
+    audit: AuditLog,
+    repositories: AccountRepositories,
+  ) {
     this.#db = db;
+    this.#records = records;
     this.#clock = clock;
     this.#audit = audit;
     this.#repositories = repositories;
@@ -181,18 +190,13 @@ export class PlansService {
   async recordUsage(accountId: string, usedBytes: number, quotaBytes: number): Promise<void> {
     const level = warningLevel(usedBytes, quotaBytes);
     // Most calls (every commit) leave the level as it is: one read, not a server-wide transaction.
-    const current = await this.#db.get<{ warning_level: number }>(
-      'SELECT warning_level FROM accounts WHERE id = ?',
-      [accountId],
-    );
-    if (!current || current.warning_level === level) return;
+    const current = await this.#records.warningLevel(this.#db, accountId);
+    if (current === undefined || current === level) return;
     await this.#db.transaction(async (tx) => {
-      const row = await tx.get<{ warning_level: number }>('SELECT warning_level FROM accounts WHERE id = ?', [
-        accountId,
-      ]);
-      if (!row || row.warning_level === level) return;
-      await tx.run('UPDATE accounts SET warning_level = ? WHERE id = ?', [level, accountId]);
-      if (level > row.warning_level) {
+      const before = await this.#records.warningLevel(tx, accountId);
+      if (before === undefined || before === level) return;
+      await this.#records.setWarningLevel(tx, accountId, level);
+      if (level > before) {
         await tx.run(
           'INSERT INTO usage_warnings (account_id, level, used_bytes, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?)',
           [accountId, level, usedBytes, quotaBytes, this.#clock.now()],
@@ -228,13 +232,11 @@ export class PlansService {
 
   async #assign(actor: Actor, accountId: string, plan: Plan): Promise<void> {
     await this.#db.transaction(async (tx) => {
-      const before = await tx.get<{ plan_id: string }>('SELECT plan_id FROM accounts WHERE id = ?', [
-        accountId,
-      ]);
-      if (!before) throw new CumulusError('not_found', 'no such account');
-      await tx.run('UPDATE accounts SET plan_id = ? WHERE id = ?', [plan.id, accountId]);
+      const before = await this.#records.planIdOf(tx, accountId);
+      if (before === undefined) throw new CumulusError('not_found', 'no such account');
+      await this.#records.setPlan(tx, accountId, plan.id);
       await this.#audit.record(
-        { event: 'plan_changed', accountId, ...actor, details: { from: before.plan_id, to: plan.id } },
+        { event: 'plan_changed', accountId, ...actor, details: { from: before, to: plan.id } },
         tx,
       );
     });
@@ -242,11 +244,8 @@ export class PlansService {
 
   /** planOf returns the account's plan: its quota is what uploads and commits are checked against. */
   async planOf(accountId: string): Promise<Plan> {
-    const row = await this.#db.get<PlanRow>(
-      'SELECT plans.* FROM plans JOIN accounts ON accounts.plan_id = plans.id WHERE accounts.id = ?',
-      [accountId],
-    );
-    if (!row) throw new CumulusError('not_found', 'no such account');
-    return toPlan(row);
+    const planId = await this.#records.planIdOf(this.#db, accountId);
+    if (planId === undefined) throw new CumulusError('not_found', 'no such account');
+    return this.get(planId);
   }
 }

@@ -3,12 +3,12 @@
  * server keeps only the secret's SHA-256 and compares it in constant time. Sessions end
  * one by one, per device, per account ("sign out of all devices"), or on logout.
  */
-import type { SessionInfo } from '../../api/account.ts';
+import type { Role, SessionInfo } from '../../api/account.ts';
 import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database, SqlExecutor } from '../db/database.ts';
-import { type AccountRow, accountDisabled } from './accounts.ts';
+import { accountDisabled } from './accounts.ts';
 import type { AuditLog } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { deviceActor } from './caller.ts';
@@ -48,7 +48,7 @@ interface SessionRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
-  role: AccountRow['role'];
+  role: Role;
   disabled_at: number | null;
   removed_at: number | null;
   device_name: string;

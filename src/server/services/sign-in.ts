@@ -8,7 +8,8 @@
 import type { ApprovalMethod, ApprovalRequired, DeviceInfo, SignedIn } from '../../api/auth.ts';
 import { iso } from '../clock.ts';
 import type { Database } from '../db/database.ts';
-import type { AccountRow, AccountsService } from './accounts.ts';
+import type { AccountRecord } from './account-records.ts';
+import type { AccountsService } from './accounts.ts';
 import type { ApprovalsService, PendingSignIn } from './approvals.ts';
 import type { AuditLog } from './audit.ts';
 import type { DevicesService } from './devices.ts';
@@ -50,22 +51,22 @@ export class SignInService {
     input: { email: string; authKey: string; device: DeviceInfo },
     ip: string,
   ): Promise<SignedIn | ApprovalRequired> {
-    const row = await this.#accounts.signInWithPassword(input.email, input.authKey, ip);
-    if (row.wrapped_key === null) return this.#trust(row, input.device, ip, { method: 'password' });
-    const { token, expiresAt } = await this.#approvals.create(row.id, input.device, ip);
+    const account = await this.#accounts.signInWithPassword(input.email, input.authKey, ip);
+    if (account.wrappedKey === null) return this.#trust(account, input.device, ip, { method: 'password' });
+    const { token, expiresAt } = await this.#approvals.create(account.id, input.device, ip);
     return {
       status: 'approval_required',
       signInToken: token,
       expiresAt: iso(expiresAt),
-      methods: await this.#methods(row),
+      methods: await this.#methods(account),
     };
   }
 
-  async #methods(row: AccountRow): Promise<ApprovalMethod[]> {
+  async #methods(account: AccountRecord): Promise<ApprovalMethod[]> {
     const methods: ApprovalMethod[] = [];
-    if (await this.#sessions.hasLiveSession(row.id)) methods.push('code');
-    if (row.totp_secret !== null) methods.push('totp');
-    if (row.recovery_hash !== null) methods.push('recovery');
+    if (await this.#sessions.hasLiveSession(account.id)) methods.push('code');
+    if (account.totpSecret !== null) methods.push('totp');
+    if (account.recoveryHash !== null) methods.push('recovery');
     return methods;
   }
 
@@ -76,8 +77,8 @@ export class SignInService {
   }
 
   completeWithTotp(input: { signInToken: string; code: string }, ip: string): Promise<SignedIn> {
-    return this.#complete(input.signInToken, ip, 'totp', 'authenticator code', async (_, row) =>
-      this.#totp.verify(row, input.code),
+    return this.#complete(input.signInToken, ip, 'totp', 'authenticator code', async (_, account) =>
+      this.#totp.verify(account, input.code),
     );
   }
 
@@ -85,8 +86,8 @@ export class SignInService {
     input: { signInToken: string; recoveryAuthKey: string },
     ip: string,
   ): Promise<SignedIn> {
-    return this.#complete(input.signInToken, ip, 'recovery', 'recovery key', async (_, row) =>
-      this.#accounts.recoveryKeyMatches(row, input.recoveryAuthKey),
+    return this.#complete(input.signInToken, ip, 'recovery', 'recovery key', async (_, account) =>
+      this.#accounts.recoveryKeyMatches(account, input.recoveryAuthKey),
     );
   }
 
@@ -96,24 +97,24 @@ export class SignInService {
     ip: string,
     kind: AttemptKind,
     what: string,
-    proves: (pending: PendingSignIn, row: AccountRow) => Promise<boolean>,
+    proves: (pending: PendingSignIn, account: AccountRecord) => Promise<boolean>,
   ): Promise<SignedIn> {
     const pending = await this.#approvals.open(signInToken);
     const attempt = await this.#guard.begin(kind, pending.account_id, ip);
-    const row = await this.#accounts.row(pending.account_id);
-    if (!(await proves(pending, row))) throw await this.#approvals.failedAttempt(pending, what, ip);
+    const account = await this.#accounts.record(pending.account_id);
+    if (!(await proves(pending, account))) throw await this.#approvals.failedAttempt(pending, what, ip);
     await attempt.succeeded();
     const device = {
       name: pending.device_name,
       platform: pending.platform,
       agentVersion: pending.agent_version,
     };
-    return this.#trust(row, device, ip, { method: kind, pending });
+    return this.#trust(account, device, ip, { method: kind, pending });
   }
 
   /** #trust registers the device and opens its session in one transaction, and hands over the sealed keys. */
   async #trust(
-    row: AccountRow,
+    account: AccountRecord,
     device: DeviceInfo,
     ip: string,
     how: { method: 'password' | AttemptKind; pending?: PendingSignIn },
@@ -121,14 +122,14 @@ export class SignInService {
     const { deviceId, token } = await this.#db.transaction(async (tx) => {
       // Checked again here, where it cannot change before the session exists: an account
       // disabled while its sign-in was pending gets no device, session or key.
-      await this.#accounts.requireEnabled(tx, row.id);
+      await this.#accounts.requireEnabled(tx, account.id);
       if (how.pending) await this.#approvals.complete(tx, how.pending);
-      const deviceId = await this.#devices.register(tx, row.id, device);
-      const token = await this.#sessions.create(tx, row.id, deviceId, ip);
+      const deviceId = await this.#devices.register(tx, account.id, device);
+      const token = await this.#sessions.create(tx, account.id, deviceId, ip);
       await this.#audit.record(
         {
           event: 'signed_in',
-          accountId: row.id,
+          accountId: account.id,
           actor: `device:${deviceId}`,
           ip,
           details: { method: how.method, device: device.name },
@@ -139,8 +140,8 @@ export class SignInService {
     });
     return {
       status: 'signed_in',
-      session: { token, accountId: row.id, deviceId },
-      keys: this.#accounts.keysOf(row, { withRecovery: how.method === 'recovery' }),
+      session: { token, accountId: account.id, deviceId },
+      keys: this.#accounts.keysOf(account, { withRecovery: how.method === 'recovery' }),
     };
   }
 }

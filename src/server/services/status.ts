@@ -19,6 +19,7 @@ import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import { iso } from '../clock.ts';
 import type { Database } from '../db/database.ts';
+import type { AccountRecords } from './account-records.ts';
 import type { AccountRepositories } from './account-repositories.ts';
 import type { IncidentsService } from './incidents.ts';
 import type { JobState, MaintenanceScheduler } from './maintenance.ts';
@@ -92,6 +93,7 @@ interface Probes {
 
 export class StatusService {
   readonly #db: Database;
+  readonly #records: AccountRecords;
   readonly #clock: Clock;
   readonly #repositories: AccountRepositories;
   readonly #incidents: IncidentsService;
@@ -105,6 +107,7 @@ export class StatusService {
 
   constructor(deps: {
     db: Database;
+    records: AccountRecords;
     clock: Clock;
     repositories: AccountRepositories;
     incidents: IncidentsService;
@@ -114,6 +117,7 @@ export class StatusService {
   }) {
     this.#maintenance = deps.maintenance;
     this.#db = deps.db;
+    this.#records = deps.records;
     this.#clock = deps.clock;
     this.#repositories = deps.repositories;
     this.#incidents = deps.incidents;
@@ -229,7 +233,7 @@ export class StatusService {
 
   /** #probeDatabase reads and writes a row, as a sign-in or a commit would. */
   async #probeDatabase(): Promise<ProbeResult> {
-    await this.#db.get('SELECT count(*) AS n FROM accounts');
+    await this.#records.count();
     await this.#db.run(
       'INSERT INTO probes (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at',
       [this.#clock.now()],

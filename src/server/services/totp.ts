@@ -7,7 +7,8 @@ import * as OTPAuth from 'otpauth';
 import { CumulusError } from '../../core/errors.ts';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
-import type { AccountRow, AccountsService } from './accounts.ts';
+import type { AccountRecord, AccountRecords } from './account-records.ts';
+import type { AccountsService } from './accounts.ts';
 import type { AuditLog } from './audit.ts';
 import type { Caller } from './caller.ts';
 import { deviceActor } from './caller.ts';
@@ -28,6 +29,7 @@ function totpFor(secret: string, label: string): OTPAuth.TOTP {
 
 export class TotpService {
   readonly #db: Database;
+  readonly #records: AccountRecords;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #accounts: AccountsService;
@@ -35,12 +37,14 @@ export class TotpService {
 
   constructor(deps: {
     db: Database;
+    records: AccountRecords;
     clock: Clock;
     audit: AuditLog;
     accounts: AccountsService;
     guard: AttemptGuard;
   }) {
     this.#db = deps.db;
+    this.#records = deps.records;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#accounts = deps.accounts;
@@ -49,21 +53,21 @@ export class TotpService {
 
   /** begin makes a new secret for the app to scan; TOTP is on only once confirm sees a first code. */
   async begin(caller: Caller, authKey: string): Promise<{ secret: string; uri: string }> {
-    const row = await this.#accounts.confirmPassword(caller, authKey);
+    const account = await this.#accounts.confirmPassword(caller, authKey);
     const secret = new OTPAuth.Secret({ size: 20 }).base32;
-    await this.#db.run('UPDATE accounts SET totp_pending_secret = ? WHERE id = ?', [secret, row.id]);
-    return { secret, uri: totpFor(secret, row.email).toString() };
+    await this.#records.setPendingTotp(account.id, secret);
+    return { secret, uri: totpFor(secret, account.email).toString() };
   }
 
   async confirm(caller: Caller, code: string): Promise<void> {
-    const row = await this.#accounts.row(caller.accountId);
-    if (row.totp_pending_secret === null) {
+    const account = await this.#accounts.record(caller.accountId);
+    if (account.totpPendingSecret === null) {
       throw new CumulusError('conflict', 'no authenticator enrolment is in progress', {
         hint: 'start with `cumulus account totp enable`',
       });
     }
-    const attempt = await this.#guard.begin('totp', row.id, caller.ip);
-    const step = this.#acceptedStep(row.totp_pending_secret, row.email, code);
+    const attempt = await this.#guard.begin('totp', account.id, caller.ip);
+    const step = this.#acceptedStep(account.totpPendingSecret, account.email, code);
     if (step === undefined) {
       throw new CumulusError('unauthorized', 'the authenticator code is wrong', {
         hint: "check the phone's clock and type the current code",
@@ -71,22 +75,16 @@ export class TotpService {
     }
     await attempt.succeeded();
     await this.#db.transaction(async (tx) => {
-      await tx.run(
-        'UPDATE accounts SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_last_step = ? WHERE id = ?',
-        [step, row.id],
-      );
-      await this.#audit.record({ event: 'totp_enabled', accountId: row.id, ...deviceActor(caller) }, tx);
+      await this.#records.confirmTotp(tx, account.id, step);
+      await this.#audit.record({ event: 'totp_enabled', accountId: account.id, ...deviceActor(caller) }, tx);
     });
   }
 
   async disable(caller: Caller, authKey: string): Promise<void> {
-    const row = await this.#accounts.confirmPassword(caller, authKey);
+    const account = await this.#accounts.confirmPassword(caller, authKey);
     await this.#db.transaction(async (tx) => {
-      await tx.run(
-        'UPDATE accounts SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL WHERE id = ?',
-        [row.id],
-      );
-      await this.#audit.record({ event: 'totp_disabled', accountId: row.id, ...deviceActor(caller) }, tx);
+      await this.#records.clearTotp(tx, account.id);
+      await this.#audit.record({ event: 'totp_disabled', accountId: account.id, ...deviceActor(caller) }, tx);
     });
   }
 
@@ -94,15 +92,11 @@ export class TotpService {
    * verify says whether a code from the account's app is valid now and not used before;
    * an accepted code's step is stored so it cannot be used twice.
    */
-  async verify(row: AccountRow, code: string): Promise<boolean> {
-    if (row.totp_secret === null) return false;
-    const step = this.#acceptedStep(row.totp_secret, row.email, code);
+  async verify(account: AccountRecord, code: string): Promise<boolean> {
+    if (account.totpSecret === null) return false;
+    const step = this.#acceptedStep(account.totpSecret, account.email, code);
     if (step === undefined) return false;
-    const { changes } = await this.#db.run(
-      'UPDATE accounts SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)',
-      [step, row.id, step],
-    );
-    return changes === 1;
+    return this.#records.advanceTotpStep(account.id, step);
   }
 
   /** #acceptedStep returns the time step a code belongs to (one step of clock drift allowed), or undefined. */
