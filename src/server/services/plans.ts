@@ -244,8 +244,12 @@ export class PlansService {
 
   /** planOf returns the account's plan: its quota is what uploads and commits are checked against. */
   async planOf(accountId: string): Promise<Plan> {
-    const planId = await this.#records.planIdOf(this.#db, accountId);
-    if (planId === undefined) throw new CumulusError('not_found', 'no such account');
-    return this.get(planId);
+    // One statement: it runs on every upload and commit.
+    const row = await this.#db.get<PlanRow>(
+      'SELECT * FROM plans WHERE id = (SELECT plan_id FROM accounts WHERE id = ?)',
+      [accountId],
+    );
+    if (!row) throw new CumulusError('not_found', 'no such account');
+    return toPlan(row);
   }
 }
